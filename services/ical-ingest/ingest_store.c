@@ -1,0 +1,145 @@
+/* ical-ingest's database: sources, their weekly slots, and which extensions
+ * have a published schedule (so one that loses all its slots gets an empty
+ * schedule rather than keeping a stale retained one). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "pb/clock.h"
+#include "pb/error.h"
+#include "pb/store.h"
+
+static const struct pb_migration migrations[] = {
+    {1, "CREATE TABLE sources ("
+        "  id TEXT PRIMARY KEY,"
+        "  kind TEXT NOT NULL,"            /* weekly */
+        "  site TEXT NOT NULL,"
+        "  priority INTEGER NOT NULL DEFAULT 0,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL);"
+        "CREATE TABLE weekly_slots ("
+        "  source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+        "  ext TEXT NOT NULL,"
+        "  wday INTEGER NOT NULL,"
+        "  start_min INTEGER NOT NULL,"
+        "  end_min INTEGER NOT NULL,"
+        "  status TEXT NOT NULL,"
+        "  line INTEGER NOT NULL);"
+        "CREATE INDEX weekly_slots_ext ON weekly_slots(ext);"
+        "CREATE TABLE published ("
+        "  site TEXT NOT NULL,"
+        "  ext TEXT NOT NULL,"
+        "  PRIMARY KEY (site, ext));"},
+};
+
+int ingest_store_open(const char *data_dir, struct pb_store **out) {
+  char path[512];
+  int rc = pb_store_path(data_dir, "ical-ingest", path, sizeof path);
+  if (rc)
+    return rc;
+  return pb_store_open(path, migrations, sizeof migrations / sizeof migrations[0],
+                       out);
+}
+
+int ingest_store_save_weekly(struct pb_store *st, const char *source,
+                             const char *site, int priority,
+                             const struct weekly_plan *plan) {
+  int64_t now = pb_clock_now();
+  if (pb_store_begin(st))
+    return PB_EDB;
+  struct pb_stmt *s = pb_store_stmt(st,
+      "INSERT INTO sources(id, kind, site, priority, created_at, updated_at) "
+      "VALUES (?1, 'weekly', ?2, ?3, ?4, ?4) ON CONFLICT(id) DO UPDATE SET "
+      "site = ?2, priority = ?3, updated_at = ?4");
+  if (!s || pb_stmt_bind_text(s, 1, source) || pb_stmt_bind_text(s, 2, site) ||
+      pb_stmt_bind_int(s, 3, priority) || pb_stmt_bind_int(s, 4, now) ||
+      pb_stmt_run(s))
+    goto fail;
+  s = pb_store_stmt(st, "DELETE FROM weekly_slots WHERE source_id = ?1");
+  if (!s || pb_stmt_bind_text(s, 1, source) || pb_stmt_run(s))
+    goto fail;
+  for (size_t i = 0; i < plan->count; i++) {
+    const struct weekly_slot *w = &plan->slots[i];
+    s = pb_store_stmt(st,
+        "INSERT INTO weekly_slots(source_id, ext, wday, start_min, end_min, "
+        "status, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!s || pb_stmt_bind_text(s, 1, source) || pb_stmt_bind_text(s, 2, w->ext) ||
+        pb_stmt_bind_int(s, 3, w->wday) || pb_stmt_bind_int(s, 4, w->start_min) ||
+        pb_stmt_bind_int(s, 5, w->end_min) ||
+        pb_stmt_bind_text(s, 6, pb_presence_name(w->status)) ||
+        pb_stmt_bind_int(s, 7, w->line) || pb_stmt_run(s))
+      goto fail;
+  }
+  if (pb_store_commit(st))
+    goto fail;
+  return 0;
+fail:
+  pb_store_rollback(st);
+  return PB_EDB;
+}
+
+int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud) {
+  struct pb_stmt *s = pb_store_stmt(st,
+      "SELECT s.site, w.ext FROM weekly_slots w JOIN sources s ON s.id = "
+      "w.source_id UNION SELECT site, ext FROM published ORDER BY 1, 2");
+  if (!s)
+    return PB_EDB;
+  /* Copy first: the callback may run other statements. */
+  struct {
+    char site[PB_ID_MAX], ext[PB_ID_MAX];
+  } *rows = NULL;
+  size_t n = 0, cap = 0;
+  int rc;
+  while ((rc = pb_stmt_step(s)) == PB_STMT_ROW) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      void *p = realloc(rows, cap * sizeof *rows);
+      if (!p) {
+        free(rows);
+        return PB_ENOMEM;
+      }
+      rows = p;
+    }
+    pb_strlcpy(rows[n].site, pb_stmt_text(s, 0), sizeof rows[n].site);
+    pb_strlcpy(rows[n].ext, pb_stmt_text(s, 1), sizeof rows[n].ext);
+    n++;
+  }
+  for (size_t i = 0; rc == PB_STMT_DONE && i < n; i++)
+    cb(rows[i].site, rows[i].ext, ud);
+  free(rows);
+  return rc < 0 ? rc : 0;
+}
+
+int ingest_store_each_weekly(struct pb_store *st, const char *site,
+                             const char *ext, ingest_slot_cb *cb, void *ud) {
+  struct pb_stmt *s = pb_store_stmt(st,
+      "SELECT w.wday, w.start_min, w.end_min, w.status, w.line, s.id, "
+      "s.priority FROM weekly_slots w JOIN sources s ON s.id = w.source_id "
+      "WHERE s.site = ?1 AND w.ext = ?2");
+  if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
+    return PB_EDB;
+  int rc;
+  while ((rc = pb_stmt_step(s)) == PB_STMT_ROW) {
+    struct weekly_slot w = {
+        .wday = (int)pb_stmt_int(s, 0),
+        .start_min = (int)pb_stmt_int(s, 1),
+        .end_min = (int)pb_stmt_int(s, 2),
+        .line = (int)pb_stmt_int(s, 4),
+    };
+    pb_strlcpy(w.ext, ext, sizeof w.ext);
+    if (pb_presence_parse(pb_stmt_text(s, 3), &w.status))
+      continue;
+    cb(&w, pb_stmt_text(s, 5), (int)pb_stmt_int(s, 6), ud);
+  }
+  return rc < 0 ? rc : 0;
+}
+
+int ingest_store_mark_published(struct pb_store *st, const char *site,
+                                const char *ext, bool has_slots) {
+  struct pb_stmt *s = pb_store_stmt(st, has_slots
+      ? "INSERT OR IGNORE INTO published(site, ext) VALUES (?1, ?2)"
+      : "DELETE FROM published WHERE site = ?1 AND ext = ?2");
+  if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
+    return PB_EDB;
+  return pb_stmt_run(s);
+}

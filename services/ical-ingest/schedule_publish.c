@@ -1,0 +1,94 @@
+/* Publishes each extension's concrete slots over the moving horizon on
+ * R/ext/<site>/<ext>/schedule (retained): after an import, after every
+ * (re)connection, and every local midnight when the horizon moves. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.h"
+#include "pb/bus.h"
+#include "pb/clock.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/loop.h"
+#include "pb/store.h"
+#include "pb/tz.h"
+
+struct expand_ctx {
+  const struct ingest *in;
+  const char *ext;
+  int64_t from, to;
+  struct slot_vec vec;
+  int rc;
+};
+
+static void expand_one(const struct weekly_slot *w, const char *source,
+                       int priority, void *ud) {
+  struct expand_ctx *x = ud;
+  if (x->rc == 0)
+    x->rc = ingest_expand_weekly(w, 1, x->ext, x->in->tz, x->from, x->to, source,
+                                 priority, &x->vec);
+}
+
+static int64_t local_midnight(const struct pb_tz *tz, int64_t t, int add_days) {
+  struct pb_civil c;
+  pb_tz_utc_to_local(tz, t, &c);
+  int64_t days = pb_days_from_civil(c.year, c.month, c.day) + add_days;
+  struct pb_civil m = {0};
+  pb_civil_from_days(days, &m.year, &m.month, &m.day);
+  return pb_tz_local_to_utc(tz, &m);
+}
+
+void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
+  int64_t now = pb_clock_now();
+  struct expand_ctx x = {.in = in, .ext = ext};
+  x.from = local_midnight(in->tz, now, 0);
+  x.to = local_midnight(in->tz, now, in->horizon_days);
+  if (ingest_store_each_weekly(in->store, site, ext, expand_one, &x) || x.rc) {
+    pb_error("cannot expand the planning of %s/%s: %s", site, ext,
+             pb_strerror(x.rc));
+    slot_vec_cleanup(&x.vec);
+    return;
+  }
+  ingest_slots_normalise(&x.vec);
+  struct pb_schedule s = {.generated_at = now,
+                          .horizon_start = x.from,
+                          .horizon_end = x.to,
+                          .count = x.vec.count,
+                          .slots = x.vec.items};
+  pb_strlcpy(s.site, site, sizeof s.site);
+  pb_strlcpy(s.ext, ext, sizeof s.ext);
+  json_t *j = pb_schedule_to_json(&s, in->tz);
+  char topic[256];
+  snprintf(topic, sizeof topic, "ext/%s/%s/schedule", site, ext);
+  if (pb_bus_publish_json(in->bus, topic, j, true) == 0)
+    ingest_store_mark_published(in->store, site, ext, x.vec.count > 0);
+  pb_debug("published %zu slots for %s/%s", x.vec.count, site, ext);
+  json_decref(j);
+  slot_vec_cleanup(&x.vec);
+}
+
+static void publish_cb(const char *site, const char *ext, void *ud) {
+  ingest_publish_one(ud, site, ext);
+}
+
+void ingest_publish_all(struct ingest *in) {
+  ingest_store_each_extension(in->store, publish_cb, in);
+}
+
+static void on_midnight(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  struct ingest *in = ud;
+  pb_info("the horizon moves: republishing every schedule");
+  ingest_publish_all(in);
+  ingest_arm_horizon(in);
+}
+
+void ingest_arm_horizon(struct ingest *in) {
+  if (!in->horizon_timer)
+    in->horizon_timer = pb_timer_new(in->loop, on_midnight, in);
+  /* A few seconds past midnight, so the new day is the first of the horizon. */
+  int64_t next = local_midnight(in->tz, pb_clock_now(), 1) + 5;
+  pb_timer_arm(in->horizon_timer, next * 1000);
+}

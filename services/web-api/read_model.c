@@ -1,0 +1,215 @@
+/* web-api's read model: the latest directory, desired, state and override
+ * of every extension and the availability of every service, rebuilt from
+ * the broker's retained messages at each start. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb/bus.h"
+#include "pb/log.h"
+#include "pb/map.h"
+#include "web.h"
+
+struct web_ext *web_model_get(struct web *w, const char *site, const char *number) {
+  char key[2 * PB_ID_MAX];
+  snprintf(key, sizeof key, "%s/%s", site, number);
+  return pb_map_get(w->exts, key);
+}
+
+static struct web_ext *get_or_create(struct web *w, const char *site,
+                                     const char *number) {
+  struct web_ext *e = web_model_get(w, site, number);
+  if (e)
+    return e;
+  if (!pb_topic_id_valid(site) || !pb_topic_id_valid(number))
+    return NULL;
+  e = calloc(1, sizeof *e);
+  if (!e)
+    return NULL;
+  pb_strlcpy(e->site, site, sizeof e->site);
+  pb_strlcpy(e->number, number, sizeof e->number);
+  char key[2 * PB_ID_MAX];
+  snprintf(key, sizeof key, "%s/%s", site, number);
+  if (pb_map_put(w->exts, key, e)) {
+    free(e);
+    return NULL;
+  }
+  return e;
+}
+
+static void set_json(json_t **slot, json_t *value) {
+  json_decref(*slot);
+  *slot = value;
+}
+
+/* ext/<site>/<ext>/<leaf> */
+static void on_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+  (void)bus;
+  struct web *w = ud;
+  char buf[256], err[256];
+  const char *seg[5];
+  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4)
+    return;
+  json_t *j = NULL;
+  if (msg->len) {
+    j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
+    if (!j) {
+      pb_warn("ignoring unreadable %s: %s", msg->topic, err);
+      return;
+    }
+  }
+  struct web_ext *e = get_or_create(w, seg[1], seg[2]);
+  if (!e) {
+    json_decref(j);
+    return;
+  }
+  if (strcmp(seg[3], "desired") == 0) {
+    set_json(&e->desired, j);
+  } else if (strcmp(seg[3], "state") == 0) {
+    const char *name = pb_json_str(j, "name");
+    if (name && *name)
+      pb_strlcpy(e->name, name, sizeof e->name);
+    set_json(&e->state, j);
+  } else if (strcmp(seg[3], "override") == 0) {
+    set_json(&e->override, j);
+  } else {
+    json_decref(j);
+  }
+}
+
+static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                         void *ud) {
+  (void)bus;
+  struct web *w = ud;
+  char err[256];
+  json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
+  struct pb_directory d;
+  if (!j || pb_directory_from_json(j, &d, err, sizeof err)) {
+    json_decref(j);
+    return;
+  }
+  json_decref(j);
+  size_t pos = 0;
+  struct web_ext *e;
+  while ((e = pb_map_next(w->exts, &pos, NULL)))
+    if (strcmp(e->site, d.site) == 0)
+      e->in_directory = false;
+  for (size_t i = 0; i < d.count; i++) {
+    e = get_or_create(w, d.site, d.entries[i].number);
+    if (!e)
+      continue;
+    e->in_directory = true;
+    e->pbx_id = d.entries[i].id;
+    pb_strlcpy(e->name, d.entries[i].name, sizeof e->name);
+  }
+  pb_directory_cleanup(&d);
+}
+
+static void on_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                            void *ud) {
+  (void)bus;
+  struct web *w = ud;
+  char buf[256];
+  const char *seg[4];
+  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3)
+    return;
+  char *v = strndup(msg->payload, msg->len > 16 ? 16 : msg->len);
+  free(pb_map_remove(w->services, seg[1]));
+  if (v && pb_map_put(w->services, seg[1], v))
+    free(v);
+}
+
+const char *web_service_availability(struct web *w, const char *service) {
+  const char *v = pb_map_get(w->services, service);
+  return v ? v : "unknown";
+}
+
+int web_model_init(struct web *w) {
+  w->exts = pb_map_new();
+  w->services = pb_map_new();
+  if (!w->exts || !w->services)
+    return -1;
+  int rc = pb_bus_subscribe(w->bus, "ext/+/+/desired", on_ext, w);
+  if (!rc)
+    rc = pb_bus_subscribe(w->bus, "ext/+/+/state", on_ext, w);
+  if (!rc)
+    rc = pb_bus_subscribe(w->bus, "ext/+/+/override", on_ext, w);
+  if (!rc)
+    rc = pb_bus_subscribe(w->bus, "site/+/directory", on_directory, w);
+  if (!rc)
+    rc = pb_bus_subscribe(w->bus, "svc/+/availability", on_availability, w);
+  return rc;
+}
+
+void web_model_cleanup(struct web *w) {
+  size_t pos = 0;
+  struct web_ext *e;
+  while (w->exts && (e = pb_map_next(w->exts, &pos, NULL))) {
+    json_decref(e->desired);
+    json_decref(e->state);
+    json_decref(e->override);
+    free(e);
+  }
+  pb_map_free(w->exts);
+  pos = 0;
+  char *v;
+  while (w->services && (v = pb_map_next(w->services, &pos, NULL)))
+    free(v);
+  pb_map_free(w->services);
+}
+
+static int cmp_ext(const void *a, const void *b) {
+  const struct web_ext *x = *(const struct web_ext *const *)a;
+  const struct web_ext *y = *(const struct web_ext *const *)b;
+  int c = strcmp(x->site, y->site);
+  if (c)
+    return c;
+  size_t lx = strlen(x->number), ly = strlen(y->number);
+  if (lx != ly)
+    return lx < ly ? -1 : 1; /* "999" before "1000" */
+  return strcmp(x->number, y->number);
+}
+
+struct web_ext **web_model_list(struct web *w, const char *site, size_t *count) {
+  size_t n = pb_map_count(w->exts), i = 0, pos = 0;
+  struct web_ext **list = calloc(n ? n : 1, sizeof *list);
+  if (!list)
+    return NULL;
+  struct web_ext *e;
+  while ((e = pb_map_next(w->exts, &pos, NULL)))
+    if (!site || strcmp(e->site, site) == 0)
+      list[i++] = e;
+  qsort(list, i, sizeof *list, cmp_ext);
+  *count = i;
+  return list;
+}
+
+static json_t *pick(const json_t *obj, const char *key) {
+  json_t *v = obj ? json_object_get(obj, key) : NULL;
+  return v ? json_incref(v) : json_null();
+}
+
+json_t *web_ext_json(const struct web_ext *e) {
+  json_t *j = json_object();
+  json_object_set_new(j, "site", json_string(e->site));
+  json_object_set_new(j, "number", json_string(e->number));
+  json_object_set_new(j, "name", json_string(e->name));
+  json_object_set_new(j, "pbx_id", e->pbx_id ? json_integer(e->pbx_id) : json_null());
+  json_object_set_new(j, "in_directory", json_boolean(e->in_directory));
+  json_t *d = json_object();
+  json_object_set_new(d, "status", pick(e->desired, "status"));
+  json_object_set_new(d, "cause", pick(e->desired, "cause"));
+  json_object_set_new(d, "since", pick(e->desired, "since"));
+  json_object_set_new(d, "next_change", pick(e->desired, "next_change"));
+  json_object_set_new(d, "slot", pick(e->desired, "slot"));
+  json_object_set_new(j, "desired", d);
+  json_t *p = json_object();
+  json_object_set_new(p, "status", pick(e->state, "status"));
+  json_object_set_new(p, "in_sync", pick(e->state, "in_sync"));
+  json_object_set_new(p, "updated_at", pick(e->state, "updated_at"));
+  json_object_set_new(p, "online", pick(e->state, "online"));
+  json_object_set_new(j, "pbx", p);
+  json_object_set_new(j, "override", e->override ? json_incref(e->override)
+                                                 : json_null());
+  return j;
+}

@@ -1,0 +1,665 @@
+/* The MQTT bus (pb/bus.h) over libmosquitto's threaded client. The network
+ * thread only queues what arrives and wakes the service's loop through an
+ * eventfd; every handler then runs on the loop thread. Reconnection uses
+ * libmosquitto's exponential backoff (1 s doubling to 30 s). */
+#include "pb/bus.h"
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pb/clock.h"
+#include "pb/config.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/loop.h"
+
+#define MAX_SUBS 64
+#define MAX_PAYLOAD (32u * 1024 * 1024)
+#define MAX_QUEUE 100000
+#define TOPIC_MAX 512
+
+struct sub {
+  char pattern[TOPIC_MAX];     /* relative to the root */
+  char full[TOPIC_MAX];        /* as sent to the broker */
+  pb_bus_handler *handler;
+  void *ud;
+};
+
+struct qmsg {
+  struct qmsg *next;
+  bool is_connect;
+  char *topic;                 /* full topic */
+  char *payload;
+  size_t len;
+  bool retained;
+  char *response_topic;
+  void *correlation;
+  size_t correlation_len;
+};
+
+struct pending {
+  struct pending *next;
+  char transaction[64];
+  pb_bus_response_cb *done;
+  void *ud;
+  struct pb_timer *timer;
+  struct pb_bus *bus;
+};
+
+struct pb_bus {
+  struct pb_loop *loop;
+  struct mosquitto *mosq;
+  char root[160];
+  char service[64];
+  char host[256];
+  int port;
+  int protocol;
+  bool ephemeral;
+  char availability[TOPIC_MAX];
+  int evfd;
+  pthread_mutex_t lock;        /* subs and queue */
+  struct sub subs[MAX_SUBS];
+  int nsubs;
+  struct qmsg *head, *tail;
+  size_t queued;
+  atomic_bool connected;
+  atomic_int inflight;         /* QoS 1 publishes not yet acknowledged */
+  pb_bus_connect_cb *on_connect;
+  void *on_connect_ud;
+  struct pending *pending;
+  bool responses_subscribed;
+  uint64_t next_tx;
+};
+
+static int full_topic(const struct pb_bus *bus, const char *rel, char *buf,
+                      size_t len) {
+  int n = snprintf(buf, len, "%s/%s", bus->root, rel);
+  return (n < 0 || (size_t)n >= len) ? PB_ETOOBIG : 0;
+}
+
+static void qmsg_free(struct qmsg *m) {
+  if (!m)
+    return;
+  free(m->topic);
+  free(m->payload);
+  free(m->response_topic);
+  free(m->correlation);
+  free(m);
+}
+
+static void enqueue(struct pb_bus *bus, struct qmsg *m) {
+  pthread_mutex_lock(&bus->lock);
+  if (bus->queued >= MAX_QUEUE) {
+    pthread_mutex_unlock(&bus->lock);
+    pb_error("bus: dropping a message, %d are waiting for the loop", MAX_QUEUE);
+    qmsg_free(m);
+    return;
+  }
+  if (bus->tail)
+    bus->tail->next = m;
+  else
+    bus->head = m;
+  bus->tail = m;
+  bus->queued++;
+  pthread_mutex_unlock(&bus->lock);
+  uint64_t one = 1;
+  if (write(bus->evfd, &one, sizeof one) < 0) {
+    /* the counter is saturated: the loop is awake anyway */
+  }
+}
+
+/* ---- network thread callbacks ---- */
+
+static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
+                       const mosquitto_property *props) {
+  (void)flags;
+  (void)props;
+  struct pb_bus *bus = ud;
+  if (rc != 0) {
+    pb_warn("bus: broker refused the connection: %s",
+            bus->protocol == 5 ? mosquitto_reason_string(rc)
+                               : mosquitto_connack_string(rc));
+    return;
+  }
+  pthread_mutex_lock(&bus->lock);
+  for (int i = 0; i < bus->nsubs; i++)
+    mosquitto_subscribe(mosq, NULL, bus->subs[i].full, 1);
+  pthread_mutex_unlock(&bus->lock);
+  if (!bus->ephemeral) {
+    atomic_fetch_add(&bus->inflight, 1);
+    if (mosquitto_publish(mosq, NULL, bus->availability, 6, "online", 1, true))
+      atomic_fetch_sub(&bus->inflight, 1);
+  }
+  bus->connected = true;
+  struct qmsg *m = calloc(1, sizeof *m);
+  if (m) {
+    m->is_connect = true;
+    enqueue(bus, m);
+  }
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
+                          const mosquitto_property *props) {
+  (void)mosq;
+  (void)props;
+  struct pb_bus *bus = ud;
+  bus->connected = false;
+  if (rc != 0)
+    pb_warn("bus: connection to %s:%d lost (%s); reconnecting with backoff",
+            bus->host, bus->port, mosquitto_strerror(rc));
+}
+
+static void on_publish(struct mosquitto *mosq, void *ud, int mid, int rc,
+                       const mosquitto_property *props) {
+  (void)mosq;
+  (void)mid;
+  (void)rc;
+  (void)props;
+  struct pb_bus *bus = ud;
+  atomic_fetch_sub(&bus->inflight, 1);
+}
+
+static void on_message(struct mosquitto *mosq, void *ud,
+                       const struct mosquitto_message *msg,
+                       const mosquitto_property *props) {
+  (void)mosq;
+  struct pb_bus *bus = ud;
+  if ((size_t)msg->payloadlen > MAX_PAYLOAD) {
+    pb_warn("bus: ignoring a %d-byte message on %s (limit %u)", msg->payloadlen,
+            msg->topic, MAX_PAYLOAD);
+    return;
+  }
+  struct qmsg *m = calloc(1, sizeof *m);
+  if (!m)
+    return;
+  m->topic = strdup(msg->topic);
+  m->len = (size_t)msg->payloadlen;
+  m->payload = malloc(m->len + 1);
+  m->retained = msg->retain;
+  if (!m->topic || !m->payload) {
+    qmsg_free(m);
+    return;
+  }
+  if (m->len)
+    memcpy(m->payload, msg->payload, m->len);
+  m->payload[m->len] = '\0';
+  char *rt = NULL;
+  if (mosquitto_property_read_string(props, MQTT_PROP_RESPONSE_TOPIC, &rt,
+                                     false))
+    m->response_topic = rt;
+  void *corr = NULL;
+  uint16_t clen = 0;
+  if (mosquitto_property_read_binary(props, MQTT_PROP_CORRELATION_DATA, &corr,
+                                     &clen, false)) {
+    m->correlation = corr;
+    m->correlation_len = clen;
+  }
+  enqueue(bus, m);
+}
+
+static void on_log(struct mosquitto *mosq, void *ud, int level, const char *str) {
+  (void)mosq;
+  (void)ud;
+  if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+    pb_debug("libmosquitto: %s", str);
+}
+
+/* ---- loop thread ---- */
+
+static void dispatch(struct pb_bus *bus, struct qmsg *m) {
+  if (m->is_connect) {
+    pb_info("bus: connected to %s:%d", bus->host, bus->port);
+    if (bus->on_connect)
+      bus->on_connect(bus, bus->on_connect_ud);
+    return;
+  }
+  size_t rlen = strlen(bus->root);
+  if (strncmp(m->topic, bus->root, rlen) != 0 || m->topic[rlen] != '/')
+    return;
+  struct pb_bus_msg msg = {
+      .topic = m->topic + rlen + 1,
+      .payload = m->payload,
+      .len = m->len,
+      .retained = m->retained,
+      .response_topic = m->response_topic,
+      .correlation = m->correlation,
+      .correlation_len = m->correlation_len,
+  };
+  /* Handlers may subscribe more: walk by index, the array only grows. */
+  for (int i = 0; i < bus->nsubs; i++) {
+    if (pb_topic_matches(bus->subs[i].pattern, msg.topic))
+      bus->subs[i].handler(bus, &msg, bus->subs[i].ud);
+  }
+}
+
+static void on_wakeup(struct pb_loop *loop, int fd, unsigned events, void *ud) {
+  (void)loop;
+  (void)events;
+  struct pb_bus *bus = ud;
+  uint64_t n;
+  if (read(fd, &n, sizeof n) < 0) {
+    /* nothing to read: another wake-up already drained the queue */
+  }
+  pthread_mutex_lock(&bus->lock);
+  struct qmsg *m = bus->head;
+  bus->head = bus->tail = NULL;
+  bus->queued = 0;
+  pthread_mutex_unlock(&bus->lock);
+  while (m) {
+    struct qmsg *next = m->next;
+    dispatch(bus, m);
+    qmsg_free(m);
+    m = next;
+  }
+}
+
+static void lib_init(void) { mosquitto_lib_init(); }
+
+int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
+               struct pb_bus **out) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, lib_init);
+  struct pb_url url;
+  if (pb_url_parse(o->url, &url) != 0 ||
+      (strcmp(url.scheme, "mqtt") && strcmp(url.scheme, "mqtts"))) {
+    pb_error("bus: MQTT_URL '%s' is not mqtt://host:port or mqtts://host:port",
+             o->url);
+    return PB_ECONFIG;
+  }
+  struct pb_bus *bus = calloc(1, sizeof *bus);
+  if (!bus)
+    return PB_ENOMEM;
+  bus->loop = loop;
+  bus->evfd = -1;
+  pthread_mutex_init(&bus->lock, NULL);
+  snprintf(bus->root, sizeof bus->root, "%s", o->root);
+  snprintf(bus->service, sizeof bus->service, "%s", o->service);
+  snprintf(bus->host, sizeof bus->host, "%s", url.host);
+  bool tls = strcmp(url.scheme, "mqtts") == 0;
+  bus->port = url.port ? url.port : (tls ? 8883 : 1883);
+  bus->protocol = o->protocol == 4 ? 4 : 5;
+  bus->ephemeral = o->ephemeral;
+  snprintf(bus->availability, sizeof bus->availability,
+           "%s/svc/%s/availability", bus->root, bus->service);
+  char cid[128];
+  if (o->client_id && *o->client_id) {
+    snprintf(cid, sizeof cid, "%s", o->client_id);
+  } else {
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    snprintf(cid, sizeof cid, "%s-%.40s-%ld", o->service, host, (long)getpid());
+  }
+  bus->mosq = mosquitto_new(cid, true, bus);
+  bus->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (!bus->mosq || bus->evfd < 0)
+    goto fail;
+  mosquitto_int_option(bus->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                       bus->protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+  if (o->username && *o->username &&
+      mosquitto_username_pw_set(bus->mosq, o->username,
+                                o->password && *o->password ? o->password : NULL))
+    goto fail;
+  if (tls && mosquitto_tls_set(bus->mosq, NULL, "/etc/ssl/certs", NULL, NULL,
+                               NULL) != MOSQ_ERR_SUCCESS) {
+    pb_error("bus: cannot set up TLS for %s", o->url);
+    goto fail;
+  }
+  if (!bus->ephemeral &&
+      mosquitto_will_set(bus->mosq, bus->availability, 7, "offline", 1, true))
+    goto fail;
+  mosquitto_reconnect_delay_set(bus->mosq, 1, 30, true);
+  mosquitto_connect_v5_callback_set(bus->mosq, on_connect);
+  mosquitto_disconnect_v5_callback_set(bus->mosq, on_disconnect);
+  mosquitto_publish_v5_callback_set(bus->mosq, on_publish);
+  mosquitto_message_v5_callback_set(bus->mosq, on_message);
+  mosquitto_log_callback_set(bus->mosq, on_log);
+  if (pb_loop_watch(loop, bus->evfd, PB_LOOP_READ, on_wakeup, bus))
+    goto fail;
+  *out = bus;
+  return 0;
+fail:
+  pb_error("bus: cannot create the MQTT client");
+  if (bus->mosq)
+    mosquitto_destroy(bus->mosq);
+  if (bus->evfd >= 0)
+    close(bus->evfd);
+  pthread_mutex_destroy(&bus->lock);
+  free(bus);
+  return PB_EBUS;
+}
+
+int pb_bus_start(struct pb_bus *bus) {
+  int rc = mosquitto_connect_async(bus->mosq, bus->host, bus->port, 30);
+  if (rc != MOSQ_ERR_SUCCESS)
+    pb_warn("bus: cannot reach %s:%d yet (%s); retrying in the background",
+            bus->host, bus->port, mosquitto_strerror(rc));
+  rc = mosquitto_loop_start(bus->mosq);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    pb_error("bus: cannot start the network thread: %s", mosquitto_strerror(rc));
+    return PB_EBUS;
+  }
+  return 0;
+}
+
+static void wait_inflight(struct pb_bus *bus, int64_t ms) {
+  int64_t deadline = pb_clock_mono_ms() + ms;
+  while (atomic_load(&bus->inflight) > 0 && bus->connected &&
+         pb_clock_mono_ms() < deadline) {
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+}
+
+void pb_bus_free(struct pb_bus *bus) {
+  if (!bus)
+    return;
+  if (bus->connected) {
+    atomic_fetch_add(&bus->inflight, 1);
+    if (bus->ephemeral ||
+        mosquitto_publish(bus->mosq, NULL, bus->availability, 7, "offline", 1,
+                          true) != MOSQ_ERR_SUCCESS)
+      atomic_fetch_sub(&bus->inflight, 1);
+    wait_inflight(bus, 2000);
+    mosquitto_disconnect(bus->mosq);
+  }
+  mosquitto_loop_stop(bus->mosq, bus->connected ? false : true);
+  mosquitto_destroy(bus->mosq);
+  pb_loop_unwatch(bus->loop, bus->evfd);
+  close(bus->evfd);
+  while (bus->pending) {
+    struct pending *p = bus->pending;
+    bus->pending = p->next;
+    pb_timer_free(p->timer);
+    free(p);
+  }
+  struct qmsg *m = bus->head;
+  while (m) {
+    struct qmsg *next = m->next;
+    qmsg_free(m);
+    m = next;
+  }
+  pthread_mutex_destroy(&bus->lock);
+  free(bus);
+}
+
+bool pb_bus_connected(const struct pb_bus *bus) { return bus->connected; }
+const char *pb_bus_root(const struct pb_bus *bus) { return bus->root; }
+const char *pb_bus_service(const struct pb_bus *bus) { return bus->service; }
+
+int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
+                     pb_bus_handler *handler, void *ud) {
+  pthread_mutex_lock(&bus->lock);
+  if (bus->nsubs == MAX_SUBS) {
+    pthread_mutex_unlock(&bus->lock);
+    return PB_ETOOBIG;
+  }
+  struct sub *s = &bus->subs[bus->nsubs];
+  snprintf(s->pattern, sizeof s->pattern, "%s", pattern);
+  if (full_topic(bus, pattern, s->full, sizeof s->full)) {
+    pthread_mutex_unlock(&bus->lock);
+    return PB_ETOOBIG;
+  }
+  s->handler = handler;
+  s->ud = ud;
+  bus->nsubs++;
+  if (bus->connected)
+    mosquitto_subscribe(bus->mosq, NULL, s->full, 1);
+  pthread_mutex_unlock(&bus->lock);
+  return 0;
+}
+
+void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud) {
+  bus->on_connect = cb;
+  bus->on_connect_ud = ud;
+}
+
+static int publish_abs(struct pb_bus *bus, const char *topic, const void *payload,
+                       size_t len, bool retain, const mosquitto_property *props) {
+  if (len > MAX_PAYLOAD)
+    return PB_ETOOBIG;
+  atomic_fetch_add(&bus->inflight, 1);
+  int rc = mosquitto_publish_v5(bus->mosq, NULL, topic, (int)len, payload, 1,
+                                retain, bus->protocol == 5 ? props : NULL);
+  if (rc == MOSQ_ERR_SUCCESS)
+    return 0;
+  atomic_fetch_sub(&bus->inflight, 1);
+  /* While disconnected libmosquitto refuses to queue QoS 1 messages: state
+   * is retained and re-published by the services on reconnect. */
+  if (rc == MOSQ_ERR_NO_CONN)
+    pb_debug("bus: not connected, %s not sent", topic);
+  else
+    pb_warn("bus: publishing to %s failed: %s", topic, mosquitto_strerror(rc));
+  return PB_EBUS;
+}
+
+int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
+                   size_t len, bool retain) {
+  char full[TOPIC_MAX];
+  if (full_topic(bus, topic, full, sizeof full))
+    return PB_ETOOBIG;
+  return publish_abs(bus, full, payload, len, retain, NULL);
+}
+
+int pb_bus_publish_str(struct pb_bus *bus, const char *topic, const char *text,
+                       bool retain) {
+  return pb_bus_publish(bus, topic, text, strlen(text), retain);
+}
+
+int pb_bus_publish_json(struct pb_bus *bus, const char *topic, const json_t *j,
+                        bool retain) {
+  char *s = pb_json_dump(j);
+  if (!s)
+    return PB_ENOMEM;
+  int rc = pb_bus_publish(bus, topic, s, strlen(s), retain);
+  free(s);
+  return rc;
+}
+
+int pb_bus_clear(struct pb_bus *bus, const char *topic) {
+  return pb_bus_publish(bus, topic, "", 0, true);
+}
+
+int pb_bus_event(struct pb_bus *bus, const char *kind, json_t *event) {
+  if (!event)
+    return PB_ENOMEM;
+  char topic[128];
+  snprintf(topic, sizeof topic, "events/%s", kind);
+  json_object_set_new(event, "kind", json_string(kind));
+  pb_json_set_time(event, "at", pb_clock_now(), 0);
+  json_object_set_new(event, "service", json_string(bus->service));
+  int rc = pb_bus_publish_json(bus, topic, event, false);
+  json_decref(event);
+  return rc;
+}
+
+/* ---- request/response, server side ---- */
+
+struct pb_bus_reply {
+  struct pb_bus *bus;
+  char topic[TOPIC_MAX];       /* absolute */
+  const void *correlation;
+  size_t correlation_len;
+  json_t *transaction;
+  bool sent;
+};
+
+struct served {
+  char action[64];
+  pb_bus_request_handler *handler;
+  void *ud;
+};
+
+static void send_reply(struct pb_bus_reply *r, json_t *body) {
+  if (r->transaction)
+    json_object_set(body, "transaction", r->transaction);
+  mosquitto_property *props = NULL;
+  if (r->correlation)
+    mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+                                  r->correlation, (uint16_t)r->correlation_len);
+  char *s = pb_json_dump(body);
+  if (s)
+    publish_abs(r->bus, r->topic, s, strlen(s), false, props);
+  free(s);
+  mosquitto_property_free_all(&props);
+  json_decref(body);
+  r->sent = true;
+}
+
+void pb_bus_reply_ok(struct pb_bus_reply *r, json_t *data) {
+  if (r->sent) {
+    json_decref(data);
+    return;
+  }
+  json_t *body = json_pack("{s:s}", "status", "ok");
+  json_object_set_new(body, "data", data ? data : json_object());
+  send_reply(r, body);
+}
+
+void pb_bus_reply_error(struct pb_bus_reply *r, const char *message,
+                        json_t *details) {
+  if (r->sent) {
+    json_decref(details);
+    return;
+  }
+  json_t *body = json_pack("{s:s,s:s}", "status", "error", "error", message);
+  if (details)
+    json_object_set_new(body, "details", details);
+  send_reply(r, body);
+}
+
+static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+  struct served *sv = ud;
+  struct pb_bus_reply reply = {.bus = bus,
+                               .correlation = msg->correlation,
+                               .correlation_len = msg->correlation_len};
+  if (msg->response_topic)
+    snprintf(reply.topic, sizeof reply.topic, "%s", msg->response_topic);
+  else
+    snprintf(reply.topic, sizeof reply.topic, "%s/svc/%s/response/%s", bus->root,
+             bus->service, sv->action);
+  char err[256];
+  json_t *req = pb_json_parse(msg->payload, msg->len, err, sizeof err);
+  if (req && !json_is_object(req)) {
+    json_decref(req);
+    req = NULL;
+    snprintf(err, sizeof err, "the request must be a JSON object");
+  }
+  if (!req) {
+    pb_warn("bus: bad request on %s: %s", msg->topic, err);
+    pb_bus_reply_error(&reply, err, NULL);
+    return;
+  }
+  json_t *tx = json_object_get(req, "transaction");
+  if (tx)
+    reply.transaction = json_incref(tx);
+  sv->handler(bus, sv->action, req, &reply, sv->ud);
+  if (!reply.sent)
+    pb_bus_reply_error(&reply, "the service gave no answer", NULL);
+  json_decref(reply.transaction);
+  json_decref(req);
+}
+
+int pb_bus_serve(struct pb_bus *bus, const char *action,
+                 pb_bus_request_handler *handler, void *ud) {
+  /* Lives as long as the process: services register a handful at start. */
+  struct served *sv = calloc(1, sizeof *sv);
+  if (!sv)
+    return PB_ENOMEM;
+  snprintf(sv->action, sizeof sv->action, "%s", action);
+  sv->handler = handler;
+  sv->ud = ud;
+  char pattern[TOPIC_MAX];
+  snprintf(pattern, sizeof pattern, "svc/%s/request/%s", bus->service, action);
+  return pb_bus_subscribe(bus, pattern, on_request, sv);
+}
+
+/* ---- request/response, client side ---- */
+
+static struct pending *take_pending(struct pb_bus *bus, const char *tx) {
+  for (struct pending **pp = &bus->pending; *pp; pp = &(*pp)->next) {
+    if (strcmp((*pp)->transaction, tx) == 0) {
+      struct pending *p = *pp;
+      *pp = p->next;
+      return p;
+    }
+  }
+  return NULL;
+}
+
+static void on_response(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                        void *ud) {
+  (void)ud;
+  json_t *resp = pb_json_parse(msg->payload, msg->len, NULL, 0);
+  const char *tx = pb_json_str(resp, "transaction");
+  struct pending *p = tx ? take_pending(bus, tx) : NULL;
+  if (p) {
+    pb_timer_free(p->timer);
+    p->done(bus, resp, p->ud);
+    free(p);
+  }
+  json_decref(resp);
+}
+
+static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  struct pending *p = ud;
+  struct pb_bus *bus = p->bus;
+  if (take_pending(bus, p->transaction) != p)
+    return;
+  pb_timer_free(p->timer);
+  p->done(bus, NULL, p->ud);
+  free(p);
+}
+
+int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
+                   json_t *request, int timeout_ms, pb_bus_response_cb *done,
+                   void *ud) {
+  if (!bus->responses_subscribed) {
+    int rc = pb_bus_subscribe(bus, "svc/+/response/+", on_response, NULL);
+    if (rc) {
+      json_decref(request);
+      return rc;
+    }
+    bus->responses_subscribed = true;
+  }
+  struct pending *p = calloc(1, sizeof *p);
+  if (!p) {
+    json_decref(request);
+    return PB_ENOMEM;
+  }
+  snprintf(p->transaction, sizeof p->transaction, "%.32s-%llu-%ld",
+           bus->service, (unsigned long long)++bus->next_tx,
+           (long)(pb_clock_mono_ms() % 100000));
+  p->done = done;
+  p->ud = ud;
+  p->bus = bus;
+  p->timer = pb_timer_new(bus->loop, on_request_timeout, p);
+  if (!p->timer) {
+    free(p);
+    json_decref(request);
+    return PB_ENOMEM;
+  }
+  json_object_set_new(request, "transaction", json_string(p->transaction));
+  char topic[TOPIC_MAX];
+  snprintf(topic, sizeof topic, "svc/%s/request/%s", service, action);
+  int rc = pb_bus_publish_json(bus, topic, request, false);
+  json_decref(request);
+  if (rc) {
+    pb_timer_free(p->timer);
+    free(p);
+    return rc;
+  }
+  p->next = bus->pending;
+  bus->pending = p;
+  pb_timer_arm_in(p->timer, timeout_ms);
+  return 0;
+}

@@ -1,0 +1,307 @@
+/* The HTTP client (pb/http.h): libcurl's multi-socket interface on the
+ * service's loop, so many PBX or calendar requests run at once without
+ * threads. Answers are capped in size while they arrive. */
+#include "pb/http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/loop.h"
+
+#define DEFAULT_MAX_BYTES (8u * 1024 * 1024)
+
+struct transfer {
+  struct transfer *next, *prev;
+  struct pb_http *http;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *buf;
+  size_t len, cap, max;
+  bool too_big;
+  char etag[256], last_modified[128];
+  char errbuf[CURL_ERROR_SIZE];
+  pb_http_done *done;
+  void *ud;
+};
+
+struct pb_http {
+  struct pb_loop *loop;
+  CURLM *multi;
+  struct pb_timer *timer;
+  struct transfer *transfers;
+  size_t running;
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  struct transfer *t = ud;
+  size_t bytes = size * n;
+  if (t->len + bytes > t->max) {
+    t->too_big = true;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
+  if (t->len + bytes + 1 > t->cap) {
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + bytes + 1)
+      cap *= 2;
+    char *b = realloc(t->buf, cap);
+    if (!b)
+      return 0;
+    t->buf = b;
+    t->cap = cap;
+  }
+  memcpy(t->buf + t->len, data, bytes);
+  t->len += bytes;
+  t->buf[t->len] = '\0';
+  return bytes;
+}
+
+static void copy_header(const char *value, size_t n, char *out, size_t outlen) {
+  while (n && (value[n - 1] == '\r' || value[n - 1] == '\n' || value[n - 1] == ' '))
+    n--;
+  while (n && *value == ' ') {
+    value++;
+    n--;
+  }
+  if (n >= outlen)
+    n = outlen - 1;
+  memcpy(out, value, n);
+  out[n] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud) {
+  struct transfer *t = ud;
+  size_t bytes = size * n;
+  if (bytes > 5 && strncasecmp(data, "ETag:", 5) == 0)
+    copy_header(data + 5, bytes - 5, t->etag, sizeof t->etag);
+  else if (bytes > 14 && strncasecmp(data, "Last-Modified:", 14) == 0)
+    copy_header(data + 14, bytes - 14, t->last_modified, sizeof t->last_modified);
+  return bytes;
+}
+
+static void transfer_free(struct transfer *t) {
+  struct pb_http *http = t->http;
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    http->transfers = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  curl_multi_remove_handle(http->multi, t->easy);
+  curl_easy_cleanup(t->easy);
+  curl_slist_free_all(t->headers);
+  free(t->buf);
+  free(t);
+  http->running--;
+}
+
+static void finish(struct transfer *t, CURLcode code) {
+  struct pb_http_response r = {0};
+  r.curl_code = (int)code;
+  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+  if (t->too_big) {
+    r.err = PB_ETOOBIG;
+    r.errmsg = "the answer is larger than the allowed size";
+  } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    r.err = PB_ETIMEOUT;
+    r.errmsg = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+  } else if (code != CURLE_OK) {
+    r.err = PB_EHTTP;
+    r.errmsg = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+  }
+  r.body = t->buf ? t->buf : "";
+  r.len = t->len;
+  r.etag = t->etag[0] ? t->etag : NULL;
+  r.last_modified = t->last_modified[0] ? t->last_modified : NULL;
+  pb_http_done *done = t->done;
+  void *ud = t->ud;
+  /* The buffer must outlive the callback: free the transfer afterwards. */
+  done(&r, ud);
+  transfer_free(t);
+}
+
+static void check_done(struct pb_http *http) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(http->multi, &left))) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    struct transfer *t = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    finish(t, m->data.result);
+  }
+}
+
+static void on_fd(struct pb_loop *loop, int fd, unsigned events, void *ud) {
+  (void)loop;
+  struct pb_http *http = ud;
+  int mask = 0, running;
+  if (events & PB_LOOP_READ)
+    mask |= CURL_CSELECT_IN;
+  if (events & PB_LOOP_WRITE)
+    mask |= CURL_CSELECT_OUT;
+  curl_multi_socket_action(http->multi, fd, mask, &running);
+  check_done(http);
+}
+
+static void on_timer(struct pb_loop *loop, struct pb_timer *timer, void *ud) {
+  (void)loop;
+  (void)timer;
+  struct pb_http *http = ud;
+  int running;
+  curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  check_done(http);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+                     void *socketp) {
+  (void)easy;
+  (void)socketp;
+  struct pb_http *http = userp;
+  if (what == CURL_POLL_REMOVE) {
+    pb_loop_unwatch(http->loop, s);
+    return 0;
+  }
+  unsigned ev = 0;
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+    ev |= PB_LOOP_READ;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+    ev |= PB_LOOP_WRITE;
+  pb_loop_watch(http->loop, s, ev, on_fd, http);
+  return 0;
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
+  (void)multi;
+  struct pb_http *http = userp;
+  if (timeout_ms < 0)
+    pb_timer_disarm(http->timer);
+  else
+    pb_timer_arm_in(http->timer, timeout_ms);
+  return 0;
+}
+
+static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int pb_http_new(struct pb_loop *loop, int max_parallel, struct pb_http **out) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, global_init);
+  struct pb_http *http = calloc(1, sizeof *http);
+  if (!http)
+    return PB_ENOMEM;
+  http->loop = loop;
+  http->multi = curl_multi_init();
+  http->timer = pb_timer_new(loop, on_timer, http);
+  if (!http->multi || !http->timer) {
+    pb_http_free(http);
+    return PB_ENOMEM;
+  }
+  curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http);
+  curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+  curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http);
+  curl_multi_setopt(http->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                    (long)(max_parallel > 0 ? max_parallel : 4));
+  curl_multi_setopt(http->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    (long)(max_parallel > 0 ? max_parallel : 4));
+  *out = http;
+  return 0;
+}
+
+void pb_http_free(struct pb_http *http) {
+  if (!http)
+    return;
+  while (http->transfers)
+    transfer_free(http->transfers);
+  if (http->multi)
+    curl_multi_cleanup(http->multi);
+  pb_timer_free(http->timer);
+  free(http);
+}
+
+size_t pb_http_running(const struct pb_http *http) { return http->running; }
+
+int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
+                 pb_http_done *done, void *ud) {
+  struct transfer *t = calloc(1, sizeof *t);
+  if (!t)
+    return PB_ENOMEM;
+  t->http = http;
+  t->done = done;
+  t->ud = ud;
+  t->max = req->max_bytes ? req->max_bytes : DEFAULT_MAX_BYTES;
+  t->easy = curl_easy_init();
+  if (!t->easy) {
+    free(t);
+    return PB_ENOMEM;
+  }
+  CURL *e = t->easy;
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 10000L);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max);
+  if (req->max_redirects > 0) {
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  }
+  if (req->user_agent)
+    curl_easy_setopt(e, CURLOPT_USERAGENT, req->user_agent);
+  if (req->ca_file && *req->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+  if (req->insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (req->username) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(e, CURLOPT_USERNAME, req->username);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, req->password ? req->password : "");
+  }
+  char h[512];
+  if (req->content_type) {
+    snprintf(h, sizeof h, "Content-Type: %s", req->content_type);
+    t->headers = curl_slist_append(t->headers, h);
+  }
+  if (req->if_none_match) {
+    snprintf(h, sizeof h, "If-None-Match: %s", req->if_none_match);
+    t->headers = curl_slist_append(t->headers, h);
+  }
+  if (req->if_modified_since) {
+    snprintf(h, sizeof h, "If-Modified-Since: %s", req->if_modified_since);
+    t->headers = curl_slist_append(t->headers, h);
+  }
+  t->headers = curl_slist_append(t->headers, "Expect:");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  if (req->method && strcmp(req->method, "POST") == 0) {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
+  t->next = http->transfers;
+  if (http->transfers)
+    http->transfers->prev = t;
+  http->transfers = t;
+  http->running++;
+  if (curl_multi_add_handle(http->multi, e) != CURLM_OK) {
+    transfer_free(t);
+    return PB_EHTTP;
+  }
+  return 0;
+}

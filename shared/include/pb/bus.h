@@ -1,0 +1,107 @@
+/* The MQTT bus over libmosquitto (only bus.c includes <mosquitto.h>).
+ * libmosquitto's network thread connects and reconnects with exponential
+ * backoff; messages are queued and handed to the service's loop thread, so
+ * every handler runs on the loop and needs no locking. The service's
+ * availability is a retained R/svc/<service>/availability "online", with a
+ * last will of "offline". Topic arguments are relative to the root R. */
+#ifndef PB_BUS_H
+#define PB_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pb/json.h"
+
+struct pb_bus;
+struct pb_loop;
+
+struct pb_bus_options {
+  const char *url;        /* mqtt://host:port or mqtts://host:port */
+  const char *username;   /* may be NULL or "" */
+  const char *password;
+  const char *root;       /* topic root R, e.g. "presence" */
+  const char *service;    /* e.g. "scheduler" */
+  const char *client_id;  /* NULL: "<service>-<host>-<pid>" */
+  int protocol;           /* 5 or 4 (3.1.1) */
+  bool ephemeral;         /* a command-line client: no availability topic */
+};
+
+struct pb_bus_msg {
+  const char *topic;      /* relative to the root */
+  const char *payload;    /* NUL-terminated copy of the payload */
+  size_t len;
+  bool retained;
+  const char *response_topic; /* MQTT 5 property, or NULL */
+  const void *correlation;    /* MQTT 5 property, or NULL */
+  size_t correlation_len;
+};
+
+typedef void pb_bus_handler(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                            void *ud);
+typedef void pb_bus_connect_cb(struct pb_bus *bus, void *ud);
+
+int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *opts,
+               struct pb_bus **out);
+/* Starts connecting in the background; returns at once. */
+int pb_bus_start(struct pb_bus *bus);
+/* Publishes "offline", disconnects cleanly and frees. Accepts NULL. */
+void pb_bus_free(struct pb_bus *bus);
+bool pb_bus_connected(const struct pb_bus *bus);
+const char *pb_bus_root(const struct pb_bus *bus);
+const char *pb_bus_service(const struct pb_bus *bus);
+
+/* Handlers match MQTT patterns ('+' and '#'), relative to the root; they are
+ * re-subscribed after every reconnect. QoS 1. */
+int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
+                     pb_bus_handler *handler, void *ud);
+/* Called on the loop after each (re)connect, once subscriptions are sent. */
+void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud);
+
+/* QoS 1 publish; `retain` for state. While disconnected, libmosquitto
+ * queues the message and sends it after reconnecting. */
+int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
+                   size_t len, bool retain);
+int pb_bus_publish_str(struct pb_bus *bus, const char *topic, const char *text,
+                       bool retain);
+/* Dumps `j` compactly and publishes it; does not take ownership. */
+int pb_bus_publish_json(struct pb_bus *bus, const char *topic, const json_t *j,
+                        bool retain);
+/* Clears a retained message (an empty retained payload). */
+int pb_bus_clear(struct pb_bus *bus, const char *topic);
+/* R/events/<kind>: adds "kind" and "at" to `event` and publishes it. */
+int pb_bus_event(struct pb_bus *bus, const char *kind, json_t *event);
+
+/* True when `topic` matches `pattern` ('+' one level, '#' the rest). */
+bool pb_topic_matches(const char *pattern, const char *topic);
+/* Splits a topic at '/' into at most `max` segments (copied into buf). */
+int pb_topic_split(const char *topic, char *buf, size_t buflen,
+                   const char **segs, int max);
+/* [A-Za-z0-9_-]+, at most 64 bytes: valid as a topic segment. */
+bool pb_topic_id_valid(const char *id);
+
+/* ---- Request/response (zigbee2mqtt's bridge pattern, BRIEF §3) ----
+ * Requests arrive on R/svc/<service>/request/<action> as JSON objects with an
+ * optional "transaction"; responses go to R/svc/<service>/response/<action>
+ * (or to the MQTT 5 response topic, with the correlation data) as
+ * {"status":"ok","data":...} or {"status":"error","error":"..."} with the
+ * transaction echoed back. */
+struct pb_bus_reply;
+typedef void pb_bus_request_handler(struct pb_bus *bus, const char *action,
+                                    json_t *request, struct pb_bus_reply *reply,
+                                    void *ud);
+int pb_bus_serve(struct pb_bus *bus, const char *action,
+                 pb_bus_request_handler *handler, void *ud);
+/* Send the answer; `data` is taken (may be NULL). Exactly one per request. */
+void pb_bus_reply_ok(struct pb_bus_reply *reply, json_t *data);
+/* `details` is taken (may be NULL): e.g. the list of bad lines. */
+void pb_bus_reply_error(struct pb_bus_reply *reply, const char *message,
+                        json_t *details);
+
+/* Client side: sends `request` (taken) to <service>/request/<action> and calls
+ * `done` with the response object, or with NULL after timeout_ms. */
+typedef void pb_bus_response_cb(struct pb_bus *bus, json_t *response, void *ud);
+int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
+                   json_t *request, int timeout_ms, pb_bus_response_cb *done,
+                   void *ud);
+
+#endif

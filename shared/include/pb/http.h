@@ -1,0 +1,51 @@
+/* HTTP client over libcurl's multi interface, driven by the service's loop
+ * (only http.c includes <curl/curl.h>). Requests run concurrently up to a
+ * bound; each completes with one callback on the loop thread. */
+#ifndef PB_HTTP_H
+#define PB_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pb_http;
+struct pb_loop;
+
+struct pb_http_request {
+  const char *method;        /* "GET" or "POST" */
+  const char *url;
+  const char *body;          /* POST body, NULL for none */
+  const char *content_type;  /* e.g. "application/json" */
+  const char *user_agent;
+  long connect_timeout_ms;   /* 0: 5000 */
+  long timeout_ms;           /* 0: 10000 */
+  size_t max_bytes;          /* 0: 8 MiB; larger answers fail with TOOBIG */
+  int max_redirects;         /* 0: none followed */
+  const char *ca_file;       /* extra trust, NULL for system CAs */
+  bool insecure;             /* skip certificate verification */
+  const char *if_none_match;
+  const char *if_modified_since;
+  const char *username, *password; /* HTTP basic auth when set */
+};
+
+struct pb_http_response {
+  int err;                   /* 0, or a PB_E* error (no HTTP answer) */
+  const char *errmsg;        /* libcurl's message when err != 0 */
+  int curl_code;             /* libcurl's CURLcode, for site diagnostics */
+  long status;               /* HTTP status, 0 without an answer */
+  const char *body;          /* NUL-terminated, lent during the callback */
+  size_t len;
+  const char *etag, *last_modified;
+  double seconds;            /* total transfer time */
+};
+
+typedef void pb_http_done(const struct pb_http_response *resp, void *ud);
+
+/* max_parallel: transfers running at once (others wait in libcurl). */
+int pb_http_new(struct pb_loop *loop, int max_parallel, struct pb_http **out);
+/* Cancels running transfers (their callbacks are not called). */
+void pb_http_free(struct pb_http *http);
+int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
+                 pb_http_done *done, void *ud);
+size_t pb_http_running(const struct pb_http *http);
+
+#endif

@@ -1,0 +1,224 @@
+/* The SQLite store (pb/store.h): WAL mode, ordered migrations recorded in a
+ * schema_version table, and prepared statements cached by their SQL. */
+#include "pb/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pb/error.h"
+#include "pb/log.h"
+
+#define STMT_CACHE 64
+
+struct pb_stmt {
+  sqlite3_stmt *st;
+  struct pb_store *store;
+  const char *sql;
+};
+
+struct pb_store {
+  sqlite3 *db;
+  char path[512];
+  int version;
+  struct pb_stmt cache[STMT_CACHE];
+  int ncache;
+};
+
+static int db_error(struct pb_store *s, const char *what) {
+  pb_error("database %s: %s failed: %s", s->path, what, sqlite3_errmsg(s->db));
+  return PB_EDB;
+}
+
+int pb_store_path(const char *data_dir, const char *service, char *buf,
+                  size_t len) {
+  if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+    pb_error("cannot create data directory %s: %s", data_dir, strerror(errno));
+    return PB_EIO;
+  }
+  int n = snprintf(buf, len, "%s/%s.db", data_dir, service);
+  return (n < 0 || (size_t)n >= len) ? PB_ETOOBIG : 0;
+}
+
+int pb_store_exec(struct pb_store *s, const char *sql) {
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    pb_error("database %s: %s", s->path, msg ? msg : "error");
+    sqlite3_free(msg);
+    return PB_EDB;
+  }
+  return 0;
+}
+
+int pb_store_begin(struct pb_store *s) { return pb_store_exec(s, "BEGIN IMMEDIATE"); }
+int pb_store_commit(struct pb_store *s) { return pb_store_exec(s, "COMMIT"); }
+void pb_store_rollback(struct pb_store *s) {
+  if (!sqlite3_get_autocommit(s->db))
+    pb_store_exec(s, "ROLLBACK");
+}
+
+static int read_version(struct pb_store *s, int *version) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db, "SELECT MAX(version) FROM schema_version", -1,
+                         &st, NULL) != SQLITE_OK)
+    return db_error(s, "reading the schema version");
+  *version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+  sqlite3_finalize(st);
+  return 0;
+}
+
+static int migrate(struct pb_store *s, const struct pb_migration *m,
+                   size_t count) {
+  int newest = count ? m[count - 1].version : 0;
+  if (s->version > newest) {
+    pb_error("database %s has schema version %d but this build knows only up "
+             "to %d: it was written by a newer PresenceBus; upgrade, or "
+             "restore a backup made by this version",
+             s->path, s->version, newest);
+    return PB_EVERSION;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (m[i].version <= s->version)
+      continue;
+    if (pb_store_begin(s))
+      return PB_EDB;
+    char ins[128];
+    snprintf(ins, sizeof ins,
+             "INSERT INTO schema_version(version, applied_at) VALUES (%d, "
+             "strftime('%%s','now'))",
+             m[i].version);
+    if (pb_store_exec(s, m[i].sql) || pb_store_exec(s, ins) ||
+        pb_store_commit(s)) {
+      pb_store_rollback(s);
+      pb_error("database %s: migration to version %d failed", s->path,
+               m[i].version);
+      return PB_EDB;
+    }
+    s->version = m[i].version;
+    pb_info("database %s migrated to schema version %d", s->path, s->version);
+  }
+  return 0;
+}
+
+int pb_store_open(const char *path, const struct pb_migration *migrations,
+                  size_t count, struct pb_store **out) {
+  struct pb_store *s = calloc(1, sizeof *s);
+  if (!s)
+    return PB_ENOMEM;
+  snprintf(s->path, sizeof s->path, "%s", path);
+  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                        SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    pb_error("cannot open database %s: %s", path,
+             s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    pb_store_close(s);
+    return PB_EDB;
+  }
+  sqlite3_busy_timeout(s->db, 5000);
+  int rc = pb_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                            "PRAGMA foreign_keys=ON;"
+                            "CREATE TABLE IF NOT EXISTS schema_version("
+                            "version INTEGER PRIMARY KEY, applied_at INTEGER)");
+  if (!rc)
+    rc = read_version(s, &s->version);
+  if (!rc)
+    rc = migrate(s, migrations, count);
+  if (rc) {
+    pb_store_close(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void pb_store_close(struct pb_store *s) {
+  if (!s)
+    return;
+  for (int i = 0; i < s->ncache; i++)
+    sqlite3_finalize(s->cache[i].st);
+  if (s->db)
+    sqlite3_close(s->db);
+  free(s);
+}
+
+int pb_store_version(struct pb_store *s) { return s->version; }
+
+struct pb_stmt *pb_store_stmt(struct pb_store *s, const char *sql) {
+  for (int i = 0; i < s->ncache; i++) {
+    if (s->cache[i].sql == sql || strcmp(s->cache[i].sql, sql) == 0) {
+      sqlite3_reset(s->cache[i].st);
+      sqlite3_clear_bindings(s->cache[i].st);
+      return &s->cache[i];
+    }
+  }
+  if (s->ncache == STMT_CACHE) {
+    pb_error("database %s: statement cache full", s->path);
+    return NULL;
+  }
+  struct pb_stmt *p = &s->cache[s->ncache];
+  if (sqlite3_prepare_v2(s->db, sql, -1, &p->st, NULL) != SQLITE_OK) {
+    db_error(s, "preparing a statement");
+    pb_error("statement was: %s", sql);
+    return NULL;
+  }
+  p->store = s;
+  p->sql = sql;
+  s->ncache++;
+  return p;
+}
+
+int pb_stmt_bind_text(struct pb_stmt *st, int idx, const char *text) {
+  int rc = text ? sqlite3_bind_text(st->st, idx, text, -1, SQLITE_TRANSIENT)
+                : sqlite3_bind_null(st->st, idx);
+  return rc == SQLITE_OK ? 0 : db_error(st->store, "binding a value");
+}
+
+int pb_stmt_bind_int(struct pb_stmt *st, int idx, int64_t value) {
+  return sqlite3_bind_int64(st->st, idx, value) == SQLITE_OK
+             ? 0
+             : db_error(st->store, "binding a value");
+}
+
+int pb_stmt_bind_null(struct pb_stmt *st, int idx) {
+  return sqlite3_bind_null(st->st, idx) == SQLITE_OK
+             ? 0
+             : db_error(st->store, "binding a value");
+}
+
+int pb_stmt_step(struct pb_stmt *st) {
+  int rc = sqlite3_step(st->st);
+  if (rc == SQLITE_ROW)
+    return PB_STMT_ROW;
+  if (rc == SQLITE_DONE)
+    return PB_STMT_DONE;
+  return db_error(st->store, "a statement");
+}
+
+int pb_stmt_run(struct pb_stmt *st) {
+  if (!st)
+    return PB_EDB;
+  int rc = pb_stmt_step(st);
+  sqlite3_reset(st->st);
+  return rc < 0 ? rc : 0;
+}
+
+const char *pb_stmt_text(struct pb_stmt *st, int col) {
+  const unsigned char *t = sqlite3_column_text(st->st, col);
+  return t ? (const char *)t : "";
+}
+
+int64_t pb_stmt_int(struct pb_stmt *st, int col) {
+  return sqlite3_column_int64(st->st, col);
+}
+
+bool pb_stmt_is_null(struct pb_stmt *st, int col) {
+  return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+int64_t pb_store_changes(struct pb_store *s) { return sqlite3_changes(s->db); }
+int64_t pb_store_last_id(struct pb_store *s) {
+  return sqlite3_last_insert_rowid(s->db);
+}

@@ -1,0 +1,293 @@
+/* The one internal header of pbx-simulator: a fake Yeastar P-Series PBX that
+ * serves the documented Open API subset (/openapi/v1.0/...) strictly, plus a
+ * control API (/sim/...) for tests. See README.md and docs PBX-APIS.md. */
+#ifndef PBX_SIM_H
+#define PBX_SIM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_OPENAPI_PREFIX "/openapi/v1.0/"
+#define SIM_CONTROL_PREFIX "/sim/"
+#define SIM_BODY_MAX (64 * 1024)    /* request body cap */
+#define SIM_LOG_MAX 100000          /* request-log entries kept */
+#define SIM_LOG_BODY_MAX (2 * 1024) /* body bytes kept per log entry */
+#define SIM_EXTENSIONS_MAX 100000   /* directory size cap */
+#define SIM_MAX_TOKENS_LIMIT 1024   /* upper bound for --max-tokens */
+#define SIM_TOKEN_LEN 32
+#define SIM_LATENCY_MAX_MS 600000L /* bound for latency_ms */
+#define SIM_LIFETIME_MAX 31536000L /* bound for token lifetimes (1 y) */
+#define SIM_PAGE_SIZE_MAX 100000L  /* bound for --max-page-size */
+
+/* Documented and assumed Open API error codes (README "Assumptions"). */
+#define SIM_ERR_FAILURE (-1)
+#define SIM_ERR_INVALID_TOKEN 10002 /* assumed: missing/unknown/revoked */
+#define SIM_ERR_TOKEN_EXPIRED 10004 /* seen in client code */
+#define SIM_ERR_TOKEN_LIMIT 10005   /* assumed: --max-tokens reached */
+#define SIM_ERR_PARAMETER 40002     /* documented */
+#define SIM_ERR_DUPLICATE 40003     /* documented */
+
+/* ---- sim_util.c: the one clock, randomness, strict number parsing ---- */
+
+/* Monotonic milliseconds: token expiry and latency use only this. */
+int64_t sim_clock_ms(void);
+/* Wall-clock time as RFC 3339 UTC with milliseconds into buf. */
+void sim_clock_wall(char *buf, size_t size);
+/* Fills buf with n bytes from getrandom(); returns 0 or -1. */
+int sim_random_bytes(void *buf, size_t n);
+/* Uniform double in [0, 1). */
+double sim_random_unit(void);
+/* Strict decimal integer: digits only (optional leading '-'), no spaces,
+ * within [min, max]. Returns 0 on success, -1 otherwise. */
+int sim_parse_long(const char *s, long min, long max, long *out);
+/* Strict finite double within [min, max]. */
+int sim_parse_double(const char *s, double min, double max, double *out);
+
+/* ---- sim_state.c: live settings and counters ---- */
+
+struct sim_state;
+
+struct sim_settings {
+  long latency_ms;
+  double error_rate;
+  long token_lifetime;   /* seconds */
+  long refresh_lifetime; /* seconds */
+  bool outage;
+};
+
+struct sim_stats {
+  uint64_t logins;
+  uint64_t refreshes;
+  uint64_t failed_logins;
+  uint64_t token_limit_refusals;
+  uint64_t requests;
+  uint64_t server_errors; /* injected by --error-rate */
+  uint64_t dropped;       /* closed without a response (outage) */
+  uint64_t in_flight;
+  uint64_t max_in_flight;
+};
+
+enum sim_counter {
+  SIM_COUNT_LOGIN,
+  SIM_COUNT_REFRESH,
+  SIM_COUNT_FAILED_LOGIN,
+  SIM_COUNT_TOKEN_LIMIT,
+  SIM_COUNT_SERVER_ERROR,
+  SIM_COUNT_DROPPED,
+};
+
+struct sim_state *sim_state_new(const struct sim_settings *initial);
+void sim_state_free(struct sim_state *st);
+void sim_state_get(struct sim_state *st, struct sim_settings *out);
+/* Copies the fields named by mask (SIM_SET_*) from in, atomically. */
+enum {
+  SIM_SET_LATENCY = 1u << 0,
+  SIM_SET_ERROR_RATE = 1u << 1,
+  SIM_SET_TOKEN_LIFETIME = 1u << 2,
+  SIM_SET_REFRESH_LIFETIME = 1u << 3,
+  SIM_SET_OUTAGE = 1u << 4,
+};
+void sim_state_update(struct sim_state *st, const struct sim_settings *in,
+                      unsigned mask);
+void sim_state_count(struct sim_state *st, enum sim_counter c);
+/* An OpenAPI request starts / ends: requests, in_flight, max_in_flight. */
+void sim_state_enter(struct sim_state *st);
+void sim_state_leave(struct sim_state *st);
+void sim_state_stats(struct sim_state *st, struct sim_stats *out);
+
+/* ---- sim_tokens.c: access/refresh token store ---- */
+
+struct sim_tokens;
+
+enum sim_token_status {
+  SIM_TOKEN_OK,
+  SIM_TOKEN_INVALID, /* unknown, revoked or refreshed away */
+  SIM_TOKEN_EXPIRED,
+  SIM_TOKEN_LIMIT, /* too many valid access tokens */
+};
+
+struct sim_token_pair {
+  char access[SIM_TOKEN_LEN + 1];
+  char refresh[SIM_TOKEN_LEN + 1];
+};
+
+struct sim_tokens *sim_tokens_new(unsigned max_tokens);
+void sim_tokens_free(struct sim_tokens *t);
+enum sim_token_status sim_tokens_issue(struct sim_tokens *t, long access_life_s,
+                                       long refresh_life_s,
+                                       struct sim_token_pair *out);
+enum sim_token_status sim_tokens_refresh(struct sim_tokens *t,
+                                         const char *refresh,
+                                         long access_life_s,
+                                         long refresh_life_s,
+                                         struct sim_token_pair *out);
+enum sim_token_status sim_tokens_check(struct sim_tokens *t,
+                                       const char *access);
+/* Revokes the access token and the refresh token issued with it. */
+enum sim_token_status sim_tokens_revoke(struct sim_tokens *t,
+                                        const char *access);
+void sim_tokens_expire_all(struct sim_tokens *t);
+size_t sim_tokens_live(struct sim_tokens *t);
+
+/* ---- sim_extensions.c: the extension directory ---- */
+
+struct sim_dir;
+
+enum sim_dir_status {
+  SIM_DIR_OK,
+  SIM_DIR_NOT_FOUND,
+  SIM_DIR_DUPLICATE,
+  SIM_DIR_FULL,
+  SIM_DIR_INVALID,
+};
+
+struct sim_dir_query {
+  const char *search; /* NULL: all extensions */
+  int sort_field;     /* index from sim_dir_sort_field() */
+  bool descending;
+  long page;      /* from 1 */
+  long page_size; /* from 1 */
+};
+
+struct sim_dir *sim_dir_new(unsigned demo_count);
+void sim_dir_free(struct sim_dir *d);
+bool sim_presence_valid(const char *presence);
+/* Index of a sort_by name, or -1. */
+int sim_dir_sort_field(const char *name);
+/* One page of extensions in Open API shape; *total gets the match count. */
+json_t *sim_dir_list(struct sim_dir *d, const struct sim_dir_query *q,
+                     size_t *total);
+/* One extension in Open API shape, or NULL if the id is unknown. */
+json_t *sim_dir_get(struct sim_dir *d, long id);
+enum sim_dir_status sim_dir_set_presence_id(struct sim_dir *d, long id,
+                                            const char *presence,
+                                            const char *source);
+enum sim_dir_status sim_dir_set_presence_number(struct sim_dir *d,
+                                                const char *number,
+                                                const char *presence,
+                                                const char *source);
+/* Adds an extension; fields beyond number and name may be NULL. */
+enum sim_dir_status sim_dir_add(struct sim_dir *d, const char *number,
+                                const char *name, const char *email,
+                                const char *mobile, const char *presence,
+                                json_t **created);
+enum sim_dir_status sim_dir_remove(struct sim_dir *d, const char *number);
+/* Every extension with simulator-only fields (presence_changed_by ...). */
+json_t *sim_dir_dump(struct sim_dir *d);
+
+/* ---- sim_log.c: the request log ---- */
+
+struct sim_log;
+
+struct sim_log_record {
+  const char *method;
+  const char *path;
+  const char *query; /* raw, without '?'; may be NULL */
+  const char *user_agent;
+  const char *body;
+  size_t body_len;
+  unsigned http_status; /* 0: connection closed without a response */
+  bool has_errcode;
+  long errcode;
+};
+
+struct sim_log *sim_log_new(size_t max_entries);
+void sim_log_free(struct sim_log *log);
+void sim_log_add(struct sim_log *log, const struct sim_log_record *rec);
+/* Entries with seq > since, oldest first. */
+json_t *sim_log_json(struct sim_log *log, uint64_t since);
+void sim_log_clear(struct sim_log *log);
+
+/* ---- the simulator: startup configuration plus module handles ---- */
+
+struct sim {
+  char client_id[256];
+  char client_secret[256];
+  long max_page_size;
+  bool quiet;
+  struct sim_state *state;
+  struct sim_tokens *tokens;
+  struct sim_dir *dir;
+  struct sim_log *log;
+};
+
+/* ---- sim_http.c: daemon, routing table, request lifecycle ---- */
+
+struct sim_request; /* one HTTP request, owned by sim_http.c */
+
+/* What a handler answers; sim_http.c sends it and logs it. */
+struct sim_reply {
+  unsigned http_status;
+  json_t *json;     /* owned; sent as application/json */
+  const char *text; /* static text/html body when json is NULL */
+  const char *allow;
+};
+
+typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req,
+                               struct sim_reply *out);
+
+struct sim_server;
+
+struct sim_server *sim_http_start(struct sim *sim, const char *host,
+                                  uint16_t port, uint16_t *bound_port);
+void sim_http_stop(struct sim_server *srv);
+
+/* Accessors handlers use; strings lent until the request completes. */
+const char *sim_request_arg(struct sim_request *req, const char *name);
+const char *sim_request_body(struct sim_request *req, size_t *len);
+
+/* Open API envelopes. */
+void sim_reply_success(struct sim_reply *out, json_t *extra);
+void sim_reply_error(struct sim_reply *out, long errcode, const char *errmsg);
+void sim_reply_param_error(struct sim_reply *out, const char *field,
+                           const char *value);
+/* Control API answers. */
+void sim_reply_json(struct sim_reply *out, unsigned http_status, json_t *json);
+void sim_reply_control_error(struct sim_reply *out, unsigned http_status,
+                             const char *message);
+
+/* ---- sim_openapi.c: the seven Open API endpoints ---- */
+
+void sim_api_get_token(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
+void sim_api_refresh_token(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out);
+void sim_api_del_token(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
+void sim_api_extension_list(struct sim *sim, struct sim_request *req,
+                            struct sim_reply *out);
+void sim_api_extension_search(struct sim *sim, struct sim_request *req,
+                              struct sim_reply *out);
+void sim_api_extension_get(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out);
+void sim_api_extension_update(struct sim *sim, struct sim_request *req,
+                              struct sim_reply *out);
+
+/* ---- sim_control.c: the /sim/ control API ---- */
+
+void sim_ctl_requests(struct sim *sim, struct sim_request *req,
+                      struct sim_reply *out);
+void sim_ctl_requests_clear(struct sim *sim, struct sim_request *req,
+                            struct sim_reply *out);
+void sim_ctl_stats(struct sim *sim, struct sim_request *req,
+                   struct sim_reply *out);
+void sim_ctl_extensions(struct sim *sim, struct sim_request *req,
+                        struct sim_reply *out);
+void sim_ctl_extension_add(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out);
+void sim_ctl_extension_remove(struct sim *sim, struct sim_request *req,
+                              struct sim_reply *out);
+void sim_ctl_presence(struct sim *sim, struct sim_request *req,
+                      struct sim_reply *out);
+void sim_ctl_outage(struct sim *sim, struct sim_request *req,
+                    struct sim_reply *out);
+void sim_ctl_config_get(struct sim *sim, struct sim_request *req,
+                        struct sim_reply *out);
+void sim_ctl_config_set(struct sim *sim, struct sim_request *req,
+                        struct sim_reply *out);
+void sim_ctl_expire_tokens(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out);
+
+#endif
