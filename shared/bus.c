@@ -45,6 +45,13 @@ struct qmsg {
   size_t correlation_len;
 };
 
+struct served {
+  struct served *next;
+  char action[64];
+  pb_bus_request_handler *handler;
+  void *ud;
+};
+
 struct pending {
   struct pending *next;
   char transaction[64];
@@ -75,6 +82,7 @@ struct pb_bus {
   pb_bus_connect_cb *on_connect;
   void *on_connect_ud;
   struct pending *pending;
+  struct served *served;         /* request handlers, freed with the bus */
   bool responses_subscribed;
   uint64_t next_tx;
 };
@@ -380,6 +388,11 @@ void pb_bus_free(struct pb_bus *bus) {
     pb_timer_free(p->timer);
     free(p);
   }
+  while (bus->served) {
+    struct served *sv = bus->served;
+    bus->served = sv->next;
+    free(sv);
+  }
   struct qmsg *m = bus->head;
   while (m) {
     struct qmsg *next = m->next;
@@ -431,8 +444,9 @@ static int publish_abs(struct pb_bus *bus, const char *topic, const void *payloa
   if (rc == MOSQ_ERR_SUCCESS)
     return 0;
   atomic_fetch_sub(&bus->inflight, 1);
-  /* While disconnected libmosquitto refuses to queue QoS 1 messages: state
-   * is retained and re-published by the services on reconnect. */
+  /* libmosquitto queues QoS 1 messages while disconnected; what still fails
+   * here is lost, and services re-publish their retained state on every
+   * reconnect anyway. */
   if (rc == MOSQ_ERR_NO_CONN)
     pb_debug("bus: not connected, %s not sent", topic);
   else
@@ -480,6 +494,48 @@ int pb_bus_event(struct pb_bus *bus, const char *kind, json_t *event) {
   return rc;
 }
 
+int pb_bus_error_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                       const char *error) {
+  pb_warn("refused message on %s: %s", msg->topic, error);
+  size_t n = msg->len > 200 ? 200 : msg->len;
+  json_t *ev = json_pack("{s:s,s:s}", "topic", msg->topic, "error", error);
+  json_object_set_new(ev, "payload", pb_json_text(msg->payload, n));
+  json_t *req = msg->len && msg->payload[0] == '{'
+                    ? pb_json_parse(msg->payload, msg->len, NULL, 0)
+                    : NULL;
+  json_t *tx = json_object_get(req, "transaction");
+  if (tx)
+    json_object_set(ev, "transaction", tx);
+  pb_bus_command_result(bus, msg, error);
+  json_decref(req);
+  return pb_bus_event(bus, "error", ev);
+}
+
+void pb_bus_command_result(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                           const char *error) {
+  if (!msg->response_topic)
+    return;
+  json_t *body = error ? json_pack("{s:s,s:s}", "status", "error", "error", error)
+                       : json_pack("{s:s}", "status", "ok");
+  json_t *req = msg->len && msg->payload[0] == '{'
+                    ? pb_json_parse(msg->payload, msg->len, NULL, 0)
+                    : NULL;
+  json_t *tx = json_object_get(req, "transaction");
+  if (tx)
+    json_object_set(body, "transaction", tx);
+  json_decref(req);
+  mosquitto_property *props = NULL;
+  if (msg->correlation)
+    mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+                                  msg->correlation, (uint16_t)msg->correlation_len);
+  char *text = pb_json_dump(body);
+  if (text)
+    publish_abs(bus, msg->response_topic, text, strlen(text), false, props);
+  free(text);
+  mosquitto_property_free_all(&props);
+  json_decref(body);
+}
+
 /* ---- request/response, server side ---- */
 
 struct pb_bus_reply {
@@ -489,12 +545,6 @@ struct pb_bus_reply {
   size_t correlation_len;
   json_t *transaction;
   bool sent;
-};
-
-struct served {
-  char action[64];
-  pb_bus_request_handler *handler;
-  void *ud;
 };
 
 static void send_reply(struct pb_bus_reply *r, json_t *body) {
@@ -569,10 +619,11 @@ static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
 
 int pb_bus_serve(struct pb_bus *bus, const char *action,
                  pb_bus_request_handler *handler, void *ud) {
-  /* Lives as long as the process: services register a handful at start. */
   struct served *sv = calloc(1, sizeof *sv);
   if (!sv)
     return PB_ENOMEM;
+  sv->next = bus->served;
+  bus->served = sv;
   snprintf(sv->action, sizeof sv->action, "%s", action);
   sv->handler = handler;
   sv->ud = ud;

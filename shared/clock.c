@@ -56,8 +56,8 @@ void pb_clock_advance(int64_t ms) {
   }
 }
 
-void pb_clock_set_start(int64_t unix_ms) {
-  shift_ms = unix_ms - real_ms();
+void pb_clock_set_offset(int64_t offset_ms) {
+  shift_ms = offset_ms;
   mode = CLOCK_SHIFTED;
 }
 

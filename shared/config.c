@@ -470,10 +470,13 @@ static void apply_side_effects(struct pb_config *cfg) {
   for (int i = 0; i < PB_CFG__COUNT; i++)
     if (keys[i].type == PB_CT_SECRET)
       pb_log_add_secret(pb_config_str(cfg, (enum pb_config_key)i));
-  const char *fake = pb_config_str(cfg, PB_CFG_FAKE_TIME);
-  int64_t t;
-  if (*fake && pb_time_parse_rfc3339(fake, &t) == 0)
-    pb_clock_set_start(t * 1000);
+  int64_t offset = pb_config_int(cfg, PB_CFG_CLOCK_OFFSET_MS);
+  if (offset != 0) {
+    pb_clock_set_offset(offset);
+    pb_warn("CLOCK_OFFSET_MS is set: the clock runs %lld ms %s the system's "
+            "(testing only)", (long long)(offset < 0 ? -offset : offset),
+            offset < 0 ? "behind" : "ahead of");
+  }
 }
 
 int pb_config_setup(int argc, char **argv, const char *service,

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pb/clock.h"
 #include "pb/error.h"
@@ -16,6 +17,69 @@ json_t *pb_json_parse(const char *buf, size_t len, char *err, size_t errlen) {
     snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line,
              je.column, je.text);
   return j;
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left) {
+  if (p[0] < 0x80)
+    return 1;
+  size_t n;
+  unsigned min;
+  unsigned cp;
+  if ((p[0] & 0xE0) == 0xC0) {
+    n = 2, min = 0x80, cp = p[0] & 0x1Fu;
+  } else if ((p[0] & 0xF0) == 0xE0) {
+    n = 3, min = 0x800, cp = p[0] & 0x0Fu;
+  } else if ((p[0] & 0xF8) == 0xF0) {
+    n = 4, min = 0x10000, cp = p[0] & 0x07u;
+  } else {
+    return 0;
+  }
+  if (left < n)
+    return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (p[i] & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+bool pb_utf8_valid(const char *buf, size_t len) {
+  const unsigned char *p = (const unsigned char *)buf;
+  size_t i = 0;
+  while (i < len) {
+    size_t n = utf8_seq(p + i, len - i);
+    if (!n)
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+json_t *pb_json_text(const char *buf, size_t len) {
+  const unsigned char *p = (const unsigned char *)buf;
+  char *out = malloc(len * 3 + 1);
+  if (!out)
+    return json_string("");
+  size_t i = 0, o = 0;
+  while (i < len) {
+    size_t n = utf8_seq(p + i, len - i);
+    if (n && p[i] != 0) {
+      memcpy(out + o, p + i, n);
+      o += n;
+      i += n;
+    } else {
+      memcpy(out + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i++;
+    }
+  }
+  json_t *j = json_stringn(out, o);
+  free(out);
+  return j ? j : json_string("");
 }
 
 char *pb_json_dump(const json_t *j) {

@@ -81,6 +81,7 @@ int pb_secretbox_open(const char *data_dir, struct pb_secretbox **out) {
   if (!box)
     return PB_ENOMEM;
   if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+    pb_error("cannot create data directory %s: %s", data_dir, strerror(errno));
     sodium_free(box);
     return PB_EIO;
   }

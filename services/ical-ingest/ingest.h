@@ -62,9 +62,12 @@ int ingest_parse_hhmm(const char *text, bool allow_24, int *minutes);
 /* Checks one slot's fields; reports into errs with its line. */
 void ingest_check_slot(const struct weekly_slot *s, struct import_errors *errs,
                        const char *where);
-/* Overlapping slots of one extension on one day are refused. */
-void ingest_plan_check_overlaps(struct weekly_plan *plan,
-                                struct import_errors *errs);
+/* The checks on a whole planning, after its lines: overlapping slots of
+ * one extension on one day are refused, and so is a planning without any
+ * slot. JSON errors name the slot ("slot 3") rather than a line. Returns 0
+ * or PB_EPARSE. */
+int ingest_plan_finish(struct weekly_plan *plan, struct import_errors *errs,
+                       bool json);
 
 /* ---- expansion (weekly_expand.c) ---- */
 struct slot_vec {

@@ -205,7 +205,5 @@ int ingest_parse_csv(const char *buf, size_t len, struct weekly_plan *plan,
     if (errs->total == before && ingest_plan_add(plan, &s))
       return PB_ENOMEM;
   }
-  if (!errs->total)
-    ingest_plan_check_overlaps(plan, errs);
-  return errs->total ? PB_EPARSE : 0;
+  return ingest_plan_finish(plan, errs, false);
 }

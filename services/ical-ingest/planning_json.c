@@ -1,4 +1,5 @@
-/* The earlier tool's JSON weekly planning:
+/* The earlier tool's JSON weekly planning (slots are numbered from 1 over
+ * the whole file, in order, for the errors about several slots):
  *   [{"extension":"2000","schedules":[{"day":"monday","start":"08:00",
  *     "end":"12:00","status":"available"}]}]
  * Errors name the JSON path of the bad value ("[0].schedules[2].day"). */
@@ -99,9 +100,7 @@ int ingest_parse_json(const char *buf, size_t len, struct weekly_plan *plan,
       }
     }
   }
-  if (!errs->total)
-    ingest_plan_check_overlaps(plan, errs);
 out:
   json_decref(root);
-  return errs->total ? PB_EPARSE : 0;
+  return ingest_plan_finish(plan, errs, true);
 }

@@ -133,17 +133,29 @@ static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday",
                                         "Wednesday", "Thursday", "Friday",
                                         "Saturday"};
 
-void ingest_plan_check_overlaps(struct weekly_plan *plan,
-                                struct import_errors *errs) {
+int ingest_plan_finish(struct weekly_plan *plan, struct import_errors *errs,
+                       bool json) {
+  if (errs->total)
+    return PB_EPARSE;
+  if (plan->count == 0) {
+    ingest_error_add(errs, 0, "", "the planning has no slot: nothing to import");
+    return PB_EPARSE;
+  }
   qsort(plan->slots, plan->count, sizeof *plan->slots, cmp_slot);
   for (size_t i = 1; i < plan->count; i++) {
     const struct weekly_slot *a = &plan->slots[i - 1], *b = &plan->slots[i];
-    if (strcmp(a->ext, b->ext) == 0 && a->wday == b->wday &&
-        b->start_min < a->end_min)
-      ingest_error_add(errs, b->line, "",
-                       "slot %02d:%02d-%02d:%02d of extension %s on %s overlaps "
-                       "the slot of line %d",
-                       b->start_min / 60, b->start_min % 60, b->end_min / 60,
-                       b->end_min % 60, b->ext, day_names[b->wday], a->line);
+    if (strcmp(a->ext, b->ext) != 0 || a->wday != b->wday ||
+        b->start_min >= a->end_min)
+      continue;
+    char where[32] = "";
+    if (json)
+      snprintf(where, sizeof where, "slot %d", b->line);
+    ingest_error_add(errs, json ? 0 : b->line, where,
+                     "slot %02d:%02d-%02d:%02d of extension %s on %s overlaps "
+                     "%s %d",
+                     b->start_min / 60, b->start_min % 60, b->end_min / 60,
+                     b->end_min % 60, b->ext, day_names[b->wday],
+                     json ? "slot" : "the slot of line", a->line);
   }
+  return errs->total ? PB_EPARSE : 0;
 }

@@ -35,14 +35,13 @@ static void on_set(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   struct sched *s = ud;
   char site[PB_ID_MAX], ext[PB_ID_MAX], err[256];
   if (!sched_topic_ext(msg->topic, site, ext)) {
-    sched_error_event(s, msg->topic, msg->payload,
-                      "site and extension must be [A-Za-z0-9_-]");
+    pb_bus_error_event(s->bus, msg, "site and extension must be [A-Za-z0-9_-]");
     return;
   }
   struct pb_override o;
   int64_t now = pb_clock_now();
   if (pb_override_parse_set(msg->payload, msg->len, now, &o, err, sizeof err)) {
-    sched_error_event(s, msg->topic, msg->payload, err);
+    pb_bus_error_event(s->bus, msg, err);
     return;
   }
   struct sched_ext *e = sched_ext_get(s, site, ext, true);
@@ -52,12 +51,12 @@ static void on_set(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   e->has_override = true;
   e->input_changed_at = now;
   if (sched_store_save_override(s, e)) {
-    sched_error_event(s, msg->topic, msg->payload,
-                      "the override could not be stored");
+    pb_bus_error_event(s->bus, msg, "the override could not be stored");
     return;
   }
   pb_info("override of %s/%s: %s until %lld by '%s' (%s)", site, ext,
           pb_presence_name(o.status), (long long)o.until, o.by, o.reason);
+  pb_bus_command_result(s->bus, msg, NULL);
   publish_override(s, e, "set", o.by);
   sched_evaluate(e, false);
 }
@@ -66,9 +65,12 @@ static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
   (void)bus;
   struct sched *s = ud;
   char site[PB_ID_MAX], ext[PB_ID_MAX];
-  if (!sched_topic_ext(msg->topic, site, ext))
+  if (!sched_topic_ext(msg->topic, site, ext)) {
+    pb_bus_error_event(s->bus, msg, "site and extension must be [A-Za-z0-9_-]");
     return;
+  }
   struct sched_ext *e = sched_ext_get(s, site, ext, false);
+  pb_bus_command_result(s->bus, msg, NULL);
   if (!e || !e->has_override)
     return; /* nothing to clear: not an error, clearing is idempotent */
   /* The payload may name who cleared it: {"by": "..."}. */

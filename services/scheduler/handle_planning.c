@@ -49,11 +49,12 @@ static void on_planning_set(struct pb_bus *bus, const struct pb_bus_msg *msg,
   struct sched *s = ud;
   char site[PB_ID_MAX], ext[PB_ID_MAX];
   bool on;
-  if (!sched_topic_ext(msg->topic, site, ext))
+  if (!sched_topic_ext(msg->topic, site, ext)) {
+    pb_bus_error_event(s->bus, msg, "site and extension must be [A-Za-z0-9_-]");
     return;
+  }
   if (parse_on_off(msg->payload, msg->len, &on)) {
-    sched_error_event(s, msg->topic, msg->payload,
-                      "planning must be set to 'on' or 'off'");
+    pb_bus_error_event(s->bus, msg, "planning must be set to 'on' or 'off'");
     return;
   }
   struct sched_ext *e = sched_ext_get(s, site, ext, true);
@@ -63,6 +64,7 @@ static void on_planning_set(struct pb_bus *bus, const struct pb_bus_msg *msg,
   e->input_changed_at = pb_clock_now();
   sched_store_save_planning(s, e);
   pb_info("planning of %s/%s switched %s", site, ext, on ? "on" : "off");
+  pb_bus_command_result(s->bus, msg, NULL);
   sched_planning_publish(s, e);
   sched_evaluate(e, false);
 }

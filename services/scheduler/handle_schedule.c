@@ -11,15 +11,6 @@
 #include "pb/map.h"
 #include "sched.h"
 
-void sched_error_event(struct sched *s, const char *topic, const char *payload,
-                       const char *error) {
-  pb_warn("refused message on %s: %s", topic, error);
-  json_t *ev = json_pack("{s:s,s:s,s:s#}", "topic", topic, "error", error,
-                         "payload", payload ? payload : "",
-                         payload ? (int)(strlen(payload) > 200 ? 200 : strlen(payload)) : 0);
-  pb_bus_event(s->bus, "error", ev);
-}
-
 /* "ext/<site>/<ext>/..." -> site and ext; false when malformed. */
 bool sched_topic_ext(const char *topic, char *site, char *ext) {
   char buf[256];
@@ -44,7 +35,7 @@ static void on_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg, void *
     int rc = j ? pb_schedule_from_json(j, &sc, err, sizeof err) : -1;
     json_decref(j);
     if (rc) {
-      sched_error_event(s, msg->topic, msg->payload, err);
+      pb_bus_error_event(s->bus, msg, err);
       return; /* the previous schedule stays */
     }
   }
@@ -72,7 +63,7 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
   int rc = j ? pb_directory_from_json(j, &d, err, sizeof err) : -1;
   json_decref(j);
   if (rc) {
-    sched_error_event(s, msg->topic, msg->payload, err);
+    pb_bus_error_event(s->bus, msg, err);
     return;
   }
   for (size_t i = 0; i < d.count; i++) {

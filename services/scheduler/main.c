@@ -17,6 +17,9 @@
 static void on_connect(struct pb_bus *bus, void *ud) {
   (void)bus;
   struct sched *s = ud;
+  /* Decide first: that expires the overrides that ended while we were away,
+   * so only live ones are re-published. */
+  sched_evaluate_all(s, true);
   size_t pos = 0;
   struct sched_ext *e;
   while ((e = pb_map_next(s->exts, &pos, NULL))) {
@@ -24,7 +27,6 @@ static void on_connect(struct pb_bus *bus, void *ud) {
     if (e->planning_off)
       sched_planning_publish(s, e);
   }
-  sched_evaluate_all(s, true);
 }
 
 static void on_clock_jump(struct pb_loop *loop, void *ud) {

@@ -79,8 +79,6 @@ int sched_planning_register(struct sched *s);
 bool sched_topic_ext(const char *topic, char *site, char *ext);
 void sched_override_republish(struct sched *s, struct sched_ext *e);
 void sched_planning_publish(struct sched *s, const struct sched_ext *e);
-void sched_error_event(struct sched *s, const char *topic, const char *payload,
-                       const char *error);
 
 /* Storage (sched_store.c). */
 int sched_store_open(const char *data_dir, struct pb_store **out);

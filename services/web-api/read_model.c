@@ -189,6 +189,14 @@ static json_t *pick(const json_t *obj, const char *key) {
   return v ? json_incref(v) : json_null();
 }
 
+/* The display label (PRESENCE_LABELS) of a status field, or null. */
+static json_t *label_of(const json_t *obj) {
+  enum pb_presence p;
+  const char *s = pb_json_str(obj, "status");
+  return s && pb_presence_parse(s, &p) == 0 ? json_string(pb_presence_label(p))
+                                            : json_null();
+}
+
 json_t *web_ext_json(const struct web_ext *e) {
   json_t *j = json_object();
   json_object_set_new(j, "site", json_string(e->site));
@@ -198,6 +206,7 @@ json_t *web_ext_json(const struct web_ext *e) {
   json_object_set_new(j, "in_directory", json_boolean(e->in_directory));
   json_t *d = json_object();
   json_object_set_new(d, "status", pick(e->desired, "status"));
+  json_object_set_new(d, "label", label_of(e->desired));
   json_object_set_new(d, "cause", pick(e->desired, "cause"));
   json_object_set_new(d, "since", pick(e->desired, "since"));
   json_object_set_new(d, "next_change", pick(e->desired, "next_change"));
@@ -205,6 +214,7 @@ json_t *web_ext_json(const struct web_ext *e) {
   json_object_set_new(j, "desired", d);
   json_t *p = json_object();
   json_object_set_new(p, "status", pick(e->state, "status"));
+  json_object_set_new(p, "label", label_of(e->state));
   json_object_set_new(p, "in_sync", pick(e->state, "in_sync"));
   json_object_set_new(p, "updated_at", pick(e->state, "updated_at"));
   json_object_set_new(p, "online", pick(e->state, "online"));

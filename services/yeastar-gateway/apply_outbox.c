@@ -55,14 +55,14 @@ static void on_update(struct gw_site *s, int err, const char *errmsg, json_t *re
     pb_warn("site %s: setting %s to %s failed (attempt %d, next in %llds): %s",
             s->name, e->number, pb_presence_name(a->status), e->attempts,
             (long long)((e->next_attempt_ms - pb_clock_now_ms()) / 1000), errmsg);
-    gw_event_apply(s, e, a->status, err, errmsg, 0);
+    gw_event_apply(s, e, a->status, err, errmsg);
   } else {
     e->attempts = 0;
     e->pbx_status = a->status;
     e->updated_at = pb_clock_now();
     pb_info("site %s: %s is now %s on the PBX", s->name, e->number,
             pb_presence_name(a->status));
-    gw_event_apply(s, e, a->status, 0, NULL, 0);
+    gw_event_apply(s, e, a->status, 0, NULL);
     if (e->desired == a->status)
       done(s, e);
   }

@@ -105,6 +105,8 @@ void gw_token_expired(struct gw_site *site);
 
 /* ---- directory (pbx_directory.c) ---- */
 void gw_directory_refresh(struct gw_site *site);
+/* After a reconnect: the directory and every state, retained again. */
+void gw_directory_republish(struct gw_site *site);
 struct gw_ext *gw_ext_get(struct gw_site *site, const char *number);
 
 /* ---- applies (apply_outbox.c, handle_desired.c) ---- */
@@ -117,8 +119,7 @@ void gw_apply_kick(struct gw_site *site);
 /* ---- state (state_publish.c) ---- */
 void gw_state_publish(struct gw_site *site, const struct gw_ext *e);
 void gw_event_apply(struct gw_site *site, const struct gw_ext *e,
-                    enum pb_presence status, int err, const char *errmsg,
-                    double seconds);
+                    enum pb_presence status, int err, const char *errmsg);
 
 /* ---- storage (gw_store.c) ---- */
 int gw_store_open(const char *data_dir, struct pb_store **out);

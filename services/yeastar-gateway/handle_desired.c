@@ -24,9 +24,7 @@ static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
   json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
   struct pb_desired d;
   if (!j || pb_desired_from_json(j, &d, err, sizeof err)) {
-    pb_warn("refused desired status on %s: %s", msg->topic, err);
-    pb_bus_event(bus, "error", json_pack("{s:s,s:s}", "topic", msg->topic,
-                                         "error", err));
+    pb_bus_error_event(bus, msg, err);
     json_decref(j);
     return;
   }

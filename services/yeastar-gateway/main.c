@@ -76,7 +76,11 @@ static void site_free(struct gw_site *s) {
 static void on_connect(struct pb_bus *bus, void *ud) {
   (void)bus;
   struct gw *gw = ud;
-  if (gw->site && !gw->site->directory_loaded)
+  if (!gw->site)
+    return;
+  if (gw->site->directory_loaded)
+    gw_directory_republish(gw->site);
+  else
     gw_directory_refresh(gw->site);
 }
 

@@ -43,6 +43,14 @@ static void publish_directory(struct gw_site *s) {
   pb_directory_cleanup(&d);
 }
 
+void gw_directory_republish(struct gw_site *s) {
+  publish_directory(s);
+  size_t pos = 0;
+  struct gw_ext *e;
+  while ((e = pb_map_next(s->exts, &pos, NULL)))
+    gw_state_publish(s, e);
+}
+
 static unsigned read_online(const json_t *item) {
   const json_t *os = json_object_get(item, "online_status");
   unsigned bits = 0;

@@ -24,8 +24,7 @@ void gw_state_publish(struct gw_site *s, const struct gw_ext *e) {
 }
 
 void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
-                    enum pb_presence status, int err, const char *errmsg,
-                    double seconds) {
+                    enum pb_presence status, int err, const char *errmsg) {
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "site", s->name, "ext", e->number,
                          "status", pb_presence_name(status), "result",
                          err ? "failed" : "ok");
@@ -33,7 +32,5 @@ void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
     json_object_set_new(ev, "error", json_string(errmsg ? errmsg : pb_strerror(err)));
     json_object_set_new(ev, "attempts", json_integer(e->attempts));
   }
-  if (seconds > 0)
-    json_object_set_new(ev, "seconds", json_real(seconds));
   pb_bus_event(s->gw->bus, err ? "apply_failed" : "apply", ev);
 }

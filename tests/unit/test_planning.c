@@ -94,6 +94,13 @@ static void csv_bad_header_and_overlap(void) {
   CHECK_INT(ingest_parse_csv("", 0, &plan, &errs), PB_EPARSE);
   CHECK(strstr(errs.items[0].message, "empty") != NULL);
   ingest_plan_cleanup(&plan);
+
+  /* A header alone would empty the planning: refused. */
+  memset(&errs, 0, sizeof errs);
+  const char *only = "extension,day,start_time,end_time\n";
+  CHECK_INT(ingest_parse_csv(only, strlen(only), &plan, &errs), PB_EPARSE);
+  CHECK(strstr(errs.items[0].message, "no slot") != NULL);
+  ingest_plan_cleanup(&plan);
 }
 
 static void json_good_and_bad(void) {
@@ -118,6 +125,17 @@ static void json_good_and_bad(void) {
   CHECK(strstr(errs.items[1].message, "'start' must be a string") != NULL);
   CHECK(strstr(errs.items[2].message, "'extension' is missing") != NULL);
   CHECK_STR(errs.items[3].where, "[2]");
+  ingest_plan_cleanup(&plan);
+
+  const char *overlap = "[{\"extension\":\"2000\",\"schedules\":["
+                        "{\"day\":\"monday\",\"start\":\"08:00\",\"end\":\"12:00\"},"
+                        "{\"day\":\"lundi\",\"start\":\"11:00\",\"end\":\"13:00\"}]}]";
+  memset(&errs, 0, sizeof errs);
+  CHECK_INT(ingest_parse_json(overlap, strlen(overlap), &plan, &errs), PB_EPARSE);
+  CHECK_INT(errs.total, 1);
+  CHECK_INT(errs.items[0].line, 0);
+  CHECK_STR(errs.items[0].where, "slot 2");
+  CHECK(strstr(errs.items[0].message, "overlaps slot 1") != NULL);
   ingest_plan_cleanup(&plan);
 
   memset(&errs, 0, sizeof errs);

@@ -58,7 +58,7 @@ int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
 void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud);
 
 /* QoS 1 publish; `retain` for state. While disconnected, libmosquitto
- * queues the message and sends it after reconnecting. */
+ * queues QoS 1 messages and sends them after reconnecting. */
 int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
                    size_t len, bool retain);
 int pb_bus_publish_str(struct pb_bus *bus, const char *topic, const char *text,
@@ -70,6 +70,17 @@ int pb_bus_publish_json(struct pb_bus *bus, const char *topic, const json_t *j,
 int pb_bus_clear(struct pb_bus *bus, const char *topic);
 /* R/events/<kind>: adds "kind" and "at" to `event` and publishes it. */
 int pb_bus_event(struct pb_bus *bus, const char *kind, json_t *event);
+
+/* A refused command or unreadable input: an event on R/events/error with
+ * the topic, the reason, the start of the payload (as valid UTF-8) and the
+ * transaction the payload carried, if any; also answered on the MQTT 5
+ * response topic when the message had one. Changes nothing else. */
+int pb_bus_error_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                       const char *error);
+/* Answers a command on its MQTT 5 response topic, if it has one:
+ * {"status":"ok"} or {"status":"error","error":...}, transaction echoed. */
+void pb_bus_command_result(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                           const char *error);
 
 /* True when `topic` matches `pattern` ('+' one level, '#' the rest). */
 bool pb_topic_matches(const char *pattern, const char *topic);

@@ -16,9 +16,9 @@ int64_t pb_clock_mono_ms(void);
 /* Freeze the clock at `unix_ms` (unit tests); pb_clock_advance moves it. */
 void pb_clock_set_fixed(int64_t unix_ms);
 void pb_clock_advance(int64_t ms);
-/* Let the clock run at real speed but start at `unix_ms` now (integration
- * tests: several processes given the same FAKE_TIME agree within ms). */
-void pb_clock_set_start(int64_t unix_ms);
+/* Let the clock run at real speed, `offset_ms` ahead of the system clock
+ * (integration tests: processes given the same CLOCK_OFFSET_MS agree). */
+void pb_clock_set_offset(int64_t offset_ms);
 /* Back to the real clock. */
 void pb_clock_use_real(void);
 

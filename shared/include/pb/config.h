@@ -72,12 +72,10 @@ enum pb_config_type {
     "Address and port web-api listens on.")                                    \
   X(WEB_MAX_BODY_BYTES, PB_CT_INT, "1048576", 1024, 67108864,                  \
     "Largest request body web-api accepts.")                                   \
-  X(WEB_REQUEST_TIMEOUT_MS, PB_CT_INT, "5000", 100, 60000,                     \
-    "How long web-api waits for a service's response before a 504.")          \
   X(IMPORT_MAX_BYTES, PB_CT_INT, "4194304", 1024, 268435456,                   \
     "Largest planning file ical-ingest imports.")                              \
-  X(FAKE_TIME, PB_CT_TIME, "", 0, 0,                                           \
-    "Testing only: start the clock at this RFC 3339 instant.")
+  X(CLOCK_OFFSET_MS, PB_CT_INT, "0", -315360000000LL, 315360000000LL,        \
+    "Testing only: run the clock this many ms ahead of the system's.")
 
 enum pb_config_key {
 #define PB_CONFIG_ENUM(name, type, def, min, max, help) PB_CFG_##name,

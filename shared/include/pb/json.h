@@ -12,6 +12,11 @@
 /* Parse `len` bytes; on failure returns NULL and writes
  * "invalid JSON at line L column C: reason" into err. */
 json_t *pb_json_parse(const char *buf, size_t len, char *err, size_t errlen);
+/* A JSON string of `len` bytes of arbitrary input, made valid UTF-8 (bad
+ * bytes become U+FFFD): for echoing client input back in errors. */
+json_t *pb_json_text(const char *buf, size_t len);
+/* True when the bytes are valid UTF-8 (no overlongs, no surrogates). */
+bool pb_utf8_valid(const char *buf, size_t len);
 /* Compact, keys in insertion order; caller frees with free(). */
 char *pb_json_dump(const json_t *j);
 

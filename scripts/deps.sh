@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages PresenceBus needs, only those missing.
+#   scripts/deps.sh build   what building and running the stack needs
+#   scripts/deps.sh test    that, plus what the test suite needs
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config tzdata ca-certificates
+  libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev
+  libcurl4-openssl-dev libical-dev libjansson-dev libmicrohttpd-dev
+  libsodium-dev python3)
+test_pkgs=(python3-paho-mqtt docker-compose curl)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-build}" = test ]; then
+  want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing missing Debian packages: ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "run as root or install sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

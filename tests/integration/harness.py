@@ -1,0 +1,313 @@
+"""Integration-test harness: a real mosquitto on a free port, the real
+service binaries, the PBX simulator, and an MQTT client that records every
+message. Used by the test_NN_*.py scripts (mosquitto's own tests work the
+same way)."""
+import datetime
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import paho.mqtt.client as mqtt
+
+BUILD = os.environ.get("PB_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+SOURCE = os.environ.get("PB_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "../.."))
+MOSQUITTO = os.environ.get("PB_MOSQUITTO") or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+SIM_BIN = os.environ.get("PB_SIM_BIN", os.path.join(BUILD, "tools/pbx-simulator/pbx-simulator"))
+ROOT = "presence"
+SERVICES = ("ical-ingest", "scheduler", "yeastar-gateway", "web-api")
+ARTIFACTS = os.path.join(BUILD, "test-artifacts")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def read_file(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def rfc3339(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class Process:
+    """A child process whose output goes to a log file kept as an artifact."""
+
+    def __init__(self, name, argv, env, logdir):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = os.path.join(logdir, f"{name}.log")
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+        return self
+
+    def stop(self, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+
+class Bus:
+    """An MQTT client that records every message under the root."""
+
+    def __init__(self, port):
+        self.messages = []
+        self.cond = threading.Condition()
+        self.client = mqtt.Client(client_id=f"test-{os.getpid()}-{time.time()}",
+                                  protocol=mqtt.MQTTv311)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.subscribe(f"{ROOT}/#", qos=1)
+        self.client.loop_start()
+        time.sleep(0.2)
+
+    def _on_message(self, client, userdata, msg):
+        with self.cond:
+            self.messages.append((time.time(), msg.topic[len(ROOT) + 1:],
+                                  msg.payload.decode("utf-8", "replace"), msg.retain))
+            self.cond.notify_all()
+
+    def publish(self, topic, payload, retain=False):
+        info = self.client.publish(f"{ROOT}/{topic}", payload, qos=1, retain=retain)
+        info.wait_for_publish()
+
+    def wait(self, topic, pred=lambda p: True, timeout=15.0, since=0.0):
+        """The first message on topic after `since` whose payload satisfies
+        pred (payloads that are JSON are decoded first)."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                for t, top, payload, _ in self.messages:
+                    if t < since or top != topic:
+                        continue
+                    try:
+                        value = json.loads(payload) if payload[:1] in "{[" else payload
+                    except ValueError:
+                        value = payload
+                    if pred(value):
+                        return value
+                left = deadline - time.time()
+                if left <= 0:
+                    seen = [m for m in self.messages if m[1] == topic][-5:]
+                    raise AssertionError(f"no matching message on {topic} in {timeout}s; "
+                                         f"last seen: {seen}")
+                self.cond.wait(left)
+
+    def last(self, topic):
+        with self.cond:
+            for _, top, payload, _ in reversed(self.messages):
+                if top == topic:
+                    return payload
+        return None
+
+    def request(self, service, action, body, timeout=10.0):
+        tx = f"t{time.time_ns()}"
+        body = dict(body, transaction=tx)
+        since = time.time()
+        self.publish(f"svc/{service}/request/{action}", json.dumps(body))
+        return self.wait(f"svc/{service}/response/{action}",
+                         lambda p: isinstance(p, dict) and p.get("transaction") == tx,
+                         timeout, since)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class Stack:
+    """mosquitto + (optionally) the simulator + services, in a temporary
+    data directory. With `fake_time`, every service's clock reads that
+    instant now and then runs at real speed (CLOCK_OFFSET_MS)."""
+
+    def __init__(self, name, fake_time=None, timezone="Europe/Paris", sim=True,
+                 sim_args=(), env=None):
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix=f"pb-{name}-")
+        self.logdir = os.path.join(ARTIFACTS, name)
+        shutil.rmtree(self.logdir, ignore_errors=True)
+        os.makedirs(self.logdir)
+        self.mqtt_port = free_port()
+        conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\n"
+                    "persistence false\n")
+        self.broker = Process("mosquitto", [MOSQUITTO, "-c", conf], dict(os.environ),
+                              self.logdir).start()
+        wait_port(self.mqtt_port)
+        self.sim = None
+        self.sim_port = None
+        if sim:
+            port_file = os.path.join(self.dir, "sim.port")
+            self.sim = Process("pbx-simulator", [SIM_BIN, "--listen", "127.0.0.1:0",
+                                                 "--port-file", port_file, *sim_args],
+                               dict(os.environ), self.logdir).start()
+            deadline = time.time() + 10
+            while not read_file(port_file).strip():
+                if time.time() > deadline:
+                    raise TimeoutError("the simulator did not start")
+                time.sleep(0.05)
+            self.sim_port = int(read_file(port_file).strip())
+        self.web_port = free_port()
+        self.fake_time = fake_time
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("YEASTAR_PBX_URL", "MQTT_URL", "TIMEZONE")}
+        self.env.update({
+            "MQTT_URL": f"mqtt://127.0.0.1:{self.mqtt_port}",
+            "DATA_DIR": os.path.join(self.dir, "data"),
+            "TIMEZONE": timezone,
+            "WEB_LISTEN": f"127.0.0.1:{self.web_port}",
+            "LOG_LEVEL": "debug",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
+        })
+        if sim:
+            self.env.update({
+                "YEASTAR_PBX_URL": f"http://127.0.0.1:{self.sim_port}",
+                "YEASTAR_CLIENT_ID": "presencebus-demo",
+                "YEASTAR_CLIENT_SECRET": "demo-secret-0123456789abcdef0123",
+            })
+        # Every process runs the same offset ahead of the real clock, so they
+        # all agree on the fake time to the millisecond.
+        self.offset_ms = 0
+        if fake_time is not None:
+            self.offset_ms = round((fake_time - time.time()) * 1000)
+            self.env["CLOCK_OFFSET_MS"] = str(self.offset_ms)
+        self.env.update(env or {})
+        self.procs = {}
+        self.bus = Bus(self.mqtt_port)
+
+    def fake_now(self):
+        return time.time() + self.offset_ms / 1000
+
+    def real_time_of(self, fake_instant):
+        return fake_instant - self.offset_ms / 1000
+
+    def binary(self, service):
+        return os.path.join(BUILD, "services", service, service)
+
+    def start(self, *services, wait=True):
+        for s in services or SERVICES:
+            since = time.time()
+            p = Process(s, [self.binary(s)], self.env, self.logdir).start()
+            self.procs[s] = p
+            if wait:
+                self.bus.wait(f"svc/{s}/availability", lambda v: v == "online",
+                              since=since)
+        if "web-api" in (services or SERVICES):
+            wait_port(self.web_port)
+        return self
+
+    def run_cli(self, service, *args, timeout=30):
+        return subprocess.run([self.binary(service), *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    # ---- PBX simulator control API ----
+    def sim_get(self, path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.sim_port}{path}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def sim_post(self, path, body):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.sim_port}{path}",
+                                     data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"{}")
+
+    def sim_updates(self):
+        return [r for r in self.sim_get("/sim/requests")
+                if r["path"].endswith("/extension/update") and r["http_status"] == 200
+                and r.get("errcode") == 0]
+
+    def wait_sim_update(self, ext_id, status, timeout=20.0, after_seq=0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for r in self.sim_updates():
+                body = json.loads(r["body"])
+                if r["seq"] > after_seq and body == {"id": ext_id, "presence_status": status}:
+                    return r
+            time.sleep(0.05)
+        raise AssertionError(f"the PBX never received id={ext_id} -> {status}; "
+                             f"updates: {[u['body'] for u in self.sim_updates()]}")
+
+    # ---- web-api ----
+    def http(self, method, path, body=None, headers=None):
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}", data=data,
+                                     method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null"), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null"), dict(e.headers)
+
+    def stop(self):
+        codes = {}
+        for name, p in self.procs.items():
+            codes[name] = p.stop()
+        self.bus.close()
+        if self.sim:
+            self.sim.stop()
+        self.broker.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return codes
+
+    def sanitizer_reports(self):
+        """ASan/UBSan findings in any service log (empty when clean)."""
+        found = []
+        for p in self.procs.values():
+            text = p.log()
+            for marker in ("ERROR: AddressSanitizer", "runtime error:",
+                           "ERROR: LeakSanitizer"):
+                if marker in text:
+                    found.append(f"{p.name}: {marker}")
+        return found
