@@ -162,7 +162,8 @@ int pb_schedule_from_json(const json_t *j, struct pb_schedule *out, char *err,
     }
   }
   out->count = n;
-  qsort(out->slots, n, sizeof *out->slots, cmp_slot);
+  if (n > 1)
+    qsort(out->slots, n, sizeof *out->slots, cmp_slot);
   return 0;
 }
 

@@ -85,6 +85,8 @@ static int cmp_slot(const void *a, const void *b) {
 }
 
 void ingest_slots_normalise(struct slot_vec *v) {
+  if (v->count < 2)
+    return;
   qsort(v->items, v->count, sizeof *v->items, cmp_slot);
   size_t w = 0;
   for (size_t i = 0; i < v->count; i++) {
