@@ -7,12 +7,22 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config tzdata ca-certificates
   libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev
   libcurl4-openssl-dev libical-dev libjansson-dev libmicrohttpd-dev
-  libsodium-dev python3)
-test_pkgs=(python3-paho-mqtt docker-compose curl)
+  libsodium-dev zlib1g-dev python3)
+test_pkgs=(python3-paho-mqtt python3-jinja2 docker-compose curl chromium)
+# clang and its runtimes run the short libFuzzer pass (ctest fuzz.short).
+test_pkgs+=(clang libclang-rt-dev)
+# Node.js runs the browser test; npm comes with it from some sources (then
+# Debian's npm package would conflict), so it is only added when missing.
+command -v node >/dev/null || test_pkgs+=(nodejs)
+command -v npm >/dev/null || test_pkgs+=(npm)
+# scripts/deps.sh bench: what bench/ needs on top (wrk for the web API).
+bench_pkgs=(wrk python3-icalendar python3-recurring-ical-events)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then
   want+=("${test_pkgs[@]}")
+elif [ "${1:-build}" = bench ]; then
+  want+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
 fi
 
 missing=()

@@ -24,11 +24,17 @@
 #define MAX_SUBS 64
 #define MAX_PAYLOAD (32u * 1024 * 1024)
 #define MAX_QUEUE 100000
+/* Bytes of received payload waiting for the loop. Past it the network thread
+ * waits for the loop to catch up, so a flood of retained messages (every
+ * schedule at once after a restart) is throttled by TCP instead of piling up
+ * in memory. */
+#define MAX_QUEUED_BYTES (8u * 1024 * 1024)
 #define TOPIC_MAX 512
 
 struct sub {
   char pattern[TOPIC_MAX];     /* relative to the root */
   char full[TOPIC_MAX];        /* as sent to the broker */
+  bool absolute;               /* pattern is not under the root */
   pb_bus_handler *handler;
   void *ud;
 };
@@ -77,6 +83,9 @@ struct pb_bus {
   int nsubs;
   struct qmsg *head, *tail;
   size_t queued;
+  size_t queued_bytes;         /* payload bytes not yet dispatched */
+  pthread_cond_t drained;      /* signalled as queued_bytes goes down */
+  bool closing;                /* pb_bus_free started: never wait */
   atomic_bool connected;
   atomic_int inflight;         /* QoS 1 publishes not yet acknowledged */
   pb_bus_connect_cb *on_connect;
@@ -105,7 +114,12 @@ static void qmsg_free(struct qmsg *m) {
 
 static void enqueue(struct pb_bus *bus, struct qmsg *m) {
   pthread_mutex_lock(&bus->lock);
-  if (bus->queued >= MAX_QUEUE) {
+  /* Backpressure: only the network thread enqueues, and it stops reading the
+   * socket while the loop is behind (one message always passes). */
+  while (bus->queued_bytes > 0 && bus->queued_bytes + m->len > MAX_QUEUED_BYTES &&
+         !bus->closing)
+    pthread_cond_wait(&bus->drained, &bus->lock);
+  if (bus->queued >= MAX_QUEUE || bus->closing) {
     pthread_mutex_unlock(&bus->lock);
     pb_error("bus: dropping a message, %d are waiting for the loop", MAX_QUEUE);
     qmsg_free(m);
@@ -117,6 +131,7 @@ static void enqueue(struct pb_bus *bus, struct qmsg *m) {
     bus->head = m;
   bus->tail = m;
   bus->queued++;
+  bus->queued_bytes += m->len;
   pthread_mutex_unlock(&bus->lock);
   uint64_t one = 1;
   if (write(bus->evfd, &one, sizeof one) < 0) {
@@ -230,10 +245,9 @@ static void dispatch(struct pb_bus *bus, struct qmsg *m) {
     return;
   }
   size_t rlen = strlen(bus->root);
-  if (strncmp(m->topic, bus->root, rlen) != 0 || m->topic[rlen] != '/')
-    return;
+  bool under_root = strncmp(m->topic, bus->root, rlen) == 0 && m->topic[rlen] == '/';
   struct pb_bus_msg msg = {
-      .topic = m->topic + rlen + 1,
+      .topic = under_root ? m->topic + rlen + 1 : m->topic,
       .payload = m->payload,
       .len = m->len,
       .retained = m->retained,
@@ -243,8 +257,16 @@ static void dispatch(struct pb_bus *bus, struct qmsg *m) {
   };
   /* Handlers may subscribe more: walk by index, the array only grows. */
   for (int i = 0; i < bus->nsubs; i++) {
-    if (pb_topic_matches(bus->subs[i].pattern, msg.topic))
-      bus->subs[i].handler(bus, &msg, bus->subs[i].ud);
+    const struct sub *s = &bus->subs[i];
+    if (s->absolute) {
+      msg.topic = m->topic;
+      if (pb_topic_matches(s->pattern, m->topic))
+        s->handler(bus, &msg, s->ud);
+    } else if (under_root) {
+      msg.topic = m->topic + rlen + 1;
+      if (pb_topic_matches(s->pattern, msg.topic))
+        s->handler(bus, &msg, s->ud);
+    }
   }
 }
 
@@ -263,8 +285,13 @@ static void on_wakeup(struct pb_loop *loop, int fd, unsigned events, void *ud) {
   pthread_mutex_unlock(&bus->lock);
   while (m) {
     struct qmsg *next = m->next;
+    size_t len = m->len;
     dispatch(bus, m);
     qmsg_free(m);
+    pthread_mutex_lock(&bus->lock);
+    bus->queued_bytes -= len;
+    pthread_cond_signal(&bus->drained);
+    pthread_mutex_unlock(&bus->lock);
     m = next;
   }
 }
@@ -288,6 +315,7 @@ int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
   bus->loop = loop;
   bus->evfd = -1;
   pthread_mutex_init(&bus->lock, NULL);
+  pthread_cond_init(&bus->drained, NULL);
   snprintf(bus->root, sizeof bus->root, "%s", o->root);
   snprintf(bus->service, sizeof bus->service, "%s", o->service);
   snprintf(bus->host, sizeof bus->host, "%s", url.host);
@@ -309,6 +337,9 @@ int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
   bus->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!bus->mosq || bus->evfd < 0)
     goto fail;
+  /* Small messages go out at once rather than waiting for Nagle's
+   * algorithm: a boundary's burst of decisions is latency-bound. */
+  mosquitto_int_option(bus->mosq, MOSQ_OPT_TCP_NODELAY, 1);
   mosquitto_int_option(bus->mosq, MOSQ_OPT_PROTOCOL_VERSION,
                        bus->protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
   if (o->username && *o->username &&
@@ -339,6 +370,7 @@ fail:
     mosquitto_destroy(bus->mosq);
   if (bus->evfd >= 0)
     close(bus->evfd);
+  pthread_cond_destroy(&bus->drained);
   pthread_mutex_destroy(&bus->lock);
   free(bus);
   return PB_EBUS;
@@ -369,6 +401,11 @@ static void wait_inflight(struct pb_bus *bus, int64_t ms) {
 void pb_bus_free(struct pb_bus *bus) {
   if (!bus)
     return;
+  /* A network thread waiting for the loop to drain would never be joined. */
+  pthread_mutex_lock(&bus->lock);
+  bus->closing = true;
+  pthread_cond_broadcast(&bus->drained);
+  pthread_mutex_unlock(&bus->lock);
   if (bus->connected) {
     atomic_fetch_add(&bus->inflight, 1);
     if (bus->ephemeral ||
@@ -399,15 +436,20 @@ void pb_bus_free(struct pb_bus *bus) {
     qmsg_free(m);
     m = next;
   }
+  pthread_cond_destroy(&bus->drained);
   pthread_mutex_destroy(&bus->lock);
   free(bus);
 }
 
 bool pb_bus_connected(const struct pb_bus *bus) { return bus->connected; }
+size_t pb_bus_unacked(const struct pb_bus *bus) {
+  int n = atomic_load(&bus->inflight);
+  return n > 0 ? (size_t)n : 0;
+}
 const char *pb_bus_root(const struct pb_bus *bus) { return bus->root; }
 const char *pb_bus_service(const struct pb_bus *bus) { return bus->service; }
 
-int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
+static int subscribe(struct pb_bus *bus, const char *pattern, bool absolute,
                      pb_bus_handler *handler, void *ud) {
   pthread_mutex_lock(&bus->lock);
   if (bus->nsubs == MAX_SUBS) {
@@ -416,10 +458,13 @@ int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
   }
   struct sub *s = &bus->subs[bus->nsubs];
   snprintf(s->pattern, sizeof s->pattern, "%s", pattern);
-  if (full_topic(bus, pattern, s->full, sizeof s->full)) {
+  int n = absolute ? snprintf(s->full, sizeof s->full, "%s", pattern) : 0;
+  if ((absolute && (n < 0 || (size_t)n >= sizeof s->full)) ||
+      (!absolute && full_topic(bus, pattern, s->full, sizeof s->full))) {
     pthread_mutex_unlock(&bus->lock);
     return PB_ETOOBIG;
   }
+  s->absolute = absolute;
   s->handler = handler;
   s->ud = ud;
   bus->nsubs++;
@@ -427,6 +472,16 @@ int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
     mosquitto_subscribe(bus->mosq, NULL, s->full, 1);
   pthread_mutex_unlock(&bus->lock);
   return 0;
+}
+
+int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
+                     pb_bus_handler *handler, void *ud) {
+  return subscribe(bus, pattern, false, handler, ud);
+}
+
+int pb_bus_subscribe_abs(struct pb_bus *bus, const char *pattern,
+                         pb_bus_handler *handler, void *ud) {
+  return subscribe(bus, pattern, true, handler, ud);
 }
 
 void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud) {
@@ -460,6 +515,13 @@ int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
   if (full_topic(bus, topic, full, sizeof full))
     return PB_ETOOBIG;
   return publish_abs(bus, full, payload, len, retain, NULL);
+}
+
+int pb_bus_publish_abs(struct pb_bus *bus, const char *topic, const void *payload,
+                       size_t len, bool retain) {
+  if (strlen(topic) >= TOPIC_MAX)
+    return PB_ETOOBIG;
+  return publish_abs(bus, topic, payload, len, retain, NULL);
 }
 
 int pb_bus_publish_str(struct pb_bus *bus, const char *topic, const char *text,
@@ -545,6 +607,7 @@ struct pb_bus_reply {
   size_t correlation_len;
   json_t *transaction;
   bool sent;
+  bool deferred;               /* heap copy from pb_bus_reply_defer */
 };
 
 static void send_reply(struct pb_bus_reply *r, json_t *body) {
@@ -561,6 +624,32 @@ static void send_reply(struct pb_bus_reply *r, json_t *body) {
   mosquitto_property_free_all(&props);
   json_decref(body);
   r->sent = true;
+  if (r->deferred) {
+    json_decref(r->transaction);
+    free((void *)r->correlation);
+    free(r);
+  }
+}
+
+struct pb_bus_reply *pb_bus_reply_defer(struct pb_bus_reply *r) {
+  if (r->sent || r->deferred)
+    return NULL;
+  struct pb_bus_reply *copy = calloc(1, sizeof *copy);
+  void *corr = r->correlation_len ? malloc(r->correlation_len) : NULL;
+  if (!copy || (r->correlation_len && !corr)) {
+    free(copy);
+    free(corr);
+    pb_bus_reply_error(r, "out of memory", NULL);
+    return NULL;
+  }
+  *copy = *r;
+  if (corr)
+    memcpy(corr, r->correlation, r->correlation_len);
+  copy->correlation = corr;
+  copy->transaction = json_incref(r->transaction);
+  copy->deferred = true;
+  r->sent = true; /* the copy answers; the handler's caller must not */
+  return copy;
 }
 
 void pb_bus_reply_ok(struct pb_bus_reply *r, json_t *data) {
@@ -651,6 +740,14 @@ static void on_response(struct pb_bus *bus, const struct pb_bus_msg *msg,
   json_t *resp = pb_json_parse(msg->payload, msg->len, NULL, 0);
   const char *tx = pb_json_str(resp, "transaction");
   struct pending *p = tx ? take_pending(bus, tx) : NULL;
+  /* A command on an ext/... topic may carry no JSON transaction (a bare
+   * status word): its answer is matched by the MQTT 5 correlation data. */
+  char corr[64];
+  if (!p && msg->correlation && msg->correlation_len < sizeof corr) {
+    memcpy(corr, msg->correlation, msg->correlation_len);
+    corr[msg->correlation_len] = '\0';
+    p = take_pending(bus, corr);
+  }
   if (p) {
     pb_timer_free(p->timer);
     p->done(bus, resp, p->ud);
@@ -671,22 +768,17 @@ static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *u
   free(p);
 }
 
-int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
-                   json_t *request, int timeout_ms, pb_bus_response_cb *done,
-                   void *ud) {
+static struct pending *new_pending(struct pb_bus *bus, pb_bus_response_cb *done,
+                                   void *ud) {
   if (!bus->responses_subscribed) {
-    int rc = pb_bus_subscribe(bus, "svc/+/response/+", on_response, NULL);
-    if (rc) {
-      json_decref(request);
-      return rc;
-    }
+    /* "#": actions may have several levels (source/list, site/test). */
+    if (pb_bus_subscribe(bus, "svc/+/response/#", on_response, NULL))
+      return NULL;
     bus->responses_subscribed = true;
   }
   struct pending *p = calloc(1, sizeof *p);
-  if (!p) {
-    json_decref(request);
-    return PB_ENOMEM;
-  }
+  if (!p)
+    return NULL;
   snprintf(p->transaction, sizeof p->transaction, "%.32s-%llu-%ld",
            bus->service, (unsigned long long)++bus->next_tx,
            (long)(pb_clock_mono_ms() % 100000));
@@ -696,6 +788,49 @@ int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
   p->timer = pb_timer_new(bus->loop, on_request_timeout, p);
   if (!p->timer) {
     free(p);
+    return NULL;
+  }
+  return p;
+}
+
+int pb_bus_command(struct pb_bus *bus, const char *topic, const void *payload,
+                   size_t len, int timeout_ms, pb_bus_response_cb *done,
+                   void *ud) {
+  if (bus->protocol != 5)
+    return PB_EUNAVAIL; /* MQTT 3.1.1 has no response topic */
+  struct pending *p = new_pending(bus, done, ud);
+  if (!p)
+    return PB_ENOMEM;
+  char full[TOPIC_MAX], reply[TOPIC_MAX];
+  snprintf(reply, sizeof reply, "%s/svc/%s/response/command", bus->root,
+           bus->service);
+  mosquitto_property *props = NULL;
+  int rc = full_topic(bus, topic, full, sizeof full);
+  if (!rc &&
+      (mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, reply) ||
+       mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+                                     p->transaction,
+                                     (uint16_t)strlen(p->transaction))))
+    rc = PB_ENOMEM;
+  if (!rc)
+    rc = publish_abs(bus, full, payload, len, false, props);
+  mosquitto_property_free_all(&props);
+  if (rc) {
+    pb_timer_free(p->timer);
+    free(p);
+    return rc;
+  }
+  p->next = bus->pending;
+  bus->pending = p;
+  pb_timer_arm_in(p->timer, timeout_ms);
+  return 0;
+}
+
+int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
+                   json_t *request, int timeout_ms, pb_bus_response_cb *done,
+                   void *ud) {
+  struct pending *p = new_pending(bus, done, ud);
+  if (!p) {
     json_decref(request);
     return PB_ENOMEM;
   }

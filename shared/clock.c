@@ -21,7 +21,7 @@ static int64_t real_ms(void) {
 }
 
 int64_t pb_clock_now_ms(void) {
-  switch (mode) {
+  switch (atomic_load(&mode)) { /* clang refuses a switch on an _Atomic */
   case CLOCK_FIXED:
     return fixed_ms;
   case CLOCK_SHIFTED:

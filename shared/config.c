@@ -463,6 +463,28 @@ void pb_config_print_markdown(void) {
   }
 }
 
+void pb_config_print_env(void) {
+  printf("# PresenceBus configuration: one env file for the whole stack.\n#\n"
+         "# Every service reads every key (and ignores those it does not use),\n"
+         "# from this file when started with `--config FILE`, then from the\n"
+         "# environment, which wins. Syntax: KEY=VALUE, '#' comments, optional\n"
+         "# `export `, optional quotes. An unknown key is an error. The values\n"
+         "# below are the defaults; an empty value means \"none\". Made by\n"
+         "# `<service> --config-env`; `<service> --config FILE --check-config`\n"
+         "# validates a file.\n#\n"
+         "# systemd: copy to /etc/presencebus/presencebus.env (root:presencebus,\n"
+         "# mode 0640: it holds secrets). The units set DATA_DIR themselves.\n");
+  for (int i = 0; i < PB_CFG__COUNT; i++) {
+    const struct key_def *d = &keys[i];
+    printf("\n# %s", d->help);
+    if (d->type == PB_CT_INT)
+      printf(" (%lld-%lld)", d->min, d->max);
+    if (d->type == PB_CT_SECRET)
+      printf(" Secret: never printed or logged.");
+    printf("\n%s=%s\n", d->name, d->type == PB_CT_SECRET ? "" : d->def);
+  }
+}
+
 static void apply_side_effects(struct pb_config *cfg) {
   enum pb_log_level lvl = PB_LOG_INFO;
   pb_log_level_parse(pb_config_str(cfg, PB_CFG_LOG_LEVEL), &lvl);
@@ -478,6 +500,10 @@ static void apply_side_effects(struct pb_config *cfg) {
             offset < 0 ? "behind" : "ahead of");
   }
 }
+
+static pb_config_check_fn *service_check;
+
+void pb_config_set_check(pb_config_check_fn *check) { service_check = check; }
 
 int pb_config_setup(int argc, char **argv, const char *service,
                     const char *summary, const struct pb_cli_option *extra,
@@ -500,6 +526,9 @@ int pb_config_setup(int argc, char **argv, const char *service,
       goto exit_ok;
     } else if (!strcmp(a, "--version")) {
       printf("%s %s\n", service, PB_VERSION);
+      goto exit_ok;
+    } else if (!strcmp(a, "--config-env")) {
+      pb_config_print_env();
       goto exit_ok;
     } else if (!strcmp(a, "--config-markdown")) {
       pb_config_print_markdown();
@@ -553,6 +582,12 @@ int pb_config_setup(int argc, char **argv, const char *service,
                              sizeof err)) {
     fprintf(stderr, "%s: configuration error: PRESENCE_LABELS: %s\n", service,
             err);
+    pb_config_free(cfg);
+    *exit_code = 2;
+    return PB_ECONFIG;
+  }
+  if (service_check && service_check(cfg, err, sizeof err)) {
+    fprintf(stderr, "%s: configuration error: %s\n", service, err);
     pb_config_free(cfg);
     *exit_code = 2;
     return PB_ECONFIG;

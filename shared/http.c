@@ -77,6 +77,12 @@ static void copy_header(const char *value, size_t n, char *out, size_t outlen) {
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   struct transfer *t = ud;
   size_t bytes = size * n;
+  /* A new status line starts the headers of the next answer of a redirect
+   * chain: only the final answer's validators count. */
+  if (bytes > 5 && strncmp(data, "HTTP/", 5) == 0) {
+    t->etag[0] = '\0';
+    t->last_modified[0] = '\0';
+  }
   if (bytes > 5 && strncasecmp(data, "ETag:", 5) == 0)
     copy_header(data + 5, bytes - 5, t->etag, sizeof t->etag);
   else if (bytes > 14 && strncasecmp(data, "Last-Modified:", 14) == 0)
@@ -100,12 +106,61 @@ static void transfer_free(struct transfer *t) {
   http->running--;
 }
 
+const char *pb_http_failure_name(enum pb_http_failure f) {
+  static const char *const names[] = {"none",    "dns",     "connect",
+                                      "tls",     "tls_verify", "tls_pin",
+                                      "timeout", "no_answer", "too_big",
+                                      "other"};
+  return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "other";
+}
+
+static enum pb_http_failure classify(CURL *easy, CURLcode code) {
+  switch (code) {
+  case CURLE_OK:
+    return PB_HTTP_FAIL_NONE;
+  case CURLE_COULDNT_RESOLVE_HOST:
+    return PB_HTTP_FAIL_DNS;
+  case CURLE_COULDNT_CONNECT:
+    return PB_HTTP_FAIL_CONNECT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+    return PB_HTTP_FAIL_TLS;
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+    return PB_HTTP_FAIL_TLS_VERIFY;
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    return PB_HTTP_FAIL_TLS_PIN;
+  case CURLE_OPERATION_TIMEDOUT: {
+    /* No connect time yet: the TCP connection itself timed out. */
+    double connect = 0;
+    curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME, &connect);
+    return connect > 0 ? PB_HTTP_FAIL_TIMEOUT : PB_HTTP_FAIL_CONNECT;
+  }
+  case CURLE_GOT_NOTHING:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_PARTIAL_FILE:
+    return PB_HTTP_FAIL_NO_ANSWER;
+  case CURLE_WRITE_ERROR:
+  case CURLE_FILESIZE_EXCEEDED:
+    return PB_HTTP_FAIL_TOO_BIG;
+  default:
+    return PB_HTTP_FAIL_OTHER;
+  }
+}
+
 static void finish(struct transfer *t, CURLcode code) {
   struct pb_http_response r = {0};
   r.curl_code = (int)code;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
   curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &r.seconds);
+  r.failure = classify(t->easy, code);
+  char *ip = NULL;
+  curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
+  r.primary_ip = ip ? ip : "";
   if (t->too_big) {
+    r.failure = PB_HTTP_FAIL_TOO_BIG;
     r.err = PB_ETOOBIG;
     r.errmsg = "the answer is larger than the allowed size";
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
@@ -262,12 +317,17 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
   }
   if (req->user_agent)
     curl_easy_setopt(e, CURLOPT_USERAGENT, req->user_agent);
+  if (req->accept_encoding)
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* every one built in */
   if (req->ca_file && *req->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-  if (req->insecure) {
+  if (req->insecure || (req->pinned_public_key && *req->pinned_public_key)) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  /* libcurl checks the pin even with VERIFYPEER off (CURLOPT_PINNEDPUBLICKEY). */
+  if (req->pinned_public_key && *req->pinned_public_key)
+    curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, req->pinned_public_key);
   if (req->username) {
     curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(e, CURLOPT_USERNAME, req->username);

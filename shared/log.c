@@ -12,7 +12,7 @@
 
 #include "pb/error.h"
 
-#define MAX_SECRETS 64
+#define MAX_SECRETS 1024 /* calendar URLs each bring a few */
 #define LINE_MAX_BYTES 4096
 
 static struct {
@@ -64,6 +64,20 @@ void pb_log_add_secret(const char *secret) {
     char *copy = strdup(secret);
     if (copy)
       g.secrets[g.nsecrets++] = copy;
+  }
+  pthread_mutex_unlock(&g.lock);
+}
+
+void pb_log_remove_secret(const char *secret) {
+  if (!secret)
+    return;
+  pthread_mutex_lock(&g.lock);
+  for (size_t i = 0; i < g.nsecrets; i++) {
+    if (strcmp(g.secrets[i], secret) == 0) {
+      free(g.secrets[i]);
+      g.secrets[i] = g.secrets[--g.nsecrets];
+      break;
+    }
   }
   pthread_mutex_unlock(&g.lock);
 }

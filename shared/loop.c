@@ -1,7 +1,8 @@
 /* The event loop (pb/loop.h): poll() over watched descriptors, a binary
  * min-heap of wall-clock timers (each timer knows its heap slot, so arming,
- * moving and cancelling are O(log n)), signals through a signalfd, and a
- * TFD_TIMER_CANCEL_ON_SET timerfd that reports wall-clock steps. */
+ * moving and cancelling are O(log n)) whose earliest one is waited for on a
+ * timerfd, signals through a signalfd, and a TFD_TIMER_CANCEL_ON_SET
+ * timerfd that reports wall-clock steps. */
 #include "pb/loop.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ struct pb_loop {
   size_t nheap, capheap;
   uint64_t seq;
   int sigfd, jumpfd;
+  int wakefd;       /* CLOCK_MONOTONIC timerfd armed at the earliest timer */
   bool stop;
   int signal;
   struct {
@@ -74,7 +76,8 @@ int pb_loop_new(struct pb_loop **out) {
   sigdelset(&set, SIGPIPE);
   loop->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   loop->jumpfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (loop->sigfd < 0 || loop->jumpfd < 0) {
+  loop->wakefd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (loop->sigfd < 0 || loop->jumpfd < 0 || loop->wakefd < 0) {
     pb_loop_free(loop);
     return PB_EIO;
   }
@@ -94,6 +97,8 @@ void pb_loop_free(struct pb_loop *loop) {
     close(loop->sigfd);
   if (loop->jumpfd >= 0)
     close(loop->jumpfd);
+  if (loop->wakefd >= 0)
+    close(loop->wakefd);
   free(loop);
 }
 
@@ -282,24 +287,36 @@ int pb_loop_run_once(struct pb_loop *loop, int timeout_ms) {
     return 0;
   if (loop->nheap) {
     int64_t wait = loop->heap[0]->when - pb_clock_now_ms();
-    if (wait < 0)
-      wait = 0;
-    if (timeout_ms < 0 || wait < timeout_ms)
-      timeout_ms = (int)(wait > 86400000 ? 86400000 : wait);
+    if (wait <= 0) {
+      timeout_ms = 0;
+    } else if (timeout_ms < 0 || wait < timeout_ms) {
+      /* Sleep on a timerfd rather than poll()'s timeout: the kernel lets
+       * poll() oversleep by 0.1 % of its timeout (up to 100 ms), a timerfd
+       * only by the thread's timer slack (50 us). */
+      if (wait > 86400000)
+        wait = 86400000;
+      struct itimerspec its = {.it_value = {.tv_sec = (time_t)(wait / 1000),
+                                            .tv_nsec = (long)(wait % 1000) * 1000000L}};
+      if (timerfd_settime(loop->wakefd, 0, &its, NULL) == 0)
+        timeout_ms = -1;
+      else
+        timeout_ms = (int)wait;
+    }
   }
   size_t n = loop->nwatches;
-  struct pollfd fds[MAX_WATCHES + 2];
+  struct pollfd fds[MAX_WATCHES + 3];
   fds[0] = (struct pollfd){.fd = loop->sigfd, .events = POLLIN};
   fds[1] = (struct pollfd){.fd = loop->jumpfd, .events = POLLIN};
+  fds[2] = (struct pollfd){.fd = loop->wakefd, .events = POLLIN};
   for (size_t i = 0; i < n; i++) {
     short ev = 0;
     if (loop->watches[i].events & PB_LOOP_READ)
       ev |= POLLIN;
     if (loop->watches[i].events & PB_LOOP_WRITE)
       ev |= POLLOUT;
-    fds[i + 2] = (struct pollfd){.fd = loop->watches[i].fd, .events = ev};
+    fds[i + 3] = (struct pollfd){.fd = loop->watches[i].fd, .events = ev};
   }
-  int rc = poll(fds, n + 2, timeout_ms);
+  int rc = poll(fds, n + 3, timeout_ms);
   if (rc < 0) {
     if (errno == EINTR)
       return 0;
@@ -310,8 +327,14 @@ int pb_loop_run_once(struct pb_loop *loop, int timeout_ms) {
     handle_signal(loop);
   if (fds[1].revents)
     handle_jump(loop);
+  if (fds[2].revents) {
+    uint64_t expirations;
+    if (read(loop->wakefd, &expirations, sizeof expirations) < 0) {
+      /* already drained: the timers are checked below anyway */
+    }
+  }
   for (size_t i = 0; i < n && !loop->stop; i++) {
-    short re = fds[i + 2].revents;
+    short re = fds[i + 3].revents;
     if (!re)
       continue;
     unsigned ev = 0;
@@ -321,7 +344,7 @@ int pb_loop_run_once(struct pb_loop *loop, int timeout_ms) {
       ev |= PB_LOOP_WRITE;
     /* A callback may unwatch descriptors: find this one again by fd. */
     for (size_t j = 0; j < loop->nwatches; j++) {
-      if (loop->watches[j].fd == fds[i + 2].fd) {
+      if (loop->watches[j].fd == fds[i + 3].fd) {
         struct watch w = loop->watches[j];
         w.cb(loop, w.fd, ev, w.ud);
         break;

@@ -27,6 +27,14 @@ json_t *pb_ext_state_to_json(const struct pb_ext_state *s, const struct pb_tz *t
     if (s->online & (1u << i))
       json_array_append_new(online, json_string(pb_device_names[i]));
   json_object_set_new(j, "online", online);
+  if (s->drift_since > 0) {
+    json_t *d = json_object();
+    pb_json_set_time_tz(d, "since", s->drift_since, tz);
+    pb_json_set_time_tz(d, "until", s->drift_until, tz);
+    json_object_set_new(j, "drift", d);
+  } else {
+    json_object_set_new(j, "drift", json_null());
+  }
   return j;
 }
 
@@ -68,6 +76,16 @@ int pb_ext_state_from_json(const json_t *j, struct pb_ext_state *out, char *err,
     for (unsigned k = 0; k < 5; k++)
       if (json_is_string(v) && strcmp(json_string_value(v), pb_device_names[k]) == 0)
         out->online |= 1u << k;
+  }
+  const json_t *drift = json_object_get(j, "drift");
+  if (drift && !json_is_null(drift)) {
+    char e2[200];
+    if (!json_is_object(drift) ||
+        pb_json_get_time(drift, "since", true, &out->drift_since, e2, sizeof e2) ||
+        pb_json_get_time(drift, "until", false, &out->drift_until, e2, sizeof e2)) {
+      snprintf(err, errlen, "field 'drift' must be null or {since, until}");
+      return PB_EINVAL;
+    }
   }
   return 0;
 }
@@ -133,4 +151,224 @@ void pb_directory_cleanup(struct pb_directory *d) {
   free(d->entries);
   d->entries = NULL;
   d->count = 0;
+}
+
+/* A growing text buffer with a hard cap (the directory is at most 100000
+ * entries of bounded size). */
+struct text {
+  char *buf;
+  size_t len, cap;
+  bool failed;
+};
+
+static void text_add(struct text *t, const char *s, size_t n) {
+  if (t->failed)
+    return;
+  if (t->len + n + 1 > t->cap) {
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + n + 1)
+      cap *= 2;
+    char *b = cap <= 256u * 1024 * 1024 ? realloc(t->buf, cap) : NULL;
+    if (!b) {
+      t->failed = true;
+      return;
+    }
+    t->buf = b;
+    t->cap = cap;
+  }
+  memcpy(t->buf + t->len, s, n);
+  t->len += n;
+  t->buf[t->len] = '\0';
+}
+
+static void text_json(struct text *t, json_t *j) {
+  char *s = j ? pb_json_dump(j) : NULL;
+  if (!s)
+    t->failed = true;
+  else
+    text_add(t, s, strlen(s));
+  free(s);
+  json_decref(j);
+}
+
+char *pb_directory_dump_stream(const char *site, int64_t updated_at,
+                               const struct pb_tz *tz, pb_dir_next_fn *next,
+                               void *ud, size_t *len) {
+  struct text t = {0};
+  json_t *head = json_object();
+  json_object_set_new(head, "site", json_string(site));
+  pb_json_set_time_tz(head, "updated_at", updated_at, tz);
+  text_json(&t, head);
+  if (t.failed || t.len < 2) {
+    free(t.buf);
+    return NULL;
+  }
+  t.len--; /* reopen the object: its closing brace comes last */
+  text_add(&t, ",\"extensions\":[", 15);
+  struct pb_dir_entry e;
+  size_t n = 0;
+  while (!t.failed && n < MAX_DIRECTORY && next(ud, &e)) {
+    if (n++)
+      text_add(&t, ",", 1);
+    text_json(&t, json_pack("{s:s,s:I,s:s}", "number", e.number, "id",
+                            (json_int_t)e.id, "name", e.name));
+  }
+  text_add(&t, "]}", 2);
+  if (t.failed) {
+    free(t.buf);
+    return NULL;
+  }
+  *len = t.len;
+  return t.buf;
+}
+
+/* ---- R/site/<site>/status ---- */
+
+json_t *pb_site_status_to_json(const struct pb_site_status *s,
+                               const struct pb_tz *tz) {
+  json_t *j = json_object();
+  json_object_set_new(j, "site", json_string(s->site));
+  json_object_set_new(j, "state", json_string(s->state));
+  json_object_set_new(j, "error", s->error[0] ? json_string(s->error) : json_null());
+  pb_json_set_time_tz(j, "since", s->since, tz);
+  json_object_set_new(j, "url", json_string(s->url));
+  json_t *tok = json_object();
+  json_object_set_new(tok, "valid", json_boolean(s->token_valid));
+  pb_json_set_time_tz(tok, "expires_at", s->token_valid ? s->token_expires : -1, tz);
+  json_object_set_new(j, "token", tok);
+  json_object_set_new(j, "extensions", json_integer(s->extensions));
+  json_object_set_new(j, "pending", json_integer(s->pending));
+  json_object_set_new(j, "drifting", json_integer(s->drifting));
+  pb_json_set_time_tz(j, "updated_at", s->updated_at, tz);
+  return j;
+}
+
+int pb_site_status_from_json(const json_t *j, struct pb_site_status *out,
+                             char *err, size_t errlen) {
+  static const char *const states[] = {"starting", "ok", "unreachable",
+                                       "tls_failed", "auth_failed", "forbidden",
+                                       "api_disabled", "token_limit", "error"};
+  memset(out, 0, sizeof *out);
+  const char *site, *state, *text = NULL;
+  int rc;
+  if (!json_is_object(j)) {
+    snprintf(err, errlen, "site status must be a JSON object");
+    return PB_EINVAL;
+  }
+  if ((rc = pb_json_get_str(j, "site", true, &site, err, errlen)) ||
+      (rc = pb_json_get_str(j, "state", true, &state, err, errlen)) ||
+      (rc = pb_json_get_time(j, "since", false, &out->since, err, errlen)) ||
+      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err, errlen)))
+    return rc;
+  size_t k = 0;
+  while (k < sizeof states / sizeof states[0] && strcmp(states[k], state) != 0)
+    k++;
+  if (k == sizeof states / sizeof states[0]) {
+    snprintf(err, errlen, "field 'state': unknown state '%.32s'", state);
+    return PB_EINVAL;
+  }
+  pb_strlcpy(out->site, site, sizeof out->site);
+  pb_strlcpy(out->state, state, sizeof out->state);
+  rc = pb_json_get_str(j, "error", false, &text, err, errlen);
+  if (rc && rc != PB_ENOTFOUND)
+    return rc;
+  pb_strlcpy(out->error, text ? text : "", sizeof out->error);
+  text = NULL;
+  rc = pb_json_get_str(j, "url", false, &text, err, errlen);
+  if (rc && rc != PB_ENOTFOUND)
+    return rc;
+  pb_strlcpy(out->url, text ? text : "", sizeof out->url);
+  const json_t *tok = json_object_get(j, "token");
+  out->token_expires = -1;
+  if (tok && (!json_is_object(tok) ||
+              pb_json_get_bool(tok, "valid", true, &out->token_valid, err, errlen) ||
+              pb_json_get_time(tok, "expires_at", false, &out->token_expires, err,
+                               errlen))) {
+    snprintf(err, errlen, "field 'token' must be {valid, expires_at}");
+    return PB_EINVAL;
+  }
+  const char *const counts[] = {"extensions", "pending", "drifting"};
+  int64_t *dst[] = {&out->extensions, &out->pending, &out->drifting};
+  for (size_t i = 0; i < 3; i++) {
+    rc = pb_json_get_int(j, counts[i], false, dst[i], err, errlen);
+    if (rc && rc != PB_ENOTFOUND)
+      return rc;
+  }
+  return 0;
+}
+
+/* ---- R/site/<site>/pbx_event ---- */
+
+#define PBX_EVENT_MSG_MAX (64 * 1024)
+
+int pb_pbx_event_from_json(const json_t *j, struct pb_pbx_event *out, char *err,
+                           size_t errlen) {
+  memset(out, 0, sizeof *out);
+  if (!json_is_object(j)) {
+    snprintf(err, errlen, "a PBX event must be a JSON object");
+    return PB_EINVAL;
+  }
+  int rc = pb_json_get_int(j, "type", true, &out->type, err, errlen);
+  if (rc)
+    return rc;
+  const char *sn = NULL;
+  rc = pb_json_get_str(j, "sn", false, &sn, err, errlen);
+  if (rc && rc != PB_ENOTFOUND)
+    return rc;
+  pb_strlcpy(out->sn, sn ? sn : "", sizeof out->sn);
+  const json_t *msg = json_object_get(j, "msg");
+  if (json_is_object(msg)) {
+    out->msg = json_incref((json_t *)msg);
+  } else if (json_is_string(msg)) {
+    /* The PBX sends msg as a JSON-encoded string most of the time. */
+    size_t len = json_string_length(msg);
+    char e2[160];
+    if (len > PBX_EVENT_MSG_MAX) {
+      snprintf(err, errlen, "field 'msg' is larger than %d bytes", PBX_EVENT_MSG_MAX);
+      return PB_ETOOBIG;
+    }
+    out->msg = pb_json_parse(json_string_value(msg), len, e2, sizeof e2);
+    if (!json_is_object(out->msg)) {
+      snprintf(err, errlen, "field 'msg' does not hold a JSON object: %s",
+               out->msg ? "not an object" : e2);
+      json_decref(out->msg);
+      out->msg = NULL;
+      return PB_EINVAL;
+    }
+  } else {
+    snprintf(err, errlen, "field 'msg' must be a JSON object or a string holding one");
+    return PB_EINVAL;
+  }
+  return 0;
+}
+
+void pb_pbx_event_cleanup(struct pb_pbx_event *ev) {
+  if (!ev)
+    return;
+  json_decref(ev->msg);
+  ev->msg = NULL;
+}
+
+int pb_pbx_event_presence(const struct pb_pbx_event *ev, char *ext, size_t extlen,
+                          enum pb_presence *status, char *err, size_t errlen) {
+  const char *number, *st;
+  int rc;
+  if (ev->type != PB_PBX_EVENT_PRESENCE) {
+    snprintf(err, errlen, "event type %lld is not a presence change (30009)",
+             (long long)ev->type);
+    return PB_EINVAL;
+  }
+  if ((rc = pb_json_get_str(ev->msg, "extension", true, &number, err, errlen)) ||
+      (rc = pb_json_get_str(ev->msg, "status", true, &st, err, errlen)))
+    return rc;
+  if (pb_presence_parse(st, status)) {
+    snprintf(err, errlen, "field 'status': unknown status '%.64s' (valid: %s)", st,
+             pb_presence_valid_list());
+    return PB_EINVAL;
+  }
+  if (!pb_strlcpy(ext, number, extlen) || !*number) {
+    snprintf(err, errlen, "field 'extension' must be 1-64 characters");
+    return PB_EINVAL;
+  }
+  return 0;
 }

@@ -190,3 +190,52 @@ int pb_secret_equal(const char *a, const char *b) {
     return 0;
   return sodium_memcmp(a, b, la) == 0;
 }
+
+#define PW_OPSLIMIT 2
+#define PW_MEMLIMIT (19u * 1024 * 1024)
+
+int pb_password_hash(const char *password, char *out, size_t outlen) {
+  if (sodium_init() < 0)
+    return PB_ECRYPTO;
+  if (outlen < crypto_pwhash_STRBYTES || outlen > PB_PASSWORD_HASH_MAX * 2)
+    return PB_EINVAL;
+  if (crypto_pwhash_str_alg(out, password, strlen(password), PW_OPSLIMIT,
+                            PW_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0)
+    return PB_ENOMEM; /* libsodium's only failure here: the memory */
+  return 0;
+}
+
+int pb_password_verify(const char *hash, const char *password) {
+  if (sodium_init() < 0)
+    return PB_ECRYPTO;
+  if (strncmp(hash, crypto_pwhash_argon2id_STRPREFIX,
+              strlen(crypto_pwhash_argon2id_STRPREFIX)) != 0)
+    return PB_EPARSE;
+  return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0
+             ? 0
+             : PB_EAUTH;
+}
+
+int pb_random_token(size_t nbytes, char *out, size_t outlen) {
+  unsigned char raw[64];
+  if (sodium_init() < 0)
+    return PB_ECRYPTO;
+  if (nbytes == 0 || nbytes > sizeof raw ||
+      outlen < sodium_base64_encoded_len(nbytes,
+                                         sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+    return PB_EINVAL;
+  randombytes_buf(raw, nbytes);
+  sodium_bin2base64(out, outlen, raw, nbytes,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(raw, sizeof raw);
+  return 0;
+}
+
+int pb_sha256_hex(const void *data, size_t len, char *out, size_t outlen) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  if (outlen < 2 * sizeof h + 1)
+    return PB_EINVAL;
+  crypto_hash_sha256(h, data, len);
+  sodium_bin2hex(out, outlen, h, sizeof h);
+  return 0;
+}

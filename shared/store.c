@@ -3,11 +3,13 @@
 #include "pb/store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "pb/error.h"
 #include "pb/log.h"
@@ -20,12 +22,23 @@ struct pb_stmt {
   const char *sql;
 };
 
+/* A thread that checkpoints the WAL, so that the fsync a checkpoint needs
+ * never stalls the service's loop (pb_store_checkpoint_in_background). */
+struct checkpointer {
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int wal_pages;               /* after the last commit; 0 when checkpointed */
+  bool stop;
+};
+
 struct pb_store {
   sqlite3 *db;
   char path[512];
   int version;
   struct pb_stmt cache[STMT_CACHE];
   int ncache;
+  struct checkpointer *ckpt;
 };
 
 static int db_error(struct pb_store *s, const char *what) {
@@ -134,9 +147,112 @@ int pb_store_open(const char *path, const struct pb_migration *migrations,
   return 0;
 }
 
+#define CKPT_EVERY_MS 1000
+#define CKPT_AT_ONCE_PAGES 4000
+
+static int on_commit(void *ud, sqlite3 *db, const char *name, int pages) {
+  (void)db;
+  (void)name;
+  struct checkpointer *c = ud;
+  pthread_mutex_lock(&c->lock);
+  c->wal_pages = pages;
+  if (pages >= CKPT_AT_ONCE_PAGES)
+    pthread_cond_signal(&c->cond);
+  pthread_mutex_unlock(&c->lock);
+  return SQLITE_OK;
+}
+
+struct ckpt_args {
+  struct checkpointer *c;
+  char path[512];
+};
+
+static void *checkpoint_loop(void *arg) {
+  struct ckpt_args *a = arg;
+  struct checkpointer *c = a->c;
+  sqlite3 *db = NULL;
+  /* Its own connection: SQLite lets a checkpoint run beside the writer. */
+  if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    pb_error("database %s: the checkpoint thread cannot open it", a->path);
+    sqlite3_close(db);
+    db = NULL;
+  }
+  pthread_mutex_lock(&c->lock);
+  while (!c->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)CKPT_EVERY_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&c->cond, &c->lock, &until);
+    if (c->stop || !c->wal_pages || !db)
+      continue;
+    c->wal_pages = 0;
+    pthread_mutex_unlock(&c->lock);
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                  &done) != SQLITE_OK &&
+        sqlite3_errcode(db) != SQLITE_BUSY)
+      pb_warn("database %s: checkpoint failed: %s", a->path, sqlite3_errmsg(db));
+    pthread_mutex_lock(&c->lock);
+    if (done < log && !c->wal_pages)
+      c->wal_pages = log - done; /* a reader held some back: again later */
+  }
+  pthread_mutex_unlock(&c->lock);
+  if (db)
+    sqlite3_close(db);
+  free(a);
+  return NULL;
+}
+
+int pb_store_checkpoint_in_background(struct pb_store *s) {
+  if (s->ckpt)
+    return 0;
+  struct checkpointer *c = calloc(1, sizeof *c);
+  struct ckpt_args *a = calloc(1, sizeof *a);
+  if (!c || !a) {
+    free(c);
+    free(a);
+    return PB_ENOMEM;
+  }
+  pthread_mutex_init(&c->lock, NULL);
+  pthread_cond_init(&c->cond, NULL);
+  a->c = c;
+  snprintf(a->path, sizeof a->path, "%s", s->path);
+  /* The hook replaces SQLite's own automatic checkpoint after commits. */
+  sqlite3_wal_hook(s->db, on_commit, c);
+  if (pthread_create(&c->thread, NULL, checkpoint_loop, a) != 0) {
+    sqlite3_wal_autocheckpoint(s->db, 1000);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cond);
+    free(c);
+    free(a);
+    return PB_EIO;
+  }
+  s->ckpt = c;
+  return 0;
+}
+
+static void stop_checkpointer(struct pb_store *s) {
+  struct checkpointer *c = s->ckpt;
+  if (!c)
+    return;
+  pthread_mutex_lock(&c->lock);
+  c->stop = true;
+  pthread_cond_signal(&c->cond);
+  pthread_mutex_unlock(&c->lock);
+  pthread_join(c->thread, NULL);
+  pthread_mutex_destroy(&c->lock);
+  pthread_cond_destroy(&c->cond);
+  free(c);
+  s->ckpt = NULL;
+}
+
 void pb_store_close(struct pb_store *s) {
   if (!s)
     return;
+  stop_checkpointer(s);
   for (int i = 0; i < s->ncache; i++)
     sqlite3_finalize(s->cache[i].st);
   if (s->db)
@@ -176,6 +292,14 @@ int pb_stmt_bind_text(struct pb_stmt *st, int idx, const char *text) {
   return rc == SQLITE_OK ? 0 : db_error(st->store, "binding a value");
 }
 
+int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data, size_t len) {
+  if (len > 0x7fffffff)
+    return PB_ETOOBIG;
+  int rc = sqlite3_bind_blob(st->st, idx, data ? data : "", (int)len,
+                             SQLITE_TRANSIENT);
+  return rc == SQLITE_OK ? 0 : db_error(st->store, "binding a value");
+}
+
 int pb_stmt_bind_int(struct pb_stmt *st, int idx, int64_t value) {
   return sqlite3_bind_int64(st->st, idx, value) == SQLITE_OK
              ? 0
@@ -208,6 +332,13 @@ int pb_stmt_run(struct pb_stmt *st) {
 const char *pb_stmt_text(struct pb_stmt *st, int col) {
   const unsigned char *t = sqlite3_column_text(st->st, col);
   return t ? (const char *)t : "";
+}
+
+const void *pb_stmt_blob(struct pb_stmt *st, int col, size_t *len) {
+  const void *p = sqlite3_column_blob(st->st, col);
+  int n = sqlite3_column_bytes(st->st, col);
+  *len = p && n > 0 ? (size_t)n : 0;
+  return p ? p : "";
 }
 
 int64_t pb_stmt_int(struct pb_stmt *st, int col) {

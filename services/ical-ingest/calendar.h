@@ -18,8 +18,8 @@ struct cal_event_info {
   const char *summary;
   const char *location;
   const char *description;
-  const char *categories;   /* all CATEGORIES values joined with ',' */
-  const char *busystatus;   /* X-MICROSOFT-CDO-BUSYSTATUS: FREE, TENTATIVE... */
+  const char *categories; /* all CATEGORIES values joined with ',' */
+  const char *busystatus; /* X-MICROSOFT-CDO-BUSYSTATUS: FREE, TENTATIVE... */
 };
 
 struct cal_occurrence {
@@ -33,9 +33,17 @@ struct cal_occurrence {
 typedef int cal_occurrence_cb(const struct cal_occurrence *occ, void *ud);
 
 struct cal_options {
-  const struct pb_tz *tz;   /* floating times and all-day days */
-  int64_t from, to;         /* the window [from, to), UTC seconds */
-  size_t max_occurrences;   /* bound over the whole input (0: 1,000,000) */
+  const struct pb_tz *tz; /* floating times and all-day days */
+  int64_t from, to;       /* the window [from, to), UTC seconds */
+  size_t max_occurrences; /* bound over the whole input (0: 1,000,000) */
+  /* Optional: told about each event that is skipped or read leniently (a
+   * bad RRULE, an unknown TZID...) with its line; the reading goes on.
+   * At most 100 calls per reading, the last one counting the rest. */
+  void (*warn)(int line, const char *msg, void *ud);
+  void *warn_ud;
+  /* Also yield cancelled and transparent events, as ordinary ones (for
+   * diagnosis and comparison with other readers; the schedule skips them). */
+  bool include_ignored;
 };
 
 /* Reads `len` bytes of iCalendar and calls `cb` for every occurrence that
@@ -45,5 +53,16 @@ struct cal_options {
  * message naming the problem (and the line) in err. */
 int cal_expand(const char *buf, size_t len, const struct cal_options *opts,
                cal_occurrence_cb *cb, void *ud, char *err, size_t errlen);
+
+struct pb_config;
+/* The --expand command line (expand_cli.c): prints the occurrences of
+ * `file` in [from, to) in ../shared/tools/ical-oracle's format. `zone`
+ * (NULL: default_tz) reads floating times and all-day days; `status`
+ * appends the mapped status; `all` keeps cancelled and transparent events.
+ * Returns main's exit code. */
+int ingest_expand_cli(const struct pb_config *cfg,
+                      const struct pb_tz *default_tz, const char *file,
+                      const char *from, const char *to, const char *zone,
+                      bool status, bool all);
 
 #endif

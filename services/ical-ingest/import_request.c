@@ -21,6 +21,13 @@ int ingest_import(struct ingest *in, const char *format, const char *content,
                   struct import_errors *errs, size_t *nslots, size_t *nexts) {
   struct weekly_plan plan = {0};
   int rc;
+  const struct source *other = ingest_source_find(in, source);
+  if (other && other->def.kind != SOURCE_WEEKLY) {
+    ingest_error_add(errs, 0, "", "source '%s' is a %s source, not a weekly "
+                     "planning: choose another source id", source,
+                     ingest_source_kind_name(other->def.kind));
+    return PB_EEXISTS;
+  }
   if (len > in->import_max) {
     ingest_error_add(errs, 0, "", "the planning is %zu bytes, more than the "
                      "%zu allowed (IMPORT_MAX_BYTES)", len, in->import_max);
@@ -50,11 +57,29 @@ int ingest_import(struct ingest *in, const char *format, const char *content,
     if (i == 0 || strcmp(plan.slots[i].ext, plan.slots[i - 1].ext) != 0)
       (*nexts)++;
   ingest_plan_cleanup(&plan);
+  /* The planning is a source like the others (source/list, remove). */
+  struct source *src = ingest_source_find(in, source);
+  if (src) {
+    pb_strlcpy(src->def.site, site, sizeof src->def.site);
+    src->def.priority = priority;
+  } else if (in->sources) {
+    struct source_def d = {.kind = SOURCE_WEEKLY, .priority = priority};
+    struct source_fetch f = {.last_attempt = -1, .last_success = -1,
+                             .last_change = -1};
+    pb_strlcpy(d.id, source, sizeof d.id);
+    pb_strlcpy(d.site, site, sizeof d.site);
+    if (ingest_source_insert(in, &d, &f, &src))
+      src = NULL;
+  }
   ingest_publish_all(in);
+  if (src) {
+    ingest_status_publish(in, src);
+    ingest_source_event(in, &src->def, other ? "updated" : "added", NULL);
+  }
   return 0;
 }
 
-static json_t *errors_json(const struct import_errors *errs) {
+json_t *ingest_errors_json(const struct import_errors *errs) {
   json_t *list = json_array();
   for (size_t i = 0; i < errs->count; i++) {
     json_t *e = json_object();
@@ -112,7 +137,7 @@ static void on_import(struct pb_bus *bus, const char *action, json_t *req,
              "changed", errs->total, errs->total == 1 ? "" : "s");
     pb_warn("import into %s/%s refused: %zu errors, first: %s", site, source,
             errs->total, errs->count ? errs->items[0].message : "");
-    pb_bus_reply_error(reply, msg, errors_json(errs));
+    pb_bus_reply_error(reply, msg, ingest_errors_json(errs));
   } else {
     pb_info("imported %zu slots for %zu extensions into source %s (site %s)",
             nslots, nexts, source, site);

@@ -14,6 +14,7 @@
 struct pb_bus;
 struct pb_config;
 struct pb_loop;
+struct pb_secretbox;
 struct pb_store;
 struct pb_timer;
 struct pb_tz;
@@ -102,7 +103,128 @@ int ingest_store_each_weekly(struct pb_store *st, const char *site,
 int ingest_store_mark_published(struct pb_store *st, const char *site,
                                 const char *ext, bool has_slots);
 
+/* ---- sources (source_url.c, source_spec.c): a calendar URL, an uploaded
+ * .ics, a weekly planning or hand-typed slots, aimed at extensions ---- */
+enum source_kind { SOURCE_WEEKLY, SOURCE_URL, SOURCE_ICS, SOURCE_MANUAL };
+const char *ingest_source_kind_name(enum source_kind kind);
+
+#define SOURCE_MAX_TARGETS 1000    /* extensions one source feeds */
+#define SOURCE_MAX_MANUAL 10000    /* hand-typed slots in one source */
+#define SOURCE_MAX_COUNT 10000     /* sources in one service */
+#define SOURCE_URL_MAX 2048
+#define SOURCE_URL_SECRETS 16
+
+/* A calendar URL split into what is fetched and what may be shown. */
+struct source_url {
+  char *full;                /* fetched: without userinfo and fragment */
+  char *shown;               /* query values, token-like path segments: *** */
+  char *username, *password; /* from user:password@, else NULL */
+  char *secrets[SOURCE_URL_SECRETS]; /* the hidden parts (4 bytes or more) */
+  size_t nsecrets;
+};
+/* http://, https:// (webcal:// read as https://), printable ASCII, at most
+ * SOURCE_URL_MAX. */
+int ingest_url_parse(const char *text, struct source_url *out, char *err,
+                     size_t errlen);
+void ingest_url_cleanup(struct source_url *u); /* wipes the secrets */
+/* Masks the full URL, each hidden part and `password` in `text` with
+ * "***" (text only shrinks). For messages that leave the service. */
+void ingest_redact(char *text, size_t cap, const struct source_url *u,
+                   const char *password);
+
+/* A source as configured (what source/add and source/update set). */
+struct source_def {
+  char id[PB_ID_MAX];
+  enum source_kind kind;
+  char name[PB_TEXT_MAX];
+  char site[PB_ID_MAX];
+  int priority;
+  char (*exts)[PB_ID_MAX];   /* targets (not for weekly), sorted, unique */
+  size_t nexts;
+  struct source_url url;     /* SOURCE_URL */
+  char *password;            /* SOURCE_URL basic auth, wiped when freed */
+  char username[PB_TEXT_MAX];
+  int refresh_minutes;       /* SOURCE_URL; 0: SOURCE_REFRESH_MINUTES */
+  char *rules;               /* the source's own rules, JSON; NULL: none */
+  char default_status[32];   /* "": the global default */
+  struct pb_slot *manual;    /* SOURCE_MANUAL, sorted by start */
+  size_t nmanual;
+  /* A new upload carried by the request (SOURCE_ICS, SOURCE_WEEKLY);
+   * NULL when the stored content stays. Lent from the request. */
+  const char *content;
+  size_t content_len;
+  char format[8];            /* SOURCE_WEEKLY: csv or json */
+};
+
+struct source_limits {
+  const char *default_site;
+  size_t max_bytes;          /* SOURCE_MAX_BYTES: ics uploads */
+  size_t import_max;         /* IMPORT_MAX_BYTES: weekly uploads */
+  bool stored;               /* reading back the store: no upload needed */
+};
+
+/* Reads an add request (`base` NULL) or an update request (`base` is the
+ * source as stored: the request's fields replace its own, null clears an
+ * optional one). Every field is checked; errors name it. The result holds
+ * pointers into `req` (content) and must not outlive it. */
+int ingest_source_parse(const json_t *req, const struct source_def *base,
+                        const struct source_limits *lim, struct source_def *out,
+                        char *err, size_t errlen);
+/* The definition with its secrets, for storing sealed and for updates. */
+json_t *ingest_source_to_request(const struct source_def *d);
+/* What may be shown: the URL masked, no password. New reference. */
+json_t *ingest_source_public(const struct source_def *d, const struct pb_tz *tz);
+void ingest_source_cleanup(struct source_def *d);
+/* Copies `src` into `dst` (size bytes) as valid UTF-8: bad bytes become
+ * '?', a character cut by the bound is dropped. `dst` may be `src`. */
+void ingest_copy_text(char *dst, size_t size, const char *src);
+bool ingest_source_targets(const struct source_def *d, const char *site,
+                           const char *ext);
+
+/* ---- sources in the database (source_store.c) ---- */
+/* A calendar as last read successfully. */
+struct source_body {
+  const char *data;          /* NUL-terminated (may hold NULs before len) */
+  size_t len;
+  char sha256[65];
+  char etag[256], last_modified[128];
+};
+struct source_fetch {
+  int64_t last_attempt, last_success, last_change; /* -1: never */
+  int failures;              /* attempts failed in a row */
+  int64_t http_status;       /* of the last answer, 0 without one */
+  char error[512];           /* of the last attempt, "" when it worked */
+};
+/* Inserts or replaces a source (its targets, and `body` when not NULL) in
+ * one transaction; the URL and password are sealed with `box`. */
+int ingest_store_save_source(struct pb_store *st, struct pb_secretbox *box,
+                             const struct source_def *d,
+                             const struct source_body *body);
+int ingest_store_save_body(struct pb_store *st, const char *id,
+                           const struct source_body *body);
+/* The stored calendar, copied (free with ingest_body_cleanup). */
+int ingest_store_load_body(struct pb_store *st, const char *id,
+                           struct source_body *body);
+void ingest_body_cleanup(struct source_body *body);
+int ingest_store_delete_source(struct pb_store *st, const char *id);
+int ingest_store_save_fetch(struct pb_store *st, const char *id,
+                            const struct source_fetch *f);
+/* Every stored source, read back and checked; `cb` takes the definition.
+ * A source that cannot be read is logged and skipped. */
+typedef void ingest_source_cb(struct source_def *d, const struct source_fetch *f,
+                              void *ud);
+int ingest_store_each_source(struct pb_store *st, struct pb_secretbox *box,
+                             const struct source_limits *lim,
+                             ingest_source_cb *cb, void *ud);
+/* Appends the extensions of a weekly source to the JSON array `out`. */
+int ingest_store_weekly_exts(struct pb_store *st, const char *id, json_t *out);
+
 /* ---- the running service (main.c, schedule_publish.c, import_request.c) */
+struct pb_http;
+struct ingest_rules;
+struct source_set;
+struct fetch_ticket;
+
 struct ingest {
   struct pb_loop *loop;
   struct pb_bus *bus;
@@ -112,19 +234,126 @@ struct ingest {
   struct pb_timer *horizon_timer;
   int horizon_days;
   size_t import_max;
+  struct pb_http *http;          /* calendar downloads */
+  struct pb_secretbox *box;      /* seals URLs and passwords at rest */
+  struct ingest_rules *rules;    /* MAPPING_RULES, MAPPING_DEFAULT_STATUS */
+  struct source_set *sources;    /* every source but weekly ones' slots */
+  struct fetch_ticket *tickets;  /* downloads under way (source_fetch.c) */
 };
 
 /* Publishes the schedule of every known extension (start, reconnect,
- * midnight) or of one extension (after an import). */
+ * midnight) or of one extension (after an import or a source change): the
+ * slots of every source that feeds it, merged. */
 void ingest_publish_all(struct ingest *in);
 void ingest_publish_one(struct ingest *in, const char *site, const char *ext);
+/* Each extension a source feeds (its weekly slots' for a weekly one). */
+void ingest_publish_source(struct ingest *in, const struct source_def *d);
 void ingest_arm_horizon(struct ingest *in);
+/* The horizon at `now`: [local midnight, + SCHEDULE_HORIZON_DAYS). */
+void ingest_horizon(const struct ingest *in, int64_t now, int64_t *from,
+                    int64_t *to);
+
+/* ---- sources at run time (source_set.c) ---- */
+struct cal_read_stats {
+  size_t ignored;              /* occurrences the rules said to ignore */
+  size_t warnings;             /* events the reader skipped or bent */
+  char first_warning[200];     /* "line N: ..." */
+};
+
+struct source {
+  struct ingest *in;           /* the service it belongs to */
+  struct source_def def;
+  struct ingest_rules *rules;  /* own rules, then the global ones */
+  struct source_fetch fetch;
+  struct pb_timer *timer;      /* the next download (url) */
+  int64_t next_attempt;        /* UTC seconds, -1: none planned */
+  bool fetching;
+  unsigned generation;         /* bumped on update/remove: stale answers dropped */
+  bool has_body;               /* a calendar was read successfully */
+  size_t body_len;
+  char sha256[65];             /* of that calendar */
+  char etag[256], last_modified[128];
+  /* The source's slots, statuses mapped, over the window they were
+   * expanded for (the horizon then). */
+  struct slot_vec slots;
+  int64_t win_from, win_to;
+  bool expanded;
+  struct cal_read_stats stats; /* of the last reading */
+};
+
+int ingest_sources_load(struct ingest *in);
+void ingest_sources_free(struct ingest *in);
+struct source *ingest_source_find(const struct ingest *in, const char *id);
+size_t ingest_sources_count(const struct ingest *in);
+struct source *ingest_source_at(const struct ingest *in, size_t i);
+/* Takes `d` (cleared on return); the new source is returned in *out. */
+int ingest_source_insert(struct ingest *in, struct source_def *d,
+                         const struct source_fetch *f, struct source **out);
+/* Replaces the definition (taken), keeping the fetch state and slots. */
+int ingest_source_replace(struct ingest *in, struct source *s,
+                          struct source_def *d);
+void ingest_source_remove(struct ingest *in, struct source *s);
+/* The source's own rules chained before the global ones. */
+int ingest_source_rules(const struct ingest *in, const struct source_def *d,
+                        struct ingest_rules **out, char *err, size_t errlen);
+
+/* ---- calendars into slots (source_expand.c) ---- */
+/* Reads `len` bytes of iCalendar over [from, to) and maps each occurrence
+ * with `rules`, counting those ignored and the reader's warnings (events
+ * skipped or read leniently). Fills err on failure. */
+int ingest_calendar_slots(const struct ingest *in, const char *source_id,
+                          int priority, const struct ingest_rules *rules,
+                          const char *buf, size_t len, int64_t from, int64_t to,
+                          struct slot_vec *out, struct cal_read_stats *stats,
+                          char *err, size_t errlen);
+/* Re-expands the stored calendar when the horizon moved since the last
+ * expansion (or `force`); *changed tells whether the slots differ. */
+int ingest_source_expand(struct ingest *in, struct source *s, bool force,
+                         bool *changed);
+/* Appends the source's slots that overlap [from, to). */
+int ingest_source_append(struct ingest *in, struct source *s, int64_t from,
+                         int64_t to, struct slot_vec *out);
+/* Checks and takes a new calendar for a source (a download or an upload):
+ * reads it over the horizon, stores it, replaces the slots and republishes
+ * the schedules when they changed. On failure nothing changes. */
+int ingest_source_accept(struct ingest *in, struct source *s, const char *buf,
+                         size_t len, const char *etag, const char *last_modified,
+                         bool *changed, char *err, size_t errlen);
+/* Takes `v` (emptied) as the source's slots for [from, to). */
+void ingest_source_take_slots(struct source *s, struct slot_vec *v,
+                              int64_t from, int64_t to);
+/* True when two slot lists are the same, slot by slot. */
+bool ingest_slots_equal(const struct slot_vec *a, const struct slot_vec *b);
+
+/* ---- downloads (source_fetch.c) ---- */
+/* Plans the next download from the fetch state (interval, backoff). */
+void ingest_fetch_plan(struct ingest *in, struct source *s);
+/* Downloads now, unless a download runs already (returns PB_ESTATE). */
+int ingest_fetch_now(struct ingest *in, struct source *s);
+/* Forgets a running download and the planned one (update, remove). */
+void ingest_fetch_cancel(struct ingest *in, struct source *s);
+void ingest_fetch_shutdown(struct ingest *in);
+
+/* ---- status and events (source_status.c) ---- */
+/* R/svc/ical-ingest/source/<id>/status, retained. */
+json_t *ingest_source_status(const struct ingest *in, const struct source *s);
+void ingest_status_publish(struct ingest *in, const struct source *s);
+void ingest_status_publish_all(struct ingest *in);
+void ingest_status_clear(struct ingest *in, const char *id);
+/* R/events/source: `fields` (taken, may be NULL) plus id and action. */
+void ingest_source_event(struct ingest *in, const struct source_def *d,
+                         const char *action, json_t *fields);
+
+/* ---- source requests (source_request.c) ---- */
+int ingest_source_serve(struct ingest *in);
 
 int ingest_import_serve(struct ingest *in);
 /* Parses `content` in `format` and stores it; fills errs on failure. */
 int ingest_import(struct ingest *in, const char *format, const char *content,
                   size_t len, const char *site, const char *source, int priority,
                   struct import_errors *errs, size_t *nslots, size_t *nexts);
+/* The problems of a refused planning, as the `details` of a response. */
+json_t *ingest_errors_json(const struct import_errors *errs);
 /* The --import command line: sends the file to the running service. */
 int ingest_import_cli(const struct pb_config *cfg, const char *file,
                       const char *format, const char *site, const char *source,

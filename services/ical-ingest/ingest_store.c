@@ -30,6 +30,29 @@ static const struct pb_migration migrations[] = {
         "  site TEXT NOT NULL,"
         "  ext TEXT NOT NULL,"
         "  PRIMARY KEY (site, ext));"},
+    /* Calendar URLs, uploaded .ics and hand-typed slots (source_store.c). */
+    {2, "ALTER TABLE sources ADD COLUMN name TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE sources ADD COLUMN spec TEXT NOT NULL DEFAULT '{}';"
+        "ALTER TABLE sources ADD COLUMN sealed TEXT;"
+        "CREATE TABLE source_targets ("
+        "  source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+        "  ext TEXT NOT NULL,"
+        "  PRIMARY KEY (source_id, ext));"
+        "CREATE TABLE source_content ("
+        "  source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,"
+        "  body BLOB NOT NULL,"
+        "  sha256 TEXT NOT NULL,"
+        "  etag TEXT NOT NULL DEFAULT '',"
+        "  last_modified TEXT NOT NULL DEFAULT '',"
+        "  stored_at INTEGER NOT NULL);"
+        "CREATE TABLE source_fetch ("
+        "  source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,"
+        "  last_attempt INTEGER NOT NULL DEFAULT -1,"
+        "  last_success INTEGER NOT NULL DEFAULT -1,"
+        "  last_change INTEGER NOT NULL DEFAULT -1,"
+        "  failures INTEGER NOT NULL DEFAULT 0,"
+        "  http_status INTEGER NOT NULL DEFAULT 0,"
+        "  error TEXT NOT NULL DEFAULT '');"},
 };
 
 int ingest_store_open(const char *data_dir, struct pb_store **out) {
@@ -81,7 +104,9 @@ fail:
 int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud) {
   struct pb_stmt *s = pb_store_stmt(st,
       "SELECT s.site, w.ext FROM weekly_slots w JOIN sources s ON s.id = "
-      "w.source_id UNION SELECT site, ext FROM published ORDER BY 1, 2");
+      "w.source_id UNION SELECT s.site, t.ext FROM source_targets t JOIN "
+      "sources s ON s.id = t.source_id UNION SELECT site, ext FROM published "
+      "ORDER BY 1, 2");
   if (!s)
     return PB_EDB;
   /* Copy first: the callback may run other statements. */

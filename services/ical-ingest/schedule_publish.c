@@ -1,6 +1,8 @@
 /* Publishes each extension's concrete slots over the moving horizon on
- * R/ext/<site>/<ext>/schedule (retained): after an import, after every
- * (re)connection, and every local midnight when the horizon moves. */
+ * R/ext/<site>/<ext>/schedule (retained), merging every source that feeds
+ * it (weekly plannings, calendars, hand-typed slots): after an import or a
+ * source change, after every (re)connection, and every local midnight when
+ * the horizon moves. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +41,35 @@ static int64_t local_midnight(const struct pb_tz *tz, int64_t t, int add_days) {
   return pb_tz_local_to_utc(tz, &m);
 }
 
+void ingest_horizon(const struct ingest *in, int64_t now, int64_t *from,
+                    int64_t *to) {
+  *from = local_midnight(in->tz, now, 0);
+  *to = local_midnight(in->tz, now, in->horizon_days);
+}
+
 void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
   int64_t now = pb_clock_now();
   struct expand_ctx x = {.in = in, .ext = ext};
-  x.from = local_midnight(in->tz, now, 0);
-  x.to = local_midnight(in->tz, now, in->horizon_days);
+  ingest_horizon(in, now, &x.from, &x.to);
   if (ingest_store_each_weekly(in->store, site, ext, expand_one, &x) || x.rc) {
     pb_error("cannot expand the planning of %s/%s: %s", site, ext,
              pb_strerror(x.rc));
     slot_vec_cleanup(&x.vec);
     return;
+  }
+  /* Calendars and hand-typed slots; identical occurrences from several
+   * sources count once (ingest_slots_normalise). */
+  for (size_t i = 0; i < ingest_sources_count(in); i++) {
+    struct source *src = ingest_source_at(in, i);
+    if (!ingest_source_targets(&src->def, site, ext))
+      continue;
+    int rc = ingest_source_append(in, src, x.from, x.to, &x.vec);
+    if (rc) {
+      pb_error("cannot add the slots of source %s to %s/%s: %s", src->def.id,
+               site, ext, pb_strerror(rc));
+      slot_vec_cleanup(&x.vec);
+      return;
+    }
   }
   ingest_slots_normalise(&x.vec);
   struct pb_schedule s = {.generated_at = now,
@@ -68,6 +89,21 @@ void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
   slot_vec_cleanup(&x.vec);
 }
 
+void ingest_publish_source(struct ingest *in, const struct source_def *d) {
+  if (d->kind != SOURCE_WEEKLY) {
+    for (size_t i = 0; i < d->nexts; i++)
+      ingest_publish_one(in, d->site, d->exts[i]);
+    return;
+  }
+  json_t *exts = json_array();
+  if (exts && ingest_store_weekly_exts(in->store, d->id, exts) == 0) {
+    size_t i;
+    json_t *e;
+    json_array_foreach(exts, i, e) ingest_publish_one(in, d->site, json_string_value(e));
+  }
+  json_decref(exts);
+}
+
 static void publish_cb(const char *site, const char *ext, void *ud) {
   ingest_publish_one(ud, site, ext);
 }
@@ -82,6 +118,8 @@ static void on_midnight(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   struct ingest *in = ud;
   pb_info("the horizon moves: republishing every schedule");
   ingest_publish_all(in);
+  /* Each source's status counts its slots over the new horizon. */
+  ingest_status_publish_all(in);
   ingest_arm_horizon(in);
 }
 

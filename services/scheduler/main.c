@@ -1,5 +1,7 @@
 /* scheduler: decides every extension's desired status from its schedule,
- * override and settings, exactly at each boundary (BRIEF §2). */
+ * override and settings, exactly at each boundary (BRIEF §2, issue 4), and
+ * offers each PBX extension to Home Assistant. Start-up: configuration,
+ * database, bus; everything else is in sched_*.c and handle_*.c. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,35 +9,37 @@
 #include "pb/config.h"
 #include "pb/log.h"
 #include "pb/loop.h"
-#include "pb/map.h"
 #include "pb/service.h"
 #include "pb/store.h"
 #include "sched.h"
+
+static int io_publish(void *ud, const char *topic, const char *payload,
+                      size_t len, bool retain, bool absolute) {
+  return absolute ? pb_bus_publish_abs(ud, topic, payload, len, retain)
+                  : pb_bus_publish(ud, topic, payload, len, retain);
+}
+
+static int io_event(void *ud, const char *kind, json_t *event) {
+  return pb_bus_event(ud, kind, event);
+}
+
+static size_t io_unacked(void *ud) { return pb_bus_unacked(ud); }
 
 /* After every (re)connection the retained state is published again, so a
  * broker restarted without persistence is repaired. */
 static void on_connect(struct pb_bus *bus, void *ud) {
   (void)bus;
-  struct sched *s = ud;
-  /* Decide first: that expires the overrides that ended while we were away,
-   * so only live ones are re-published. */
-  sched_evaluate_all(s, true);
-  size_t pos = 0;
-  struct sched_ext *e;
-  while ((e = pb_map_next(s->exts, &pos, NULL))) {
-    sched_override_republish(s, e);
-    if (e->planning_off)
-      sched_planning_publish(s, e);
-  }
+  sched_republish_all(ud);
 }
 
 static void on_clock_jump(struct pb_loop *loop, void *ud) {
   (void)loop;
-  sched_evaluate_all(ud, false);
+  sched_clock_jumped(ud);
 }
 
 int main(int argc, char **argv) {
   struct pb_service svc;
+  struct sched s = {0};
   int exit_code = 0;
   if (pb_service_init(&svc, "scheduler", argc, argv,
                       "Decides each extension's desired presence status.", NULL,
@@ -43,16 +47,28 @@ int main(int argc, char **argv) {
     pb_service_cleanup(&svc);
     return exit_code;
   }
-  struct sched s = {.loop = svc.loop, .tz = svc.tz, .cfg = svc.cfg};
-  pb_presence_parse(pb_config_str(svc.cfg, PB_CFG_DEFAULT_STATUS), &s.default_status);
-  s.exts = pb_map_new();
-  if (!s.exts || sched_store_open(pb_config_str(svc.cfg, PB_CFG_DATA_DIR), &s.store) ||
-      pb_service_connect(&svc)) {
+  enum pb_presence def = PB_PRESENCE_AVAILABLE;
+  pb_presence_parse(pb_config_str(svc.cfg, PB_CFG_DEFAULT_STATUS), &def);
+  if (pb_service_connect(&svc)) {
+    pb_service_cleanup(&svc);
+    return 1;
+  }
+  struct sched_io io = {io_publish, io_event, io_unacked, svc.bus};
+  if (sched_init(&s, svc.loop, svc.tz, def, &io)) {
     exit_code = 1;
     goto out;
   }
-  s.bus = svc.bus;
-  if (sched_store_load(&s) || sched_handlers_register(&s)) {
+  s.root = pb_config_str(svc.cfg, PB_CFG_MQTT_TOPIC_ROOT);
+  s.default_site = pb_config_str(svc.cfg, PB_CFG_SITE);
+  if (pb_config_bool(svc.cfg, PB_CFG_HA_DISCOVERY) &&
+      sched_ha_new(&s, pb_config_str(svc.cfg, PB_CFG_HA_DISCOVERY_PREFIX), &s.ha)) {
+    exit_code = 1;
+    goto out;
+  }
+  if (sched_store_open(pb_config_str(svc.cfg, PB_CFG_DATA_DIR), &s.store) ||
+      sched_store_load(&s) || sched_inputs_register(svc.bus, &s) ||
+      sched_overrides_register(svc.bus, &s) ||
+      sched_settings_register(svc.bus, &s)) {
     exit_code = 1;
     goto out;
   }
@@ -63,13 +79,7 @@ out:
   /* Stop the bus before freeing what its handlers use. */
   pb_bus_free(svc.bus);
   svc.bus = NULL;
-  if (s.exts) {
-    size_t pos = 0;
-    struct sched_ext *e;
-    while ((e = pb_map_next(s.exts, &pos, NULL)))
-      sched_ext_free(e);
-    pb_map_free(s.exts);
-  }
+  sched_cleanup(&s);
   pb_store_close(s.store);
   pb_service_cleanup(&svc);
   return exit_code;

@@ -1,7 +1,10 @@
 /* libmicrohttpd on the service's loop: MHD runs in epoll mode without a
  * thread of its own, its epoll descriptor is watched by the loop and its
  * timeout is a loop timer, so routes run on the loop thread beside the bus
- * handlers and share the read model without locks. Bodies are capped. */
+ * handlers and share the read model without locks. Bodies are capped; an
+ * answer that waits for another service suspends its connection (MHD's
+ * suspend/resume), so nothing ever blocks the loop. */
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -16,11 +19,7 @@
 #include "pb/loop.h"
 #include "web.h"
 
-struct upload {
-  char *buf;
-  size_t len, cap;
-  bool too_big;
-};
+#define MAX_CONNECTIONS 1000u
 
 void web_reply_json(struct web_response *r, unsigned status, json_t *body) {
   json_decref(r->body);
@@ -28,48 +27,147 @@ void web_reply_json(struct web_response *r, unsigned status, json_t *body) {
   r->body = body;
 }
 
-void web_reply_error(struct web_response *r, unsigned status, const char *fmt, ...) {
+void web_reply_error(struct web_response *r, unsigned status, const char *fmt,
+                     ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  web_reply_json(r, status, json_pack("{s:s,s:i}", "error", msg, "status", (int)status));
+  /* The message may quote client input cut at a byte limit: made valid
+   * UTF-8 (a bad byte becomes U+FFFD) rather than lost. */
+  json_t *j = json_object();
+  json_object_set_new(j, "error", pb_json_text(msg, strlen(msg)));
+  json_object_set_new(j, "status", json_integer((json_int_t)status));
+  web_reply_json(r, status, j);
 }
 
 const char *web_query(const struct web_request *req, const char *key) {
-  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+  return MHD_lookup_connection_value(req->wc->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn,
-                                 struct web_response *r) {
-  char *text = r->body ? pb_json_dump(r->body) : strdup("{}");
+const char *web_header(const struct web_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->wc->conn, MHD_HEADER_KIND, name);
+}
+
+const char *web_cookie(const struct web_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->wc->conn, MHD_COOKIE_KIND, name);
+}
+
+json_t *web_body_json(const struct web_request *req,
+                      struct web_response *resp) {
+  const char *ct = web_header(req, "Content-Type");
+  /* Requiring application/json also keeps cross-site HTML forms out: a
+   * browser cannot send it to another origin without a CORS preflight. */
+  if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+    web_reply_error(resp, 415,
+                    "the body must be JSON (Content-Type: application/json)");
+    return NULL;
+  }
+  if (!pb_utf8_valid(req->body, req->body_len)) {
+    web_reply_error(resp, 400, "the body is not valid UTF-8");
+    return NULL;
+  }
+  char err[256];
+  json_t *j = pb_json_parse(req->body, req->body_len, err, sizeof err);
+  if (!j) {
+    web_reply_error(resp, 400, "%s", err);
+    return NULL;
+  }
+  if (!json_is_object(j)) {
+    json_decref(j);
+    web_reply_error(resp, 400, "the body must be a JSON object");
+    return NULL;
+  }
+  return j;
+}
+
+static void response_cleanup(struct web_response *r) {
   json_decref(r->body);
   r->body = NULL;
-  if (!text)
-    return MHD_NO;
-  size_t len = strlen(text);
-  /* Newline-terminated: friendlier for curl in a terminal. */
-  char *withnl = realloc(text, len + 2);
-  if (!withnl) {
-    free(text);
-    return MHD_NO;
-  }
-  withnl[len] = '\n';
-  withnl[len + 1] = '\0';
-  struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len + 1, withnl, MHD_RESPMEM_MUST_FREE);
-  if (!resp) {
-    free(withnl);
-    return MHD_NO;
-  }
-  MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  if (!r->raw_static)
+    free(r->raw);
+  r->raw = NULL;
+}
+
+static void add_common_headers(struct MHD_Response *resp,
+                               const struct web_response *r) {
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header(resp, "Cache-Control",
+                          r->cacheable ? "no-cache" : "no-store");
   if (r->allow[0])
     MHD_add_response_header(resp, "Allow", r->allow);
-  enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
-  MHD_destroy_response(resp);
+  if (r->set_cookie[0])
+    MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+  if (r->retry_after[0])
+    MHD_add_response_header(resp, "Retry-After", r->retry_after);
+  if (r->etag[0])
+    MHD_add_response_header(resp, "ETag", r->etag);
+  if (r->csp)
+    MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
+  if (r->gzip)
+    MHD_add_response_header(resp, "Content-Encoding", "gzip");
+  if (r->gzip || r->vary_encoding)
+    MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+}
+
+struct MHD_Response *web_response_build(struct web_response *r) {
+  struct MHD_Response *resp;
+  if (r->raw) {
+    resp = MHD_create_response_from_buffer(
+        r->raw_len, r->raw,
+        r->raw_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    if (resp && !r->raw_static)
+      r->raw = NULL; /* MHD frees it now */
+    if (resp)
+      MHD_add_response_header(resp, "Content-Type", r->content_type);
+  } else {
+    char *text = r->body ? pb_json_dump(r->body) : strdup("{}");
+    if (!text) {
+      response_cleanup(r);
+      return NULL;
+    }
+    size_t len = strlen(text);
+    /* Newline-terminated: friendlier for curl in a terminal. */
+    char *withnl = realloc(text, len + 2);
+    if (!withnl) {
+      free(text);
+      response_cleanup(r);
+      return NULL;
+    }
+    withnl[len] = '\n';
+    withnl[len + 1] = '\0';
+    resp =
+        MHD_create_response_from_buffer(len + 1, withnl, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+      free(withnl);
+    else
+      MHD_add_response_header(resp, "Content-Type",
+                              "application/json; charset=utf-8");
+  }
+  if (resp)
+    add_common_headers(resp, r);
+  response_cleanup(r);
+  return resp;
+}
+
+static enum MHD_Result send_response(struct web *w, struct MHD_Connection *conn,
+                                     struct web_response *r) {
+  unsigned status = r->status;
+  struct MHD_Response *resp = r->shared;
+  if (resp)
+    response_cleanup(r);
+  else if (!(resp = web_response_build(r)))
+    return MHD_NO;
+  unsigned cls = status / 100;
+  if (cls >= 1 && cls <= 5)
+    w->metrics.http_requests[cls]++;
+  enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+  if (!r->shared)
+    MHD_destroy_response(resp);
+  r->shared = NULL;
   return ret;
 }
 
@@ -91,72 +189,185 @@ static int split_path(char *path, const char **segs, int max) {
   return n;
 }
 
+static void client_ip(struct MHD_Connection *conn, char *buf, size_t len) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  pb_strlcpy(buf, "unknown", len);
+  if (!ci || !ci->client_addr)
+    return;
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET,
+              &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+              (socklen_t)len);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6,
+              &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+              (socklen_t)len);
+}
+
+static void unlink_suspended(struct web *w, struct web_conn *wc) {
+  if (!wc->suspended)
+    return;
+  if (wc->prev)
+    wc->prev->next = wc->next;
+  else
+    w->suspended = wc->next;
+  if (wc->next)
+    wc->next->prev = wc->prev;
+  wc->next = wc->prev = NULL;
+  wc->suspended = false;
+}
+
+bool web_conn_alive(const struct web_conn *wc) {
+  return wc && wc->conn;
+}
+
+void web_conn_finish(struct web_conn *wc, struct web_response *resp) {
+  struct web *w = wc->w;
+  struct web_response *copy = malloc(sizeof *copy);
+  if (!copy) {
+    response_cleanup(resp);
+    return; /* the connection stays suspended until shutdown: memory is gone */
+  }
+  *copy = *resp;
+  copy->deferred = false;
+  wc->resp = copy;
+  wc->ready = true;
+  unlink_suspended(w, wc);
+  MHD_resume_connection(wc->conn);
+  /* Let MHD see the resumed connection on the next loop turn. */
+  pb_timer_arm_in(w->http_timer, 0);
+}
+
+static enum MHD_Result handle(struct web *w, struct web_conn *wc,
+                              struct MHD_Connection *conn, const char *url,
+                              const char *method) {
+  struct web_response resp = {.status = 200};
+  char path[1024];
+  struct web_request req = {.method = method,
+                            .wc = wc,
+                            .body = wc->buf ? wc->buf : "",
+                            .body_len = wc->len};
+  if (wc->too_big) {
+    web_reply_error(&resp, 413,
+                    "request body larger than %zu bytes (WEB_MAX_BODY_BYTES)",
+                    w->max_body);
+  } else if (strlen(url) >= sizeof path) {
+    web_reply_error(&resp, 414, "URL too long");
+  } else if (!pb_utf8_valid(url, strlen(url))) {
+    web_reply_error(&resp, 400, "the URL is not valid UTF-8");
+  } else {
+    pb_strlcpy(path, url, sizeof path);
+    req.path = url;
+    req.nsegs = split_path(path, req.segs, 8);
+    client_ip(conn, req.client_ip, sizeof req.client_ip);
+    if (req.nsegs < 0) {
+      web_reply_error(&resp, 404, "no such resource: %s", url);
+    } else {
+      web_auth_identify(w, wc, &req.auth);
+      web_route(w, &req, &resp);
+    }
+  }
+  pb_debug("%s %s -> %u%s", method, url, resp.status,
+           resp.deferred ? " (waiting)"
+           : resp.sse    ? " (stream)"
+                         : "");
+  if (resp.deferred) {
+    response_cleanup(&resp);
+    wc->suspended = true;
+    wc->prev = NULL;
+    wc->next = w->suspended;
+    if (w->suspended)
+      w->suspended->prev = wc;
+    w->suspended = wc;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
+  }
+  if (resp.sse) {
+    response_cleanup(&resp);
+    struct MHD_Response *r =
+        web_sse_response(w, wc, web_header(&req, "Last-Event-ID"));
+    if (!r) {
+      web_reply_error(&resp, 503,
+                      "too many event-stream clients (WEB_SSE_MAX_CLIENTS)");
+      return send_response(w, conn, &resp);
+    }
+    w->metrics.http_requests[2]++;
+    enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+  }
+  return send_response(w, conn, &resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls) {
   (void)version;
   struct web *w = cls;
-  struct upload *up = *con_cls;
-  if (!up) {
-    up = calloc(1, sizeof *up);
-    if (!up)
+  struct web_conn *wc = *con_cls;
+  if (!wc) {
+    wc = calloc(1, sizeof *wc);
+    if (!wc)
       return MHD_NO;
-    *con_cls = up;
+    wc->w = w;
+    wc->conn = conn;
+    *con_cls = wc;
     return MHD_YES;
   }
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (up->too_big || up->len + n > w->max_body) {
-      up->too_big = true;
+    if (wc->too_big || wc->len + n > w->max_body) {
+      wc->too_big = true;
       return MHD_YES; /* keep reading, answer 413 at the end */
     }
-    if (up->len + n + 1 > up->cap) {
-      size_t cap = up->cap ? up->cap : 4096;
-      while (cap < up->len + n + 1)
+    if (wc->len + n + 1 > wc->cap) {
+      size_t cap = wc->cap ? wc->cap : 4096;
+      while (cap < wc->len + n + 1)
         cap *= 2;
-      char *b = realloc(up->buf, cap);
+      char *b = realloc(wc->buf, cap);
       if (!b)
         return MHD_NO;
-      up->buf = b;
-      up->cap = cap;
+      wc->buf = b;
+      wc->cap = cap;
     }
-    memcpy(up->buf + up->len, upload_data, n);
-    up->len += n;
-    up->buf[up->len] = '\0';
+    memcpy(wc->buf + wc->len, upload_data, n);
+    wc->len += n;
+    wc->buf[wc->len] = '\0';
     return MHD_YES;
   }
-  struct web_response resp = {.status = 200};
-  char path[1024];
-  struct web_request req = {.method = method, .conn = conn,
-                            .body = up->buf ? up->buf : "", .body_len = up->len};
-  if (up->too_big) {
-    web_reply_error(&resp, 413, "request body larger than %zu bytes", w->max_body);
-  } else if (strlen(url) >= sizeof path) {
-    web_reply_error(&resp, 414, "URL too long");
-  } else {
-    pb_strlcpy(path, url, sizeof path);
-    req.path = url;
-    req.nsegs = split_path(path, req.segs, 8);
-    if (req.nsegs < 0)
-      web_reply_error(&resp, 404, "no such resource: %s", url);
-    else
-      web_route(w, &req, &resp);
+  if (wc->ready) {
+    wc->ready = false;
+    struct web_response *r = wc->resp;
+    wc->resp = NULL;
+    enum MHD_Result ret = send_response(w, conn, r);
+    free(r);
+    return ret;
   }
-  pb_debug("%s %s -> %u", method, url, resp.status);
-  return send_json(conn, &resp);
+  if (wc->suspended)
+    return MHD_YES;
+  return handle(w, wc, conn, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
   (void)conn;
   (void)toe;
-  struct upload *up = *con_cls;
-  if (up) {
-    free(up->buf);
-    free(up);
+  struct web *w = cls;
+  struct web_conn *wc = *con_cls;
+  if (wc) {
+    unlink_suspended(w, wc);
+    if (wc->wait)
+      web_command_detach(wc);
+    if (wc->resp) {
+      response_cleanup(wc->resp);
+      free(wc->resp);
+    }
+    free(wc->buf);
+    free(wc);
   }
   *con_cls = NULL;
 }
@@ -169,7 +380,8 @@ static void rearm(struct web *w) {
     pb_timer_disarm(w->http_timer);
 }
 
-static void on_http_fd(struct pb_loop *loop, int fd, unsigned events, void *ud) {
+static void on_http_fd(struct pb_loop *loop, int fd, unsigned events,
+                       void *ud) {
   (void)loop;
   (void)fd;
   (void)events;
@@ -186,13 +398,22 @@ static void on_http_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   rearm(w);
 }
 
+static void on_panic(void *cls, const char *file, unsigned int line,
+                     const char *reason) {
+  (void)cls;
+  pb_error("libmicrohttpd: fatal error at %s:%u: %s", file ? file : "?", line,
+           reason ? reason : "");
+  abort();
+}
+
 int web_http_start(struct web *w) {
   char host[256];
   int port;
   const char *listen = pb_config_str(w->cfg, PB_CFG_WEB_LISTEN);
   if (pb_parse_listen(listen, host, sizeof host, &port))
     return PB_ECONFIG;
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
                            .ai_flags = AI_PASSIVE};
   struct addrinfo *ai = NULL;
   char portstr[8];
@@ -201,14 +422,16 @@ int web_http_start(struct web *w) {
     pb_error("WEB_LISTEN: cannot resolve '%s'", host);
     return PB_ECONFIG;
   }
-  unsigned flags = MHD_USE_EPOLL;
+  MHD_set_panic_func(on_panic, NULL);
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   w->httpd = MHD_start_daemon(
       flags, (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
       ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+      MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
       MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (!w->httpd) {
@@ -229,6 +452,16 @@ int web_http_start(struct web *w) {
 
 void web_http_stop(struct web *w) {
   if (w->httpd) {
+    /* Suspended requests and event streams must be resumed before MHD can
+     * close them; each gets a 503 and its closure is freed as usual. */
+    while (w->suspended) {
+      struct web_conn *wc = w->suspended;
+      struct web_response r = {0};
+      web_reply_error(&r, 503, "web-api is stopping");
+      web_conn_finish(wc, &r);
+    }
+    web_sse_close_all(w);
+    MHD_run(w->httpd);
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(w->httpd, MHD_DAEMON_INFO_EPOLL_FD);
     if (info)

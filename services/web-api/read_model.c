@@ -1,6 +1,8 @@
-/* web-api's read model: the latest directory, desired, state and override
- * of every extension and the availability of every service, rebuilt from
- * the broker's retained messages at each start. */
+/* web-api's read model: the latest directory, schedule, desired, state,
+ * override and planning of every extension and the availability of every
+ * service, rebuilt from the broker's retained messages at each start
+ * (docs/topics.md). Every live change is also handed to the event stream
+ * and counted for /metrics. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +12,10 @@
 #include "pb/map.h"
 #include "web.h"
 
-struct web_ext *web_model_get(struct web *w, const char *site, const char *number) {
+#define SCHEDULE_MAX (1024 * 1024) /* a bigger schedule is not kept */
+
+struct web_ext *web_model_get(struct web *w, const char *site,
+                              const char *number) {
   char key[2 * PB_ID_MAX];
   snprintf(key, sizeof key, "%s/%s", site, number);
   return pb_map_get(w->exts, key);
@@ -42,14 +47,55 @@ static void set_json(json_t **slot, json_t *value) {
   *slot = value;
 }
 
+static bool same_str(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void announce(struct web *w, const struct web_ext *e, const char *change,
+                     bool retained) {
+  /* Retained messages replayed at (re)connection are the state as it is,
+   * not changes: the stream carries only what happens from now on. */
+  if (retained)
+    return;
+  json_t *j = web_ext_json(e);
+  json_object_set_new(j, "change", json_string(change));
+  web_sse_publish(w, "extension", j);
+}
+
 /* ext/<site>/<ext>/<leaf> */
 static void on_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   (void)bus;
   struct web *w = ud;
   char buf[256], err[256];
   const char *seg[5];
+  w->model_gen++;
   if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4)
     return;
+  const char *leaf = seg[3];
+  if (strcmp(leaf, "planning") == 0) {
+    struct web_ext *e = get_or_create(w, seg[1], seg[2]);
+    if (!e)
+      return;
+    bool off = msg->len >= 3 && strncasecmp(msg->payload, "off", 3) == 0;
+    if (off != e->planning_off) {
+      e->planning_off = off;
+      announce(w, e, "planning", msg->retained);
+    }
+    return;
+  }
+  if (strcmp(leaf, "schedule") == 0) {
+    struct web_ext *e = get_or_create(w, seg[1], seg[2]);
+    if (!e)
+      return;
+    free(e->schedule);
+    e->schedule = NULL;
+    if (msg->len > SCHEDULE_MAX)
+      pb_warn("schedule of %s/%s is %zu bytes: not kept for the week view",
+              seg[1], seg[2], msg->len);
+    else if (msg->len)
+      e->schedule = strndup(msg->payload, msg->len);
+    return;
+  }
   json_t *j = NULL;
   if (msg->len) {
     j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
@@ -63,15 +109,29 @@ static void on_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
     json_decref(j);
     return;
   }
-  if (strcmp(seg[3], "desired") == 0) {
+  if (strcmp(leaf, "desired") == 0) {
+    if (!same_str(pb_json_str(e->desired, "status"),
+                  pb_json_str(j, "status")) &&
+        !msg->retained)
+      w->metrics.status_changes++;
     set_json(&e->desired, j);
-  } else if (strcmp(seg[3], "state") == 0) {
+    announce(w, e, "desired", msg->retained);
+  } else if (strcmp(leaf, "state") == 0) {
+    const char *old = pb_json_str(e->state, "status");
+    const char *now = pb_json_str(j, "status");
+    if (!same_str(old, now)) {
+      pb_strlcpy(e->prev_pbx_status, old ? old : "", sizeof e->prev_pbx_status);
+      if (!msg->retained)
+        w->metrics.pbx_changes++;
+    }
     const char *name = pb_json_str(j, "name");
     if (name && *name)
       pb_strlcpy(e->name, name, sizeof e->name);
     set_json(&e->state, j);
-  } else if (strcmp(seg[3], "override") == 0) {
+    announce(w, e, "state", msg->retained);
+  } else if (strcmp(leaf, "override") == 0) {
     set_json(&e->override, j);
+    announce(w, e, "override", msg->retained);
   } else {
     json_decref(j);
   }
@@ -82,6 +142,7 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
   (void)bus;
   struct web *w = ud;
   char err[256];
+  w->model_gen++;
   json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
   struct pb_directory d;
   if (!j || pb_directory_from_json(j, &d, err, sizeof err)) {
@@ -102,6 +163,10 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
     e->pbx_id = d.entries[i].id;
     pb_strlcpy(e->name, d.entries[i].name, sizeof e->name);
   }
+  if (!msg->retained)
+    web_sse_publish(
+        w, "directory",
+        json_pack("{s:s,s:I}", "site", d.site, "count", (json_int_t)d.count));
   pb_directory_cleanup(&d);
 }
 
@@ -117,6 +182,48 @@ static void on_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
   free(pb_map_remove(w->services, seg[1]));
   if (v && pb_map_put(w->services, seg[1], v))
     free(v);
+  if (v && !msg->retained)
+    web_sse_publish(
+        w, "availability",
+        json_pack("{s:s,s:s}", "service", seg[1], "availability", v));
+}
+
+/* R/site/<site>/status (yeastar-gateway): kept as published, for
+ * /api/stats and the event stream. */
+static void on_site_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                           void *ud) {
+  (void)bus;
+  struct web *w = ud;
+  char buf[256];
+  const char *seg[4];
+  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3 ||
+      !pb_topic_id_valid(seg[1]))
+    return;
+  json_t *j = msg->len ? pb_json_parse(msg->payload, msg->len, NULL, 0) : NULL;
+  if (msg->len && !json_is_object(j)) {
+    pb_warn("ignoring an unreadable %s", msg->topic);
+    json_decref(j);
+    return;
+  }
+  json_decref(pb_map_remove(w->sites, seg[1]));
+  if (j && pb_map_put(w->sites, seg[1], j)) {
+    json_decref(j);
+    return;
+  }
+  if (!msg->retained)
+    web_sse_publish(
+        w, "site_status",
+        json_pack("{s:s,s:O}", "site", seg[1], "status", j ? j : json_null()));
+}
+
+json_t *web_sites_json(struct web *w) {
+  json_t *out = json_object();
+  size_t pos = 0;
+  const char *key;
+  json_t *j;
+  while ((j = pb_map_next(w->sites, &pos, &key)))
+    json_object_set(out, key, j);
+  return out;
 }
 
 const char *web_service_availability(struct web *w, const char *service) {
@@ -127,17 +234,23 @@ const char *web_service_availability(struct web *w, const char *service) {
 int web_model_init(struct web *w) {
   w->exts = pb_map_new();
   w->services = pb_map_new();
-  if (!w->exts || !w->services)
+  w->sites = pb_map_new();
+  if (!w->exts || !w->services || !w->sites)
     return -1;
-  int rc = pb_bus_subscribe(w->bus, "ext/+/+/desired", on_ext, w);
-  if (!rc)
-    rc = pb_bus_subscribe(w->bus, "ext/+/+/state", on_ext, w);
-  if (!rc)
-    rc = pb_bus_subscribe(w->bus, "ext/+/+/override", on_ext, w);
+  static const char *const leaves[] = {"desired", "state", "override",
+                                       "planning", "schedule"};
+  int rc = 0;
+  for (size_t i = 0; !rc && i < sizeof leaves / sizeof leaves[0]; i++) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "ext/+/+/%s", leaves[i]);
+    rc = pb_bus_subscribe(w->bus, pattern, on_ext, w);
+  }
   if (!rc)
     rc = pb_bus_subscribe(w->bus, "site/+/directory", on_directory, w);
   if (!rc)
     rc = pb_bus_subscribe(w->bus, "svc/+/availability", on_availability, w);
+  if (!rc)
+    rc = pb_bus_subscribe(w->bus, "site/+/status", on_site_status, w);
   return rc;
 }
 
@@ -148,14 +261,23 @@ void web_model_cleanup(struct web *w) {
     json_decref(e->desired);
     json_decref(e->state);
     json_decref(e->override);
+    free(e->schedule);
     free(e);
   }
   pb_map_free(w->exts);
+  w->exts = NULL;
   pos = 0;
   char *v;
   while (w->services && (v = pb_map_next(w->services, &pos, NULL)))
     free(v);
   pb_map_free(w->services);
+  w->services = NULL;
+  pos = 0;
+  json_t *j;
+  while (w->sites && (j = pb_map_next(w->sites, &pos, NULL)))
+    json_decref(j);
+  pb_map_free(w->sites);
+  w->sites = NULL;
 }
 
 static int cmp_ext(const void *a, const void *b) {
@@ -170,7 +292,8 @@ static int cmp_ext(const void *a, const void *b) {
   return strcmp(x->number, y->number);
 }
 
-struct web_ext **web_model_list(struct web *w, const char *site, size_t *count) {
+struct web_ext **web_model_list(struct web *w, const char *site,
+                                size_t *count) {
   size_t n = pb_map_count(w->exts), i = 0, pos = 0;
   struct web_ext **list = calloc(n ? n : 1, sizeof *list);
   if (!list)
@@ -179,7 +302,8 @@ struct web_ext **web_model_list(struct web *w, const char *site, size_t *count) 
   while ((e = pb_map_next(w->exts, &pos, NULL)))
     if (!site || strcmp(e->site, site) == 0)
       list[i++] = e;
-  qsort(list, i, sizeof *list, cmp_ext);
+  if (i > 1)
+    qsort(list, i, sizeof *list, cmp_ext);
   *count = i;
   return list;
 }
@@ -202,8 +326,11 @@ json_t *web_ext_json(const struct web_ext *e) {
   json_object_set_new(j, "site", json_string(e->site));
   json_object_set_new(j, "number", json_string(e->number));
   json_object_set_new(j, "name", json_string(e->name));
-  json_object_set_new(j, "pbx_id", e->pbx_id ? json_integer(e->pbx_id) : json_null());
+  json_object_set_new(j, "pbx_id",
+                      e->pbx_id ? json_integer(e->pbx_id) : json_null());
   json_object_set_new(j, "in_directory", json_boolean(e->in_directory));
+  json_object_set_new(j, "planning",
+                      json_string(e->planning_off ? "off" : "on"));
   json_t *d = json_object();
   json_object_set_new(d, "status", pick(e->desired, "status"));
   json_object_set_new(d, "label", label_of(e->desired));
@@ -219,7 +346,7 @@ json_t *web_ext_json(const struct web_ext *e) {
   json_object_set_new(p, "updated_at", pick(e->state, "updated_at"));
   json_object_set_new(p, "online", pick(e->state, "online"));
   json_object_set_new(j, "pbx", p);
-  json_object_set_new(j, "override", e->override ? json_incref(e->override)
-                                                 : json_null());
+  json_object_set_new(j, "override",
+                      e->override ? json_incref(e->override) : json_null());
   return j;
 }

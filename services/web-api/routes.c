@@ -1,88 +1,64 @@
-/* The REST API's route table (docs/api.md): each route is a method, a path
- * pattern (":name" matches one segment) and a handler. A path that matches
- * with another method is answered 405 with an Allow header. */
+/* The HTTP API's route table (docs/api.md is its documentation, route by
+ * route): each route is a method, a path pattern (":name" matches one
+ * segment), the role it needs and a handler. A path that matches with
+ * another method is answered 405 with an Allow header. Authorization and
+ * CSRF are checked here, once, before any handler runs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb/bus.h"
-#include "pb/clock.h"
-#include "pb/config.h"
+#include "pb/secretbox.h"
 #include "web.h"
-
-typedef void route_fn(struct web *w, const struct web_request *req,
-                      struct web_response *resp);
-
-static const char *site_param(struct web *w, const struct web_request *req) {
-  const char *site = web_query(req, "site");
-  return site ? site : pb_config_str(w->cfg, PB_CFG_SITE);
-}
-
-static void get_healthz(struct web *w, const struct web_request *req,
-                        struct web_response *resp) {
-  (void)req;
-  static const char *const services[] = {"ical-ingest", "scheduler",
-                                         "yeastar-gateway", "web-api"};
-  json_t *svc = json_object();
-  bool all = true;
-  for (int i = 0; i < 4; i++) {
-    const char *a = i == 3 ? (pb_bus_connected(w->bus) ? "online" : "offline")
-                           : web_service_availability(w, services[i]);
-    all = all && strcmp(a, "online") == 0;
-    json_object_set_new(svc, services[i], json_string(a));
-  }
-  json_t *j = json_pack("{s:s,s:b,s:o,s:I}", "status", all ? "ok" : "degraded",
-                        "bus_connected", pb_bus_connected(w->bus), "services", svc,
-                        "uptime_seconds",
-                        (json_int_t)(pb_clock_now() - w->started_at));
-  web_reply_json(resp, pb_bus_connected(w->bus) ? 200 : 503, j);
-}
-
-static void list_extensions(struct web *w, const struct web_request *req,
-                            struct web_response *resp) {
-  const char *site = web_query(req, "site");
-  if (site && !pb_topic_id_valid(site)) {
-    web_reply_error(resp, 400, "query parameter 'site' must be [A-Za-z0-9_-]");
-    return;
-  }
-  size_t n = 0;
-  struct web_ext **list = web_model_list(w, site, &n);
-  if (!list) {
-    web_reply_error(resp, 503, "out of memory");
-    return;
-  }
-  json_t *arr = json_array();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(arr, web_ext_json(list[i]));
-  free(list);
-  web_reply_json(resp, 200, json_pack("{s:I,s:o}", "count", (json_int_t)n,
-                                      "extensions", arr));
-}
-
-static void get_extension(struct web *w, const struct web_request *req,
-                          struct web_response *resp) {
-  const char *number = req->segs[2];
-  const char *site = site_param(w, req);
-  if (!pb_topic_id_valid(number) || !pb_topic_id_valid(site)) {
-    web_reply_error(resp, 400, "extension and site must be [A-Za-z0-9_-]");
-    return;
-  }
-  struct web_ext *e = web_model_get(w, site, number);
-  if (!e) {
-    web_reply_error(resp, 404, "unknown extension '%s' on site '%s'", number, site);
-    return;
-  }
-  web_reply_json(resp, 200, web_ext_json(e));
-}
 
 static const struct route {
   const char *method;
   const char *pattern;
-  route_fn *fn;
+  enum web_role role; /* NONE: public */
+  web_route_fn *fn;
 } routes[] = {
-    {"GET", "/healthz", get_healthz},
-    {"GET", "/api/extensions", list_extensions},
-    {"GET", "/api/extensions/:number", get_extension},
+    {"GET", "/healthz", WEB_ROLE_NONE, web_get_healthz},
+    {"GET", "/metrics", WEB_ROLE_READONLY, web_get_metrics},
+    {"GET", "/", WEB_ROLE_NONE, web_get_static},
+    {"GET", "/assets/:file", WEB_ROLE_NONE, web_get_static},
+    {"POST", "/api/login", WEB_ROLE_NONE, web_post_login},
+    {"POST", "/api/logout", WEB_ROLE_READONLY, web_post_logout},
+    {"GET", "/api/session", WEB_ROLE_READONLY, web_get_session},
+    {"GET", "/api/extensions", WEB_ROLE_READONLY, web_get_extensions},
+    {"GET", "/api/extensions/:number", WEB_ROLE_READONLY, web_get_extension},
+    {"PUT", "/api/extensions/:number/override", WEB_ROLE_ADMIN,
+     web_put_override},
+    {"DELETE", "/api/extensions/:number/override", WEB_ROLE_ADMIN,
+     web_delete_override},
+    {"PUT", "/api/extensions/:number/planning", WEB_ROLE_ADMIN,
+     web_put_planning},
+    {"GET", "/api/extensions/:number/week", WEB_ROLE_READONLY, web_get_week},
+    {"GET", "/api/extensions/:number/settings", WEB_ROLE_READONLY,
+     web_get_settings},
+    {"PUT", "/api/extensions/:number/settings", WEB_ROLE_ADMIN,
+     web_put_settings},
+    {"GET", "/api/logs", WEB_ROLE_READONLY, web_get_logs},
+    {"GET", "/api/stats", WEB_ROLE_READONLY, web_get_stats},
+    {"GET", "/api/events/stream", WEB_ROLE_READONLY, web_get_events},
+    {"GET", "/api/sources", WEB_ROLE_READONLY, web_get_sources},
+    {"POST", "/api/sources", WEB_ROLE_ADMIN, web_post_sources},
+    {"POST", "/api/sources/import", WEB_ROLE_ADMIN, web_post_import},
+    {"PATCH", "/api/sources/:id", WEB_ROLE_ADMIN, web_patch_source},
+    {"DELETE", "/api/sources/:id", WEB_ROLE_ADMIN, web_delete_source},
+    {"POST", "/api/sources/:id/refresh", WEB_ROLE_ADMIN,
+     web_post_source_refresh},
+    {"GET", "/api/sites", WEB_ROLE_READONLY, web_get_sites},
+    {"POST", "/api/sites", WEB_ROLE_ADMIN, web_post_sites},
+    {"PATCH", "/api/sites/:id", WEB_ROLE_ADMIN, web_patch_site},
+    {"DELETE", "/api/sites/:id", WEB_ROLE_ADMIN, web_delete_site},
+    {"POST", "/api/sites/:id/test", WEB_ROLE_ADMIN, web_post_site_test},
+    {"POST", "/api/pbx/webhook/:site", WEB_ROLE_NONE, web_post_webhook},
+    {"GET", "/api/users", WEB_ROLE_ADMIN, web_get_users},
+    {"POST", "/api/users", WEB_ROLE_ADMIN, web_post_users},
+    {"DELETE", "/api/users/:name", WEB_ROLE_ADMIN, web_delete_user},
+    {"PUT", "/api/users/:name/password", WEB_ROLE_READONLY, web_put_password},
+    {"GET", "/api/tokens", WEB_ROLE_READONLY, web_get_tokens},
+    {"POST", "/api/tokens", WEB_ROLE_READONLY, web_post_tokens},
+    {"DELETE", "/api/tokens/:id", WEB_ROLE_READONLY, web_delete_token},
 };
 
 static bool path_matches(const char *pattern, const struct web_request *req) {
@@ -107,20 +83,71 @@ static bool path_matches(const char *pattern, const struct web_request *req) {
   return true;
 }
 
-void web_route(struct web *w, const struct web_request *req,
+static bool state_changing(const char *method) {
+  return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+         strcmp(method, "OPTIONS") != 0;
+}
+
+/* 401/403 or true when the request may go on. */
+static bool authorized(const struct route *rt, const struct web_request *req,
+                       struct web_response *resp) {
+  if (rt->role == WEB_ROLE_NONE)
+    return true;
+  if (req->auth.role == WEB_ROLE_NONE) {
+    web_reply_error(resp, 401,
+                    web_header(req, "Authorization")
+                        ? "invalid or expired API token"
+                        : "authentication required: log in, or send "
+                          "'Authorization: Bearer <token>'");
+    return false;
+  }
+  if (req->auth.role < rt->role) {
+    web_reply_error(resp, 403,
+                    "user '%s' (%s) may not %s %s: it needs the %s role",
+                    req->auth.user, web_role_name(req->auth.role), req->method,
+                    req->path, web_role_name(rt->role));
+    return false;
+  }
+  /* A session cookie is sent by the browser on its own, so a state change
+   * must also prove it comes from our page: the session's CSRF token in a
+   * header that another site's page cannot set. */
+  if (req->auth.by_cookie && state_changing(req->method)) {
+    const char *tok = web_header(req, "X-CSRF-Token");
+    if (!tok || !pb_secret_equal(tok, req->auth.csrf)) {
+      web_reply_error(resp, 403,
+                      "missing or wrong X-CSRF-Token header "
+                      "(the token is in GET /api/session)");
+      return false;
+    }
+  }
+  return true;
+}
+
+void web_route(struct web *w, struct web_request *req,
                struct web_response *resp) {
   bool path_known = false;
   resp->allow[0] = '\0';
+  for (int i = 0; i < req->nsegs; i++) {
+    if (strcmp(req->segs[i], "..") == 0 || strcmp(req->segs[i], ".") == 0) {
+      web_reply_error(resp, 400, "path traversal ('%s' segment) refused",
+                      req->segs[i]);
+      return;
+    }
+  }
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     if (!path_matches(routes[i].pattern, req))
       continue;
     if (strcmp(routes[i].method, req->method) == 0) {
-      routes[i].fn(w, req, resp);
+      if (authorized(&routes[i], req, resp))
+        routes[i].fn(w, req, resp);
       return;
     }
+    if (strstr(resp->allow, routes[i].method))
+      continue;
     if (path_known)
       strncat(resp->allow, ", ", sizeof resp->allow - strlen(resp->allow) - 1);
-    strncat(resp->allow, routes[i].method, sizeof resp->allow - strlen(resp->allow) - 1);
+    strncat(resp->allow, routes[i].method,
+            sizeof resp->allow - strlen(resp->allow) - 1);
     path_known = true;
   }
   if (path_known)

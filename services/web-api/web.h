@@ -1,13 +1,16 @@
 /* web-api's internal header. web-api is the single HTTP entry point: it keeps
- * read models of what the other services publish (read_model.c) and serves
- * the REST API from one route table (routes.c) on libmicrohttpd driven by
- * the service's loop (http_server.c). It changes the system only by sending
- * commands on the bus. */
+ * read models of what the other services publish (read_model.c), an audit
+ * log (audit.c), accounts and sessions (auth.c), a live event stream
+ * (sse.c), and serves the REST API (routes*.c, docs/api.md) and the
+ * dashboard (static/) on libmicrohttpd driven by the service's loop
+ * (http_server.c). It changes the system only by sending commands on the
+ * bus (command.c). */
 #ifndef WEB_H
 #define WEB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pb/json.h"
 #include "pb/payload.h"
@@ -16,8 +19,11 @@ struct pb_bus;
 struct pb_config;
 struct pb_loop;
 struct pb_map;
+struct pb_store;
+struct pb_timer;
 struct pb_tz;
 struct web;
+struct web_conn;
 
 /* One extension as the dashboard shows it. */
 struct web_ext {
@@ -25,61 +31,277 @@ struct web_ext {
   char name[PB_TEXT_MAX];
   int64_t pbx_id;
   bool in_directory;
-  json_t *desired;               /* last payloads, owned; NULL when none */
+  bool planning_off; /* last R/.../planning was "off" */
+  json_t *desired;   /* last payloads, owned; NULL when none */
   json_t *state;
   json_t *override;
+  char *schedule;           /* the raw schedule payload (compact), owned */
+  char prev_pbx_status[32]; /* the PBX status before the last change */
 };
 
 /* ---- read model (read_model.c) ---- */
 int web_model_init(struct web *w);
 void web_model_cleanup(struct web *w);
-struct web_ext *web_model_get(struct web *w, const char *site, const char *number);
+struct web_ext *web_model_get(struct web *w, const char *site,
+                              const char *number);
 /* Extensions sorted by site then number; caller frees the array. */
 struct web_ext **web_model_list(struct web *w, const char *site, size_t *count);
 json_t *web_ext_json(const struct web_ext *e);
 const char *web_service_availability(struct web *w, const char *service);
+/* {"<site>": <last R/site/<site>/status>, ...}; new reference. */
+json_t *web_sites_json(struct web *w);
 
-/* ---- HTTP (http_server.c, routes.c) ---- */
+/* ---- accounts, sessions, API tokens (auth.c) ---- */
+enum web_role { WEB_ROLE_NONE = 0, WEB_ROLE_READONLY = 1, WEB_ROLE_ADMIN = 2 };
+const char *web_role_name(enum web_role r);
+int web_role_parse(const char *text, enum web_role *out);
+
+struct web_auth {
+  enum web_role role; /* NONE: anonymous */
+  char user[PB_ID_MAX];
+  bool by_cookie; /* a session cookie: CSRF applies */
+  char csrf[64];  /* the session's CSRF token */
+  char session_hash[65];
+};
+
+#define WEB_COOKIE "pb_session"
+
+struct web_session {
+  char user[PB_ID_MAX];
+  enum web_role role;
+  char csrf[64];
+  int64_t expires_at;
+};
+struct web_token {
+  int64_t id;
+  char user[PB_ID_MAX];
+  enum web_role role; /* the token's, capped by its user's */
+  int64_t last_used_at;
+};
+struct web_failures {
+  int64_t window_start;
+  int64_t count;
+};
+struct web_auth_state {
+  struct pb_map *sessions; /* SHA-256 hex of the cookie -> web_session */
+  struct pb_map *tokens;   /* SHA-256 hex of the token -> web_token */
+  struct pb_map *failures; /* "ip|user" -> web_failures */
+};
+
+int web_store_open(const struct pb_config *cfg, struct pb_store **out);
+struct pb_stmt;
+/* Steps a statement to its end (ends its read transaction). */
+void web_stmt_finish(struct pb_stmt *st);
+int web_auth_init(struct web *w);
+void web_auth_cleanup(struct web *w);
+/* Who sends the request (Authorization: Bearer, else the session cookie). */
+void web_auth_identify(struct web *w, struct web_conn *wc,
+                       struct web_auth *out);
+/* A new random password for `user` (created as admin when missing), printed
+ * once on stderr: `web-api --reset-admin`. Returns main's exit code. */
+int web_auth_reset_cli(const struct pb_config *cfg, const char *user);
+int web_user_role(struct web *w, const char *user, enum web_role *role);
+int web_user_set_password(struct web *w, const char *user, const char *password,
+                          enum web_role role, bool create);
+void web_auth_revoke_user(struct web *w, const char *user,
+                          const char *keep_hash, bool tokens_too);
+/* Seconds to wait before another login attempt, 0 when allowed. */
+int64_t web_login_blocked(struct web *w, const char *ip, const char *user);
+void web_login_result(struct web *w, const char *ip, const char *user, bool ok);
+int web_session_create(struct web *w, const char *user, enum web_role role,
+                       char *cookie, size_t cookie_len, char *csrf,
+                       size_t csrf_len, int64_t *expires_at);
+void web_session_delete(struct web *w, const char *hash);
+int web_token_create(struct web *w, const char *name, const char *user,
+                     enum web_role role, char *token, size_t token_len,
+                     int64_t *id);
+/* Only `owner`'s token unless owner is NULL (an admin). */
+int web_token_delete(struct web *w, int64_t id, const char *owner);
+
+/* ---- HTTP (http_server.c) ---- */
+/* One HTTP request in progress (MHD's per-request closure). */
+struct web_conn {
+  struct web *w;
+  struct MHD_Connection *conn;
+  char *buf; /* the request body, capped */
+  size_t len, cap;
+  bool too_big;
+  bool suspended;               /* waiting for a deferred answer */
+  bool ready;                   /* the deferred answer is in resp */
+  struct web_response *resp;    /* the deferred answer, owned */
+  struct web_wait *wait;        /* the command it waits for (command.c) */
+  struct web_conn *next, *prev; /* the list of suspended requests */
+};
+
 struct web_request {
   const char *method;
-  const char *path;              /* without the query string */
-  const char *segs[8];           /* path split at '/' ("api", "extensions") */
+  const char *path;    /* without the query string */
+  const char *segs[8]; /* path split at '/' ("api", "extensions") */
   int nsegs;
-  struct MHD_Connection *conn;
+  struct web_conn *wc;
   const char *body;
   size_t body_len;
+  struct web_auth auth;
+  char client_ip[64];
 };
 
 struct web_response {
   unsigned status;
-  json_t *body;                  /* taken */
-  char allow[64];                /* for 405 */
+  json_t *body; /* taken; JSON answers */
+  char *raw;    /* owned; other answers (metrics, files) */
+  size_t raw_len;
+  bool raw_static;          /* raw points at embedded data: not freed */
+  const char *content_type; /* for raw */
+  char allow[64];           /* for 405 */
+  char set_cookie[512];
+  char retry_after[24];
+  bool cacheable; /* static files: allow revalidation */
+  char etag[24];
+  const char *csp;             /* Content-Security-Policy of a page */
+  bool gzip;                   /* raw is gzip: Content-Encoding */
+  bool vary_encoding;          /* Vary: Accept-Encoding */
+  bool deferred;               /* answered later (web_conn_finish) */
+  bool sse;                    /* hand the connection to the event stream */
+  struct MHD_Response *shared; /* a prebuilt answer, lent by its cache */
 };
+/* Builds the libmicrohttpd response (body, headers) and empties `r`; a
+ * route may keep it to answer many requests (MHD counts references). */
+struct MHD_Response *web_response_build(struct web_response *r);
 
 void web_reply_json(struct web_response *r, unsigned status, json_t *body);
 /* {"error": message, "status": status} */
-void web_reply_error(struct web_response *r, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void web_reply_error(struct web_response *r, unsigned status, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
 const char *web_query(const struct web_request *req, const char *key);
-
-/* Routes: one table, matched by method and path pattern. */
-void web_route(struct web *w, const struct web_request *req,
-               struct web_response *resp);
+const char *web_header(const struct web_request *req, const char *name);
+const char *web_cookie(const struct web_request *req, const char *name);
+/* Parses the body as a JSON object, or answers 400/415 and returns NULL. */
+json_t *web_body_json(const struct web_request *req, struct web_response *resp);
+/* A deferred answer is ready: send it (resumes the connection). */
+void web_conn_finish(struct web_conn *wc, struct web_response *resp);
+bool web_conn_alive(const struct web_conn *wc);
 
 int web_http_start(struct web *w);
 void web_http_stop(struct web *w);
+
+/* ---- routes (routes.c and the routes_*.c files) ---- */
+typedef void web_route_fn(struct web *w, const struct web_request *req,
+                          struct web_response *resp);
+void web_route(struct web *w, struct web_request *req,
+               struct web_response *resp);
+/* routes_ext.c */
+web_route_fn web_get_extensions, web_get_extension, web_put_override,
+    web_delete_override, web_put_planning, web_get_week;
+/* routes_auth.c */
+web_route_fn web_post_login, web_post_logout, web_get_session, web_get_users,
+    web_post_users, web_delete_user, web_put_password, web_get_tokens,
+    web_post_tokens, web_delete_token;
+/* routes_proxy.c: requests relayed to ical-ingest and yeastar-gateway */
+web_route_fn web_get_sources, web_post_sources, web_patch_source,
+    web_delete_source, web_post_source_refresh, web_post_import, web_get_sites,
+    web_get_settings, web_put_settings, web_post_sites, web_patch_site,
+    web_delete_site, web_post_site_test;
+/* audit.c, metrics.c, sse.c, webhook.c, static_files.c */
+web_route_fn web_get_logs, web_get_stats, web_get_metrics, web_get_healthz,
+    web_get_events, web_post_webhook, web_get_static;
+
+/* ---- commands on the bus (command.c) ---- */
+/* Sends `payload` to `topic` (an ext/... command) and answers the deferred
+ * request with the owning service's answer, or 504 after
+ * WEB_COMMAND_TIMEOUT_MS. `ok` (taken, may be NULL) is the 200 body. */
+void web_command(struct web *w, const struct web_request *req,
+                 struct web_response *resp, const char *service,
+                 const char *topic, const char *payload, json_t *ok);
+/* Sends a request to R/svc/<service>/request/<action> (request taken) and
+ * answers with the service's response. */
+void web_service_request(struct web *w, const struct web_request *req,
+                         struct web_response *resp, const char *service,
+                         const char *action, json_t *request);
+/* The request went away (MHD closed it): its answer will be dropped. */
+void web_command_detach(struct web_conn *wc);
+void web_command_cleanup(struct web *w);
+
+/* ---- audit log (audit.c) ---- */
+int web_audit_init(struct web *w);
+void web_audit_cleanup(struct web *w);
+/* An entry written by web-api itself (logins, commands sent). */
+void web_audit_add(struct web *w, const char *kind, const char *site,
+                   const char *ext, const char *actor, const char *message,
+                   json_t *data);
+
+/* ---- live events (sse.c) ---- */
+int web_sse_init(struct web *w);
+void web_sse_cleanup(struct web *w);
+/* Appends an event to the ring and wakes the clients; `data` is taken. */
+void web_sse_publish(struct web *w, const char *type, json_t *data);
+/* Hands a connection over to the stream (from http_server.c). */
+struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
+                                      const char *last_event_id);
+size_t web_sse_client_count(const struct web *w);
+void web_sse_close_all(struct web *w);
+
+/* ---- metrics (metrics.c) ---- */
+struct web_metrics {
+  uint64_t status_changes; /* desired status changes seen */
+  uint64_t pbx_changes;    /* PBX status changes seen */
+  uint64_t applies, apply_failures;
+  uint64_t overrides_set, overrides_cleared, overrides_expired;
+  uint64_t source_fetches, source_failures;
+  uint64_t webhooks_accepted, webhooks_refused;
+  uint64_t logins_ok, logins_failed, logins_limited;
+  uint64_t http_requests[6]; /* by class: 1xx..5xx, [0] unused */
+  uint64_t commands_timeout;
+  uint64_t sse_dropped;
+  uint64_t pbx_latency_count; /* apply latencies (latency_ms of events) */
+  double pbx_latency_sum;
+  uint64_t pbx_latency_buckets[10];
+};
+void web_metrics_event(struct web *w, const char *kind, const json_t *ev);
+
+/* ---- webhooks (webhook.c) ---- */
+int web_webhook_init(struct web *w);
+void web_webhook_cleanup(struct web *w);
+
+/* ---- gzip (compress.c) ---- */
+bool web_gzip_available(void);
+/* gzip of `len` bytes; *out is malloc'd. PB_EUNAVAIL without zlib. */
+int web_gzip(const char *in, size_t len, char **out, size_t *outlen);
+/* Whether an Accept-Encoding header asks for gzip (and it is built in). */
+bool web_accepts_gzip(const char *accept_encoding);
+
+/* ---- embedded dashboard (static_files.c + the generated table) ---- */
+struct web_static_file {
+  const char *path; /* "index.html", "app.js" */
+  const unsigned char *data;
+  size_t len;
+};
+extern const struct web_static_file web_static_files[];
+extern const size_t web_static_count;
 
 struct web {
   struct pb_loop *loop;
   struct pb_bus *bus;
   struct pb_tz *tz;
   const struct pb_config *cfg;
-  struct pb_map *exts;           /* "site/number" -> web_ext */
-  struct pb_map *services;       /* service -> "online"/"offline" (strdup) */
+  struct pb_store *store;  /* DATA_DIR/web-api.db */
+  struct pb_map *exts;     /* "site/number" -> web_ext */
+  struct pb_map *services; /* service -> "online"/"offline" (strdup) */
+  struct pb_map *sites;    /* site -> last R/site/<site>/status (json_t) */
   struct MHD_Daemon *httpd;
   struct pb_timer *http_timer;
   size_t max_body;
   int64_t started_at;
+  struct web_auth_state *auth;
+  struct web_sse *sse;
+  struct web_audit *audit;
+  struct web_hooks *hooks;
+  struct web_wait *waits;     /* commands waiting for an answer */
+  struct web_conn *suspended; /* requests waiting for a deferred answer */
+  struct web_metrics metrics;
+  uint64_t model_gen;                 /* bumped by every read-model change */
+  struct MHD_Response *list_cache;    /* GET /api/extensions, unfiltered */
+  struct MHD_Response *list_cache_gz; /* the same, gzip */
+  uint64_t list_cache_gen;
 };
 
 #endif

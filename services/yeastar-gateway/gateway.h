@@ -1,8 +1,11 @@
-/* yeastar-gateway's internal header. The gateway owns PBX sites: it keeps
- * one valid Open API token per site (pbx_token.c), mirrors the extension
- * directory (pbx_directory.c), applies desired statuses through an outbox
- * kept in the database (apply_outbox.c), and publishes what the PBX shows
- * (state_publish.c). Yeastar P-Series Open API v1.0. */
+/* yeastar-gateway's internal header. The gateway serves PBX sites: for each
+ * it keeps a valid Open API token (pbx_token.c), sends every request through
+ * a per-site queue bounded in concurrency and rate (pbx_client.c), mirrors
+ * the extension directory and reads back what the PBX shows
+ * (pbx_directory.c), applies desired statuses through an outbox kept in the
+ * database (apply_outbox.c), notices drift (drift.c), and publishes state,
+ * events and the site's status (state_publish.c, site_status.c).
+ * Yeastar P-Series Open API v1.0 (/work/shared/design/PBX-APIS.md). */
 #ifndef GATEWAY_H
 #define GATEWAY_H
 
@@ -12,8 +15,10 @@
 #include "pb/payload.h"
 
 struct pb_bus;
+struct pb_bus_reply;
 struct pb_config;
 struct pb_http;
+struct pb_http_request;
 struct pb_loop;
 struct pb_map;
 struct pb_secretbox;
@@ -21,50 +26,113 @@ struct pb_store;
 struct pb_timer;
 struct pb_tz;
 struct gw;
+struct gw_call;
+struct gw_test;
 
-/* One extension as the PBX lists it, plus what we want it to show. */
+#define GW_MAX_SITES 64
+#define GW_MAX_EXTS 100000        /* per site, as the directory payload */
+#define GW_URL_MAX 512
+#define GW_SECRET_MAX 256
+#define GW_PIN_MAX 1024
+
+/* One extension of a site: what the PBX lists, what we want it to show,
+ * and where its apply stands. */
 struct gw_ext {
   char number[PB_ID_MAX];
-  int64_t id;                    /* the PBX's internal id */
-  char name[PB_TEXT_MAX];
-  enum pb_presence pbx_status;   /* last read or set on the PBX */
+  int64_t id;                    /* the PBX's internal id; 0 until listed */
+  char *name;                    /* caller id name, owned; NULL until listed */
+  enum pb_presence pbx_status;   /* last read or set; NONE: not seen yet */
   unsigned online;               /* device bits, see pb_device_names */
+  bool listed;                   /* in the PBX directory */
+  bool seen;                     /* seen by the read under way */
+  /* the desired status (R/ext/<site>/<ext>/desired) */
   enum pb_presence desired;      /* PB_PRESENCE_NONE: nothing imposed */
-  bool in_flight;                /* an extension/update is on its way */
+  enum pb_cause cause;
+  int64_t since;
+  int64_t next_at;               /* -1: no boundary ahead */
+  enum pb_presence next_status;
+  bool in_outbox;
+  int64_t desired_ms;            /* when the gateway learnt this status */
+  /* applying */
+  bool in_flight;                /* an extension/update is queued or sent */
+  bool in_retry;
   int attempts;                  /* failed applies since the last success */
   int64_t next_attempt_ms;
-  int64_t updated_at;
-  bool listed;                   /* seen in the last directory read */
+  enum pb_presence sending;      /* the status of the update on its way */
+  int64_t applied_ms;            /* when our last update was confirmed */
+  int64_t updated_at;            /* when the PBX status last changed */
+  /* drift kept under DRIFT_POLICY=respect */
+  int64_t drift_since;           /* 0: none */
+  int64_t drift_until;           /* -1: until the desired status changes */
 };
 
 enum gw_token_state { TOKEN_NONE, TOKEN_REQUESTING, TOKEN_VALID };
 
-struct gw_call;
+/* What defines a site; the secret is owned and wiped on free. */
+struct gw_site_settings {
+  char name[PB_ID_MAX];
+  char url[GW_URL_MAX];          /* as given: https://pbx.example.org:8088 */
+  char client_id[256];
+  char *secret;
+  char ca_file[GW_URL_MAX];
+  char pinned_key[GW_PIN_MAX];
+  bool insecure;
+  int max_concurrency;           /* 0: PBX_MAX_CONCURRENCY */
+  int rate_per_second;           /* 0: PBX_RATE_PER_SECOND */
+};
 
 struct gw_site {
   struct gw *gw;
+  struct gw_site *next;
+  bool from_config;              /* the YEASTAR_* site (not changed on the bus) */
+  bool removed;                  /* freed once its last request returns */
   char name[PB_ID_MAX];
-  char base_url[512];            /* https://pbx:8088/openapi/v1.0/ */
-  char client_id[256];
-  char *secret;                  /* wiped on free */
-  char ca_file[512];
-  bool insecure;
-  /* token */
+  struct gw_site_settings set;
+  char base_url[GW_URL_MAX + 32]; /* .../openapi/v1.0/ */
+  /* request queue (pbx_client.c) */
+  struct gw_call *queue_head, *queue_tail;
+  size_t queued;
+  struct gw_call *sent;          /* requests on the wire */
+  int inflight;
+  double bucket;                 /* token bucket of the request rate */
+  int64_t bucket_ms;
+  bool pumping;
+  struct pb_timer *pump_timer;
+  bool down;                     /* no answer: only probes go out */
+  bool probing;
+  int down_failures;
+  int64_t probe_at_ms;
+  bool last_reached_api;         /* the last failed request may have been
+                                    processed by the Open API (a lost answer) */
+  /* token (pbx_token.c) */
   enum gw_token_state token_state;
   char access_token[128], refresh_token[128];
-  int64_t access_expires, refresh_expires; /* unix seconds */
+  int64_t access_expires, refresh_expires, access_lifetime;
   struct pb_timer *token_timer;
-  struct gw_call *waiting;       /* calls held until a token is valid */
+  bool token_busy;               /* a get_token or refresh_token is out */
+  bool token_wait;               /* a failed login waits for token_timer */
+  int token_failures;
   int64_t logins, refreshes;
-  char last_error[256];
-  /* directory */
+  /* status (site_status.c) */
+  char state[24];
+  char error[PB_TEXT_MAX];
+  int64_t state_since;
+  /* directory and read-back (pbx_directory.c) */
   struct pb_map *exts;           /* number -> struct gw_ext */
-  struct pb_timer *directory_timer;
+  struct pb_timer *directory_timer, *readback_timer;
   bool directory_loaded;
-  bool directory_running;
-  /* applies */
-  struct pb_map *pending;        /* number -> gw_ext with work to do */
+  bool reading, read_publish;
+  int read_page, page_size;
+  int64_t read_sent_ms;          /* when the page being read was asked for */
+  size_t read_seen;
+  int64_t read_total;
+  bool read_changed;
+  struct pb_bus_reply *waiters[8]; /* directory/refresh requests to answer */
+  int nwaiters;
+  /* applies (apply_outbox.c) and drift (drift.c) */
+  struct pb_map *retry;          /* number -> gw_ext waiting for a retry */
   struct pb_timer *apply_timer;
+  struct pb_timer *drift_timer;
 };
 
 struct gw {
@@ -75,61 +143,177 @@ struct gw {
   struct pb_secretbox *box;
   struct pb_tz *tz;
   const struct pb_config *cfg;
-  struct gw_site *site;          /* the YEASTAR_* site */
+  struct gw_site *sites;
+  struct gw_test *tests;         /* site/test runs under way */
   const char *user_agent;
   long timeout_ms;
-  int64_t retry_max_s;
-  int64_t directory_every_s;
+  int max_concurrency, rate_per_second, rate_burst, max_tokens;
+  int64_t retry_max_s, directory_every_s, readback_every_s;
+  bool drift_enforce;
+  bool del_token_on_exit;
+  int deleting;                  /* del_token answers still due */
 };
 
-/* ---- PBX calls (pbx_client.c) ---- */
-/* err: 0, PB_EHTTP (no answer: DNS, TCP, TLS, timeout), PB_EPBX (errcode
- * != 0, resp holds the envelope), PB_EAUTH (credentials refused). */
+/* ---- sites (site.c) ---- */
+struct gw_site *gw_site_find(struct gw *gw, const char *name);
+/* Takes the settings' secret. Starts the token, the outbox and, when the
+ * bus is up, the first directory read. */
+int gw_site_start(struct gw *gw, struct gw_site_settings *set, bool from_config,
+                  struct gw_site **out);
+/* New URL, credentials or TLS settings for a running site. */
+void gw_site_reconfigure(struct gw_site *s, struct gw_site_settings *set);
+/* Stops a site and forgets its data (tokens, outbox, retained topics). */
+void gw_site_remove(struct gw_site *s);
+/* At exit: stops every site (while the bus is still there), then frees
+ * them (after pb_http_free). */
+void gw_sites_stop(struct gw *gw);
+void gw_sites_free(struct gw *gw);
+/* The site as site/list shows it: never the secret. */
+json_t *gw_site_view(const struct gw_site *s);
+void gw_settings_cleanup(struct gw_site_settings *set);
+/* From a site/add|update|test request; `base` (may be NULL) gives the
+ * values of absent fields. The error names the field. */
+int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
+                          struct gw_site_settings *out, char *err, size_t errlen);
+int gw_settings_check(const struct gw_site_settings *set, char *err,
+                      size_t errlen);
+void gw_base_url(const char *url, char *out, size_t len);
+
+/* ---- bus requests (site_request.c) and site/test (site_test.c) ---- */
+int gw_requests_register(struct gw *gw);
+void gw_test_start(struct gw *gw, struct gw_site_settings *set,
+                   struct pb_bus_reply *reply);
+void gw_tests_free(struct gw *gw);
+
+/* ---- the request queue (pbx_client.c) ---- */
+/* err: 0; PB_EPBX: errcode != 0 or an HTTP error status with an envelope
+ * (resp holds it); PB_EHTTP: no Open API answer; PB_ESTATE: dropped (the
+ * site stops, or body_cb had nothing to send). */
 typedef void gw_pbx_cb(struct gw_site *site, int err, const char *errmsg,
                        json_t *resp, void *ud);
-/* `query` without the token ("page=1&page_size=100"), `body` taken. */
-int gw_pbx_call(struct gw_site *site, const char *method, const char *endpoint,
-                const char *query, json_t *body, gw_pbx_cb *cb, void *ud);
-/* Sends the calls held for a token (after login or refresh). */
-void gw_pbx_release_waiting(struct gw_site *site, int err, const char *errmsg);
-/* A call without a token (get_token, refresh_token). */
-int gw_pbx_call_raw(struct gw_site *site, const char *endpoint, json_t *body,
-                    gw_pbx_cb *cb, void *ud);
+/* Builds a POST body at send time (so a queued apply sends the latest
+ * status); NULL: nothing to send any more. */
+typedef json_t *gw_body_cb(struct gw_site *site, void *ud);
+struct gw_request {
+  const char *method;            /* "GET" or "POST" */
+  const char *endpoint;          /* a string literal: "extension/list" */
+  const char *query;             /* without the token: "page=1&page_size=100" */
+  json_t *body;                  /* taken */
+  gw_body_cb *body_cb;
+  gw_pbx_cb *cb;
+  void *ud;
+  bool no_token;                 /* get_token, refresh_token */
+  bool urgent;                   /* to the front of the queue */
+};
+int gw_pbx_submit(struct gw_site *s, const struct gw_request *r);
+void gw_pbx_pump(struct gw_site *s);
+/* Drops queued requests (callbacks get PB_ESTATE). */
+void gw_pbx_cancel_queue(struct gw_site *s);
+/* Frees requests on the wire after pb_http_free (no callbacks). */
+void gw_pbx_forget_sent(struct gw_site *s);
+/* A pb_http_request for `set`; url is written into urlbuf. */
+int gw_http_request(struct gw *gw, const struct gw_site_settings *set,
+                    const char *base_url, const char *method,
+                    const char *endpoint, const char *query, const char *token,
+                    const char *body, char *urlbuf, size_t urllen,
+                    struct pb_http_request *req);
+/* errcode and errmsg of an Open API envelope; false when it is not one. */
+bool gw_envelope(const json_t *j, int64_t *code, const char **errmsg);
+#define GW_ERRCODE_INVALID_TOKEN 10002
+#define GW_ERRCODE_TOKEN_EXPIRED 10004
+#define GW_ERRCODE_TOKEN_LIMIT 10005
+#define GW_ERRCODE_PARAMETER 40002
+#define GW_ERRCODE_IP_FORBIDDEN 70087
 
 /* ---- token (pbx_token.c) ---- */
-void gw_token_load(struct gw_site *site);
+void gw_token_load(struct gw_site *s);
 /* Make sure a login or refresh is under way or done. */
-void gw_token_ensure(struct gw_site *site);
-/* The PBX said the token expired: forget it and get another. */
-void gw_token_expired(struct gw_site *site);
+void gw_token_ensure(struct gw_site *s);
+/* The PBX refused `token` (expired or invalid): forget it, get another. */
+void gw_token_rejected(struct gw_site *s, const char *token, int64_t errcode);
+/* Revokes the token (del_token), at exit; gw->deleting counts answers due. */
+void gw_token_delete(struct gw_site *s);
+/* Forgets the token pair and its ledger (the site moved or is removed). */
+void gw_token_forget(struct gw_site *s);
+/* Tokens of this site that may still be live on the PBX. */
+int gw_token_live(struct gw_site *s);
 
-/* ---- directory (pbx_directory.c) ---- */
-void gw_directory_refresh(struct gw_site *site);
-/* After a reconnect: the directory and every state, retained again. */
-void gw_directory_republish(struct gw_site *site);
-struct gw_ext *gw_ext_get(struct gw_site *site, const char *number);
+/* ---- site status (site_status.c) ---- */
+/* "ok", "unreachable", "auth_failed"...: publishes R/site/<site>/status and
+ * the pbx_error / pbx_recovered events when the state changes. */
+void gw_site_set_state(struct gw_site *s, const char *state, const char *error);
+void gw_site_publish_status(struct gw_site *s);
+void gw_site_clear_topics(struct gw_site *s);
+
+/* ---- directory and read-back (pbx_directory.c) ---- */
+/* publish: the directory topic is published after this read. */
+void gw_directory_read(struct gw_site *s, bool publish);
+void gw_directory_start(struct gw_site *s);
+/* After a reconnect: the directory, every state and the status again. */
+void gw_directory_republish(struct gw_site *s);
+struct gw_ext *gw_ext_get(struct gw_site *s, const char *number);
+/* Finds or creates (unlisted) the record of an extension; NULL when the
+ * site holds GW_MAX_EXTS already. */
+struct gw_ext *gw_ext_touch(struct gw_site *s, const char *number);
+/* Frees an extension nobody needs any more (unlisted, nothing desired). */
+void gw_ext_release(struct gw_site *s, struct gw_ext *e);
+void gw_directory_add_waiter(struct gw_site *s, struct pb_bus_reply *reply);
 
 /* ---- applies (apply_outbox.c, handle_desired.c) ---- */
 int gw_desired_register(struct gw *gw);
-void gw_outbox_load(struct gw_site *site);
-void gw_apply_set_desired(struct gw_site *site, const char *number,
-                          enum pb_presence status);
-void gw_apply_kick(struct gw_site *site);
+void gw_outbox_load(struct gw_site *s);
+void gw_apply_set_desired(struct gw_site *s, const char *number,
+                          const struct pb_desired *d);
+/* Sends, schedules or finishes whatever the extension needs. */
+void gw_apply_check(struct gw_site *s, struct gw_ext *e);
+void gw_apply_check_all(struct gw_site *s);
+bool gw_apply_needed(const struct gw_ext *e);
 
-/* ---- state (state_publish.c) ---- */
-void gw_state_publish(struct gw_site *site, const struct gw_ext *e);
-void gw_event_apply(struct gw_site *site, const struct gw_ext *e,
-                    enum pb_presence status, int err, const char *errmsg);
+/* ---- drift (drift.c, handle_pbx_event.c) ---- */
+/* The PBX shows `seen` for e (read back, or a PBX event); `asked_ms` is when
+ * that information was asked for (0 for events), to skip stale reads. */
+void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen,
+                      int64_t asked_ms, const char *source);
+void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why);
+void gw_drift_load(struct gw_site *s);
+void gw_drift_arm(struct gw_site *s);
+int gw_pbx_event_register(struct gw *gw);
 
-/* ---- storage (gw_store.c) ---- */
+/* ---- state and events (state_publish.c) ---- */
+void gw_state_publish(struct gw_site *s, const struct gw_ext *e);
+void gw_state_clear(struct gw_site *s, const char *number);
+void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
+                    enum pb_presence status, int err, const char *errmsg,
+                    int64_t latency_ms);
+
+/* ---- storage (gw_store.c, site_store.c) ---- */
 int gw_store_open(const char *data_dir, struct pb_store **out);
-int gw_store_save_token(struct gw_site *site);
-int gw_store_load_token(struct gw_site *site, char **sealed_access,
+int gw_store_save_token(struct gw_site *s);
+int gw_store_delete_token(struct gw_site *s);
+int gw_store_load_token(struct gw_site *s, char **sealed_access,
                         char **sealed_refresh);
-int gw_store_outbox_put(struct gw_site *site, const char *number,
+int gw_store_ledger_add(struct gw_site *s, int64_t expires);
+int gw_store_ledger_live(struct gw_site *s, int64_t now, int64_t *earliest);
+int gw_store_outbox_put(struct gw_site *s, const char *number,
                         enum pb_presence status);
-int gw_store_outbox_done(struct gw_site *site, const char *number);
+int gw_store_outbox_done(struct gw_site *s, const char *number);
 typedef void gw_outbox_cb(const char *number, enum pb_presence status, void *ud);
-int gw_store_outbox_each(struct gw_site *site, gw_outbox_cb *cb, void *ud);
+int gw_store_outbox_each(struct gw_site *s, gw_outbox_cb *cb, void *ud);
+int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e);
+int gw_store_drift_done(struct gw_site *s, const char *number);
+struct gw_drift_row {
+  const char *number;
+  int64_t since, until;
+  enum pb_presence desired;      /* the decision the change departs from */
+  enum pb_cause cause;
+  int64_t decided;               /* that decision's `since` */
+};
+typedef void gw_drift_cb(const struct gw_drift_row *row, void *ud);
+int gw_store_drift_each(struct gw_site *s, gw_drift_cb *cb, void *ud);
+int gw_store_forget_site(struct gw *gw, const char *name);
+int gw_store_site_put(struct gw *gw, const struct gw_site_settings *set);
+int gw_store_site_delete(struct gw *gw, const char *name);
+typedef void gw_site_row_cb(struct gw_site_settings *set, void *ud);
+int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud);
 
 #endif

@@ -1,6 +1,8 @@
 /* R/ext/<site>/<ext>/desired from the scheduler: the status each extension
- * of our sites should show. A status of null (planning off) imposes
- * nothing; an unreadable payload is reported and changes nothing. */
+ * of our sites should show (docs/topics.md). A status of null (planning
+ * off) or an empty payload imposes nothing; an unreadable payload is
+ * reported on R/events/error and changes nothing. Sites this gateway does
+ * not serve are left to others (gateways can be split by site). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,27 +16,30 @@ static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
   const char *seg[5];
   if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4)
     return;
-  struct gw_site *s = gw->site;
-  if (!s || strcmp(seg[1], s->name) != 0)
+  struct gw_site *s = gw_site_find(gw, seg[1]);
+  if (!s)
     return;
-  if (msg->len == 0) {
-    gw_apply_set_desired(s, seg[2], PB_PRESENCE_NONE);
+  if (!pb_topic_id_valid(seg[2])) {
+    pb_bus_error_event(bus, msg, "the extension must be 1-64 characters of "
+                                 "[A-Za-z0-9_-]");
     return;
   }
-  json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
-  struct pb_desired d;
-  if (!j || pb_desired_from_json(j, &d, err, sizeof err)) {
-    pb_bus_error_event(bus, msg, err);
+  struct pb_desired d = {.status = PB_PRESENCE_NONE,
+                         .cause = PB_CAUSE_PLANNING_OFF,
+                         .next_at = -1,
+                         .next_status = PB_PRESENCE_NONE};
+  if (msg->len > 0) {
+    json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
+    if (!j || pb_desired_from_json(j, &d, err, sizeof err)) {
+      pb_bus_error_event(bus, msg, err);
+      json_decref(j);
+      return;
+    }
     json_decref(j);
-    return;
   }
-  json_decref(j);
-  gw_apply_set_desired(s, seg[2], d.status);
+  gw_apply_set_desired(s, seg[2], &d);
 }
 
 int gw_desired_register(struct gw *gw) {
-  char pattern[128];
-  snprintf(pattern, sizeof pattern, "ext/%s/+/desired",
-           gw->site ? gw->site->name : "+");
-  return pb_bus_subscribe(gw->bus, pattern, on_desired, gw);
+  return pb_bus_subscribe(gw->bus, "ext/+/+/desired", on_desired, gw);
 }

@@ -24,6 +24,7 @@ SIM_BIN = os.environ.get("PB_SIM_BIN", os.path.join(BUILD, "tools/pbx-simulator/
 ROOT = "presence"
 SERVICES = ("ical-ingest", "scheduler", "yeastar-gateway", "web-api")
 ARTIFACTS = os.path.join(BUILD, "test-artifacts")
+WEB_ADMIN_PASSWORD = "admin-password-for-tests"
 
 
 def free_port():
@@ -181,7 +182,7 @@ class Stack:
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             f.write(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\n"
-                    "persistence false\n")
+                    "persistence false\nmax_queued_messages 100000\n")
         self.broker = Process("mosquitto", [MOSQUITTO, "-c", conf], dict(os.environ),
                               self.logdir).start()
         wait_port(self.mqtt_port)
@@ -222,7 +223,10 @@ class Stack:
         if fake_time is not None:
             self.offset_ms = round((fake_time - time.time()) * 1000)
             self.env["CLOCK_OFFSET_MS"] = str(self.offset_ms)
+        # web-api's first account (its routes need a login): see web_token().
+        self.env["WEB_ADMIN_PASSWORD"] = WEB_ADMIN_PASSWORD
         self.env.update(env or {})
+        self.web_token_value = None
         self.procs = {}
         self.bus = Bus(self.mqtt_port)
 
@@ -280,10 +284,32 @@ class Stack:
                              f"updates: {[u['body'] for u in self.sim_updates()]}")
 
     # ---- web-api ----
+    def web_token(self):
+        """An admin API token (created once through a login), or None when
+        the admin password is not the harness's."""
+        if self.web_token_value is None and self.env.get("WEB_ADMIN_PASSWORD") == WEB_ADMIN_PASSWORD:
+            base = f"http://127.0.0.1:{self.web_port}"
+            req = urllib.request.Request(base + "/api/login", method="POST", data=json.dumps(
+                {"username": "admin", "password": WEB_ADMIN_PASSWORD}).encode(),
+                headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                csrf = json.loads(r.read())["csrf_token"]
+                cookie = r.headers["Set-Cookie"].split(";")[0]
+            req = urllib.request.Request(base + "/api/tokens", method="POST",
+                                         data=b'{"name":"harness"}',
+                                         headers={"Content-Type": "application/json",
+                                                  "Cookie": cookie, "X-CSRF-Token": csrf})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                self.web_token_value = json.loads(r.read())["token"]
+        return self.web_token_value
+
     def http(self, method, path, body=None, headers=None):
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        headers = dict(headers or {})
+        if "Authorization" not in headers and self.web_token():
+            headers["Authorization"] = f"Bearer {self.web_token()}"
         req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}", data=data,
-                                     method=method, headers=headers or {})
+                                     method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return r.status, json.loads(r.read() or b"null"), dict(r.headers)

@@ -188,13 +188,17 @@ class TestFlags(unittest.TestCase):
         for flag in ("--listen", "--port-file", "--extensions", "--client-id",
                      "--client-secret", "--token-lifetime",
                      "--refresh-lifetime", "--max-tokens", "--max-page-size",
-                     "--latency-ms", "--error-rate", "--outage", "--quiet"):
+                     "--latency-ms", "--error-rate", "--outage", "--quiet",
+                     "--api-disabled", "--allowed-ips", "--tls-cert",
+                     "--tls-key"):
             self.assertIn(flag, out.stdout)
 
     def test_bad_flag_values_rejected(self):
         for args in (["--extensions", "abc"], ["--error-rate", "1.5"],
                      ["--max-tokens", "0"], ["--listen", "nowhere"],
-                     ["--bogus"]):
+                     ["--bogus"], ["--tls-cert", "/nonexistent"],
+                     ["--tls-cert", "/nonexistent", "--tls-key", "/nonexistent"],
+                     ["--allowed-ips", ",".join(["10.0.0.1"] * 17)]):
             out = subprocess.run([SIM_BIN, *args], capture_output=True,
                                  text=True, timeout=10)
             self.assertNotEqual(out.returncode, 0, args)
@@ -696,6 +700,120 @@ class TestControl(SimTestCase):
         self.assertEqual(status, 400)
         status, _, _ = sim.raw("GET", "/elsewhere")
         self.assertEqual(status, 404)
+
+
+class TestFaults(SimTestCase):
+    """Faults a PBX shows that the gateway must name or survive."""
+
+    def test_api_disabled(self):
+        sim = self.start("--api-disabled")
+        status, headers, body = sim.raw("POST", API + "get_token",
+                                        body={"username": CLIENT_ID,
+                                              "password": CLIENT_SECRET})
+        self.assertEqual(status, 404)
+        self.assertIn(b"404 Not Found", body)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        _, log = sim.ctl("GET", "requests")
+        self.assertEqual((log[-1]["http_status"], log[-1]["errcode"]), (404, None))
+        _, cfg = sim.ctl("POST", "config", {"api_enabled": True})
+        self.assertTrue(cfg["api_enabled"])
+        self.assertEqual(sim.login()[1]["errcode"], 0)
+        self.assertEqual(sim.ctl("POST", "config", {"api_enabled": 1})[0], 400)
+
+    def test_ip_allow_list(self):
+        sim = self.start("--allowed-ips", "10.0.0.1,192.168.1.20")
+        self.assertEqual(sim.login(), (200, {"errcode": 70087,
+                                             "errmsg": "IP NOT ALLOWED"}))
+        self.assertEqual(sim.api("GET", "extension/list", "x")[1]["errcode"], 70087)
+        self.assertEqual(sim.ctl("GET", "stats")[1]["ip_refusals"], 2)
+        _, cfg = sim.ctl("GET", "config")
+        self.assertEqual(cfg["allowed_ips"], ["10.0.0.1", "192.168.1.20"])
+        sim.ctl("POST", "config", {"allowed_ips": ["127.0.0.1"]})
+        self.assertEqual(sim.login()[1]["errcode"], 0)
+        sim.ctl("POST", "config", {"allowed_ips": []})
+        self.assertEqual(sim.login()[1]["errcode"], 0)
+        for bad in ("127.0.0.1", [1], ["10.0.0.1"] * 17, [""]):
+            self.assertEqual(sim.ctl("POST", "config", {"allowed_ips": bad})[0], 400)
+
+    def test_expire_access_tokens_only(self):
+        sim = self.start()
+        _, pair = sim.login()
+        self.assertEqual(sim.ctl("POST", "expire_tokens", {"access_only": True})[0], 200)
+        self.assertEqual(sim.api("GET", "extension/list", pair["access_token"])[1],
+                         {"errcode": 10004, "errmsg": "TOKEN EXPIRED"})
+        _, j = sim.api("POST", "refresh_token",
+                       body={"refresh_token": pair["refresh_token"]})
+        self.assertEqual(j["errcode"], 0, j)
+        self.assertEqual(sim.api("GET", "extension/list", j["access_token"])[1]["errcode"], 0)
+        self.assertEqual(sim.ctl("POST", "expire_tokens", {"access_only": "yes"})[0], 400)
+
+    def test_del_token_counted(self):
+        sim = self.start()
+        tok = sim.token()
+        sim.api("GET", "del_token", tok)
+        sim.api("GET", "del_token", tok)
+        _, stats = sim.ctl("GET", "stats")
+        self.assertEqual((stats["token_deletes"], stats["live_tokens"]), (1, 0))
+
+    def test_page_size_limit_changed_live(self):
+        sim = self.start("--extensions", "12")
+        tok = sim.token()
+        _, cfg = sim.ctl("POST", "config", {"max_page_size": 5})
+        self.assertEqual(cfg["max_page_size"], 5)
+        self.assertParamError(sim.api("GET", "extension/list", tok,
+                                      query={"page_size": 6}), "page_size")
+        _, j = sim.api("GET", "extension/list", tok, query={"page_size": 5, "page": 3})
+        self.assertEqual((j["total_number"], len(j["data"])), (12, 2))
+        self.assertEqual(sim.ctl("POST", "config", {"max_page_size": 0})[0], 400)
+
+    def test_latency_on_one_endpoint(self):
+        sim = self.start()
+        _, cfg = sim.ctl("POST", "config", {"latency_ms": 300,
+                                            "latency_only": "get_token"})
+        self.assertEqual(cfg["latency_only"], "get_token")
+        began = time.monotonic()
+        tok = sim.token()
+        self.assertGreaterEqual(time.monotonic() - began, 0.3)
+        self.assertEqual(sim.api("GET", "extension/list", tok)[1]["errcode"], 0)
+        self.assertEqual(sim.ctl("POST", "config", {"latency_only": 3})[0], 400)
+
+    def test_in_flight_is_never_overcounted(self):
+        # One client, each request sent the moment the previous answer was
+        # read: the server must never see two at once.
+        sim = self.start()
+        tok = sim.token()
+        for _ in range(30):
+            sim.api("GET", "extension/list", tok, query={"page_size": 1})
+        _, stats = sim.ctl("GET", "stats")
+        self.assertEqual(stats["max_in_flight"], 1)
+        self.assertEqual(stats["in_flight"], 0)
+
+
+class TestTls(SimTestCase):
+    def test_https(self):
+        import ssl
+        import urllib.request
+        tmp = tempfile.TemporaryDirectory(prefix="pbsim-tls-")
+        self.addCleanup(tmp.cleanup)
+        cert, key = os.path.join(tmp.name, "c.pem"), os.path.join(tmp.name, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        sim = self.start("--tls-cert", cert, "--tls-key", key)
+        url = f"https://127.0.0.1:{sim.port}{API}get_token"
+        body = json.dumps({"username": CLIENT_ID, "password": CLIENT_SECRET}).encode()
+
+        def post(ctx):
+            req = urllib.request.Request(url, data=body, headers={"User-Agent": UA})
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                return json.loads(r.read())
+
+        self.assertEqual(post(ssl.create_default_context(cafile=cert))["errcode"], 0)
+        with self.assertRaises(urllib.error.URLError):
+            post(ssl.create_default_context())  # self-signed: not trusted
+        with self.assertRaises((http.client.HTTPException, OSError)):
+            sim.login()  # plain HTTP on the HTTPS port
 
 
 if __name__ == "__main__":

@@ -1,17 +1,27 @@
-"""web-api's REST routes against the running stack, with the client
-mistakes answered by the right 4xx and a JSON error naming the problem."""
+"""web-api's REST routes against the running stack (PBX simulator and the
+four services), with the client mistakes answered by the right 4xx and a
+JSON error naming the problem; the dashboard's static files. Commands,
+authentication, the event stream, webhooks and the audit log have their
+own test_8x_web_*.py."""
+import re
 import socket
 import time
 import unittest
 
 from harness import Stack
+from web_client import ADMIN_PASSWORD, Web, admin_token
 
 
 class WebApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack("40_web_api", sim_args=["--extensions", "3"]).start()
+        cls.stack = Stack("40_web_api", sim_args=["--extensions", "3"],
+                          env={"WEB_ADMIN_PASSWORD": ADMIN_PASSWORD}).start()
         cls.stack.bus.wait("site/main/directory", lambda p: len(p["extensions"]) == 3)
+        cls.web = Web(cls.stack.web_port, token=admin_token(cls.stack.web_port))
+        # Every test goes through the authenticated client.
+        cls.stack.http = lambda method, path, body=None, headers=None: cls.web.request(
+            method, path, body, headers=headers)
         deadline = time.time() + 10
         while time.time() < deadline:
             status, body, _ = cls.stack.http("GET", "/api/extensions")
@@ -71,13 +81,66 @@ class WebApi(unittest.TestCase):
         status, body, headers = http("DELETE", "/api/extensions")
         self.assertEqual(status, 405)
         self.assertEqual(headers["Allow"], "GET")
-        status, body, _ = http("GET", "/../../etc/passwd")
-        self.assertEqual(status, 404)
         status, body, _ = http("POST", "/api/extensions", b"x" * (2 * 1024 * 1024))
         self.assertEqual(status, 413)
         self.assertIn("larger than", body["error"])
         status, body, _ = http("GET", "/" + "a/" * 20)
         self.assertEqual(status, 404)
+        status, body, headers = http("PATCH", "/api/extensions/2000/override")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["Allow"], "PUT, DELETE")
+        status, body, _ = http("GET", "/api/extensions/%C3%28")
+        self.assertEqual(status, 400)
+        self.assertIn("UTF-8", body["error"])
+        status, body, _ = http("GET", "/api/extensions/2000/week?date=2026-02-30")
+        self.assertEqual(status, 400)
+        self.assertIn("'date'", body["error"])
+
+    def test_static_files_and_path_traversal(self):
+        anon = Web(self.stack.web_port)
+        status, page, headers = anon.get("/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", headers["Content-Type"])
+        self.assertIn("default-src 'none'", headers["Content-Security-Policy"])
+        self.assertIn('<script src="/assets/app.js"', page)
+        # Everything the page loads comes from web-api itself.
+        self.assertEqual(re.findall(r'(?:src|href)="(?!/assets/)[^"]*"', page), [])
+        for name, ctype in (("app.js", "text/javascript"), ("style.css", "text/css"),
+                            ("favicon.svg", "image/svg+xml")):
+            status, text, headers = anon.get("/assets/" + name)
+            self.assertEqual(status, 200)
+            self.assertIn(ctype, headers["Content-Type"])
+            etag = headers["ETag"]
+            status, _, _ = anon.get("/assets/" + name, headers={"If-None-Match": etag})
+            self.assertEqual(status, 304)
+        for path in ("/assets/../../../etc/passwd", "/assets/%2e%2e/%2e%2e/etc/passwd",
+                     "/assets/./app.js", "/../etc/passwd"):
+            status, body, _ = anon.get(path)
+            self.assertEqual(status, 400, path)
+            self.assertIn("path traversal", body["error"])
+        status, body, _ = anon.get("/assets/.hidden")
+        self.assertEqual(status, 400)
+        status, body, _ = anon.get("/assets/nothing.js")
+        self.assertEqual(status, 404)
+        status, body, _ = anon.get("/assets/app.js/x")
+        self.assertEqual(status, 404)
+
+    def test_week_view(self):
+        status, week, _ = self.stack.http("GET", "/api/extensions/2000/week?date=2026-11-25")
+        self.assertEqual(status, 200, week)
+        self.assertEqual(week["week_start"][:10], "2026-11-23")
+        self.assertEqual(week["week_end"][:10], "2026-11-30")
+        self.assertIsInstance(week["slots"], list)
+        self.assertEqual(week["desired"]["status"], "available")
+
+    def test_healthz_is_public_and_metrics_are_prometheus(self):
+        anon = Web(self.stack.web_port)
+        self.assertEqual(anon.get("/healthz")[0], 200)
+        status, text, headers = self.stack.http("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("text/plain; version=0.0.4", headers["Content-Type"])
+        self.assertIn("# TYPE presencebus_applies_total counter", text)
+        self.assertIn('presencebus_service_up{service="yeastar-gateway"} 1', text)
 
     def test_garbage_request_does_not_hurt(self):
         with socket.create_connection(("127.0.0.1", self.stack.web_port)) as s:

@@ -55,8 +55,31 @@ static void hmac(void) {
   CHECK(!pb_secret_equal("abc", "abcd"));
 }
 
+static void passwords_and_tokens(void) {
+  char hash[PB_PASSWORD_HASH_MAX];
+  CHECK_INT(pb_password_hash("correct horse", hash, sizeof hash), 0);
+  CHECK(strncmp(hash, "$argon2id$", 10) == 0);
+  CHECK(strstr(hash, "correct horse") == NULL);
+  CHECK_INT(pb_password_verify(hash, "correct horse"), 0);
+  CHECK_INT(pb_password_verify(hash, "correct horsf"), PB_EAUTH);
+  CHECK_INT(pb_password_verify("plain text", "plain text"), PB_EPARSE);
+  char small[8];
+  CHECK_INT(pb_password_hash("x", small, sizeof small), PB_EINVAL);
+  char a[64], b[64];
+  CHECK_INT(pb_random_token(32, a, sizeof a), 0);
+  CHECK_INT(pb_random_token(32, b, sizeof b), 0);
+  CHECK_INT((int)strlen(a), 43); /* 256 bits, URL-safe Base64, no padding */
+  CHECK(strcmp(a, b) != 0);
+  CHECK(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
+  CHECK_INT(pb_random_token(32, small, sizeof small), PB_EINVAL);
+  char hex[65];
+  CHECK_INT(pb_sha256_hex("abc", 3, hex, sizeof hex), 0);
+  CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 int main(void) {
   RUN(seal_and_open);
   RUN(hmac);
+  RUN(passwords_and_tokens);
   return CHECK_DONE();
 }

@@ -24,6 +24,10 @@ struct options {
   long latency_ms;
   double error_rate;
   bool outage;
+  bool api_disabled;
+  char allowed_ips[SIM_ALLOWED_IPS_MAX * SIM_IP_TEXT];
+  char tls_cert[4096];
+  char tls_key[4096];
   bool quiet;
   bool help;
 };
@@ -70,6 +74,14 @@ static const struct flag flags[] = {
      "fraction (0..1) of Open API requests answered with HTTP 500"},
     {"outage", K_BOOL, OPT(outage), 0, 0, 0, NULL, NULL,
      "start in outage: Open API connections are closed unanswered"},
+    {"api-disabled", K_BOOL, OPT(api_disabled), 0, 0, 0, NULL, NULL,
+     "start with the Open API switched off (its paths answer 404)"},
+    {"allowed-ips", K_STRING, STR(allowed_ips), 0, 0, "LIST", "",
+     "API IP allow-list, comma-separated (others get errcode 70087)"},
+    {"tls-cert", K_STRING, STR(tls_cert), 0, 0, "FILE", "",
+     "serve HTTPS with this PEM certificate (with --tls-key)"},
+    {"tls-key", K_STRING, STR(tls_key), 0, 0, "FILE", "",
+     "PEM private key of --tls-cert"},
     {"quiet", K_BOOL, OPT(quiet), 0, 0, 0, NULL, NULL,
      "do not print a line per Open API request"},
     {"help", K_BOOL, OPT(help), 0, 0, 0, NULL, NULL, "print this help"},
@@ -194,6 +206,46 @@ static void on_stop_signal(int sig) {
   errno = saved;
 }
 
+/* "10.0.0.1,192.168.1.2" into the settings; -1 on a bad list. */
+static int parse_allowed(const char *list, struct sim_settings *set) {
+  const char *p = list;
+
+  set->n_allowed_ips = 0;
+  while (*p) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == 0 || len >= SIM_IP_TEXT ||
+        set->n_allowed_ips >= SIM_ALLOWED_IPS_MAX)
+      return -1;
+    memcpy(set->allowed_ips[set->n_allowed_ips], p, len);
+    set->allowed_ips[set->n_allowed_ips][len] = '\0';
+    set->n_allowed_ips++;
+    p += len;
+    if (*p == ',')
+      p++;
+  }
+  return 0;
+}
+
+/* A whole small file (a PEM certificate or key) as a string, or NULL. */
+static char *read_small_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  char *buf;
+  size_t n;
+
+  if (f == NULL)
+    return NULL;
+  buf = malloc(SIM_TLS_FILE_MAX + 1);
+  n = buf ? fread(buf, 1, SIM_TLS_FILE_MAX + 1, f) : 0;
+  fclose(f);
+  if (buf == NULL || n == 0 || n > SIM_TLS_FILE_MAX) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
 /* Written to a temporary name and renamed, so a reader never sees half. */
 static int write_port_file(const char *path, uint16_t port) {
   char tmp[4200];
@@ -216,6 +268,7 @@ int main(int argc, char **argv) {
   struct sim sim;
   struct sim_server *srv = NULL;
   struct sim_settings initial;
+  char *cert = NULL, *key = NULL;
   char host[256];
   uint16_t port, bound = 0;
   struct sigaction sa = {0};
@@ -236,13 +289,33 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  memset(&initial, 0, sizeof initial);
+  if (parse_allowed(o.allowed_ips, &initial) != 0) {
+    fprintf(stderr, "pbx-simulator: --allowed-ips wants at most %d addresses "
+                    "separated by commas\n", SIM_ALLOWED_IPS_MAX);
+    return 2;
+  }
+  if ((o.tls_cert[0] != '\0') != (o.tls_key[0] != '\0')) {
+    fprintf(stderr, "pbx-simulator: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  if (o.tls_cert[0] != '\0' && ((cert = read_small_file(o.tls_cert)) == NULL ||
+                                (key = read_small_file(o.tls_key)) == NULL)) {
+    fprintf(stderr, "pbx-simulator: cannot read the TLS certificate or key\n");
+    free(cert);
+    return 2;
+  }
   memset(&sim, 0, sizeof sim);
   snprintf(sim.client_id, sizeof sim.client_id, "%s", o.client_id);
   snprintf(sim.client_secret, sizeof sim.client_secret, "%s", o.client_secret);
-  sim.max_page_size = o.max_page_size;
   sim.quiet = o.quiet;
-  initial = (struct sim_settings){o.latency_ms, o.error_rate, o.token_lifetime,
-                                  o.refresh_lifetime, o.outage};
+  initial.latency_ms = o.latency_ms;
+  initial.error_rate = o.error_rate;
+  initial.token_lifetime = o.token_lifetime;
+  initial.refresh_lifetime = o.refresh_lifetime;
+  initial.outage = o.outage;
+  initial.max_page_size = o.max_page_size;
+  initial.api_disabled = o.api_disabled;
   sim.state = sim_state_new(&initial);
   sim.tokens = sim_tokens_new((unsigned)o.max_tokens);
   sim.dir = sim_dir_new((unsigned)o.extensions);
@@ -264,7 +337,7 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
-  srv = sim_http_start(&sim, host, port, &bound);
+  srv = sim_http_start(&sim, host, port, cert, key, &bound);
   if (srv == NULL)
     goto out;
   if (o.port_file[0] != '\0' && write_port_file(o.port_file, bound) != 0) {
@@ -273,8 +346,8 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (!o.quiet) {
-    printf("pbx-simulator: listening on %s:%u (%ld extensions)\n", host,
-           (unsigned)bound, o.extensions);
+    printf("pbx-simulator: listening on %s://%s:%u (%ld extensions)\n",
+           cert ? "https" : "http", host, (unsigned)bound, o.extensions);
     fflush(stdout);
   }
   while (read(stop_pipe[0], &byte, 1) < 0 && errno == EINTR)
@@ -282,6 +355,8 @@ int main(int argc, char **argv) {
   rc = 0;
 out:
   sim_http_stop(srv);
+  free(cert);
+  free(key);
   sim_log_free(sim.log);
   sim_dir_free(sim.dir);
   sim_tokens_free(sim.tokens);

@@ -20,6 +20,9 @@
 #define SIM_LATENCY_MAX_MS 600000L /* bound for latency_ms */
 #define SIM_LIFETIME_MAX 31536000L /* bound for token lifetimes (1 y) */
 #define SIM_PAGE_SIZE_MAX 100000L  /* bound for --max-page-size */
+#define SIM_ALLOWED_IPS_MAX 16     /* API IP allow-list entries */
+#define SIM_IP_TEXT 48             /* an IPv4 or IPv6 address as text */
+#define SIM_TLS_FILE_MAX (64 * 1024)
 
 /* Documented and assumed Open API error codes (README "Assumptions"). */
 #define SIM_ERR_FAILURE (-1)
@@ -28,6 +31,7 @@
 #define SIM_ERR_TOKEN_LIMIT 10005   /* assumed: --max-tokens reached */
 #define SIM_ERR_PARAMETER 40002     /* documented */
 #define SIM_ERR_DUPLICATE 40003     /* documented */
+#define SIM_ERR_IP_FORBIDDEN 70087  /* seen in client code: IP not allowed */
 
 /* ---- sim_util.c: the one clock, randomness, strict number parsing ---- */
 
@@ -55,6 +59,11 @@ struct sim_settings {
   long token_lifetime;   /* seconds */
   long refresh_lifetime; /* seconds */
   bool outage;
+  long max_page_size;
+  char latency_only[32]; /* "": latency on every endpoint, else only there */
+  bool api_disabled;     /* the Open API switched off: its paths are 404 */
+  size_t n_allowed_ips;  /* 0: every address may use the API */
+  char allowed_ips[SIM_ALLOWED_IPS_MAX][SIM_IP_TEXT];
 };
 
 struct sim_stats {
@@ -65,6 +74,8 @@ struct sim_stats {
   uint64_t requests;
   uint64_t server_errors; /* injected by --error-rate */
   uint64_t dropped;       /* closed without a response (outage) */
+  uint64_t token_deletes; /* successful del_token */
+  uint64_t ip_refusals;   /* answered 70087 */
   uint64_t in_flight;
   uint64_t max_in_flight;
 };
@@ -76,6 +87,8 @@ enum sim_counter {
   SIM_COUNT_TOKEN_LIMIT,
   SIM_COUNT_SERVER_ERROR,
   SIM_COUNT_DROPPED,
+  SIM_COUNT_TOKEN_DELETE,
+  SIM_COUNT_IP_REFUSAL,
 };
 
 struct sim_state *sim_state_new(const struct sim_settings *initial);
@@ -88,6 +101,10 @@ enum {
   SIM_SET_TOKEN_LIFETIME = 1u << 2,
   SIM_SET_REFRESH_LIFETIME = 1u << 3,
   SIM_SET_OUTAGE = 1u << 4,
+  SIM_SET_MAX_PAGE_SIZE = 1u << 5,
+  SIM_SET_API_DISABLED = 1u << 6,
+  SIM_SET_ALLOWED_IPS = 1u << 7,
+  SIM_SET_LATENCY_ONLY = 1u << 8,
 };
 void sim_state_update(struct sim_state *st, const struct sim_settings *in,
                       unsigned mask);
@@ -128,7 +145,8 @@ enum sim_token_status sim_tokens_check(struct sim_tokens *t,
 /* Revokes the access token and the refresh token issued with it. */
 enum sim_token_status sim_tokens_revoke(struct sim_tokens *t,
                                         const char *access);
-void sim_tokens_expire_all(struct sim_tokens *t);
+/* Every token expires now; access_only: refresh tokens stay valid. */
+void sim_tokens_expire_all(struct sim_tokens *t, bool access_only);
 size_t sim_tokens_live(struct sim_tokens *t);
 
 /* ---- sim_extensions.c: the extension directory ---- */
@@ -205,7 +223,6 @@ void sim_log_clear(struct sim_log *log);
 struct sim {
   char client_id[256];
   char client_secret[256];
-  long max_page_size;
   bool quiet;
   struct sim_state *state;
   struct sim_tokens *tokens;
@@ -230,8 +247,10 @@ typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req,
 
 struct sim_server;
 
+/* tls_cert / tls_key: PEM text (both or neither): HTTPS, as the PBX's 8088. */
 struct sim_server *sim_http_start(struct sim *sim, const char *host,
-                                  uint16_t port, uint16_t *bound_port);
+                                  uint16_t port, const char *tls_cert,
+                                  const char *tls_key, uint16_t *bound_port);
 void sim_http_stop(struct sim_server *srv);
 
 /* Accessors handlers use; strings lent until the request completes. */

@@ -65,7 +65,7 @@ void sim_ctl_stats(struct sim *sim, struct sim_request *req,
   sim_state_stats(sim->state, &s);
   sim_reply_json(
       out, 200,
-      json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "logins",
+      json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "logins",
                 (json_int_t)s.logins, "refreshes", (json_int_t)s.refreshes,
                 "failed_logins", (json_int_t)s.failed_logins,
                 "token_limit_refusals", (json_int_t)s.token_limit_refusals,
@@ -73,7 +73,9 @@ void sim_ctl_stats(struct sim *sim, struct sim_request *req,
                 "requests", (json_int_t)s.requests, "in_flight",
                 (json_int_t)s.in_flight, "max_in_flight",
                 (json_int_t)s.max_in_flight, "server_errors",
-                (json_int_t)s.server_errors, "dropped", (json_int_t)s.dropped));
+                (json_int_t)s.server_errors, "dropped", (json_int_t)s.dropped,
+                "token_deletes", (json_int_t)s.token_deletes, "ip_refusals",
+                (json_int_t)s.ip_refusals));
 }
 
 void sim_ctl_extensions(struct sim *sim, struct sim_request *req,
@@ -186,13 +188,37 @@ void sim_ctl_outage(struct sim *sim, struct sim_request *req,
 
 static json_t *config_json(struct sim *sim) {
   struct sim_settings set;
+  json_t *ips = json_array();
 
   sim_state_get(sim->state, &set);
-  return json_pack("{s:I,s:f,s:I,s:I,s:b}", "latency_ms",
-                   (json_int_t)set.latency_ms, "error_rate", set.error_rate,
+  for (size_t i = 0; i < set.n_allowed_ips; i++)
+    json_array_append_new(ips, json_string(set.allowed_ips[i]));
+  return json_pack("{s:I,s:s,s:f,s:I,s:I,s:b,s:I,s:b,s:o}", "latency_ms",
+                   (json_int_t)set.latency_ms, "latency_only", set.latency_only,
+                   "error_rate", set.error_rate,
                    "token_lifetime", (json_int_t)set.token_lifetime,
                    "refresh_lifetime", (json_int_t)set.refresh_lifetime,
-                   "outage", set.outage);
+                   "outage", set.outage, "max_page_size",
+                   (json_int_t)set.max_page_size, "api_enabled",
+                   !set.api_disabled, "allowed_ips", ips);
+}
+
+/* A JSON array of at most SIM_ALLOWED_IPS_MAX address strings. */
+static bool ip_list(json_t *v, struct sim_settings *set) {
+  size_t i;
+  json_t *ip;
+
+  if (!json_is_array(v) || json_array_size(v) > SIM_ALLOWED_IPS_MAX)
+    return false;
+  set->n_allowed_ips = 0;
+  json_array_foreach(v, i, ip) {
+    if (!json_is_string(ip) || json_string_length(ip) == 0 ||
+        json_string_length(ip) >= SIM_IP_TEXT)
+      return false;
+    snprintf(set->allowed_ips[i], SIM_IP_TEXT, "%s", json_string_value(ip));
+    set->n_allowed_ips++;
+  }
+  return true;
 }
 
 void sim_ctl_config_get(struct sim *sim, struct sim_request *req,
@@ -239,6 +265,23 @@ void sim_ctl_config_set(struct sim *sim, struct sim_request *req,
     } else if (strcmp(key, "refresh_lifetime") == 0) {
       good = int_in(v, 1, SIM_LIFETIME_MAX, &set.refresh_lifetime);
       mask |= SIM_SET_REFRESH_LIFETIME;
+    } else if (strcmp(key, "latency_only") == 0) {
+      good = json_is_string(v) &&
+             json_string_length(v) < sizeof set.latency_only;
+      if (good)
+        snprintf(set.latency_only, sizeof set.latency_only, "%s",
+                 json_string_value(v));
+      mask |= SIM_SET_LATENCY_ONLY;
+    } else if (strcmp(key, "max_page_size") == 0) {
+      good = int_in(v, 1, SIM_PAGE_SIZE_MAX, &set.max_page_size);
+      mask |= SIM_SET_MAX_PAGE_SIZE;
+    } else if (strcmp(key, "api_enabled") == 0) {
+      good = json_is_boolean(v);
+      set.api_disabled = !json_is_true(v);
+      mask |= SIM_SET_API_DISABLED;
+    } else if (strcmp(key, "allowed_ips") == 0) {
+      good = ip_list(v, &set);
+      mask |= SIM_SET_ALLOWED_IPS;
     } else {
       snprintf(msg, sizeof msg, "unknown key: %.100s", key);
       sim_reply_control_error(out, 400, msg);
@@ -256,9 +299,22 @@ out:
   json_decref(body);
 }
 
+/* Optional body {"access_only": true}: refresh tokens stay valid, so a
+ * client can show it refreshes rather than logs in again. */
 void sim_ctl_expire_tokens(struct sim *sim, struct sim_request *req,
                            struct sim_reply *out) {
-  (void)req;
-  sim_tokens_expire_all(sim->tokens);
-  sim_reply_json(out, 200, ok());
+  size_t len;
+  json_t *body = NULL, *only;
+
+  sim_request_body(req, &len);
+  if (len > 0 && (body = body_object(req, out)) == NULL)
+    return;
+  only = json_object_get(body, "access_only");
+  if (only != NULL && !json_is_boolean(only)) {
+    sim_reply_control_error(out, 400, "access_only must be a boolean");
+  } else {
+    sim_tokens_expire_all(sim->tokens, json_is_true(only));
+    sim_reply_json(out, 200, ok());
+  }
+  json_decref(body);
 }

@@ -54,6 +54,11 @@ static const struct route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
+static const char not_found_page[] =
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n"
+    "<body>\r\n<center><h1>404 Not Found</h1></center>\r\n"
+    "</body>\r\n</html>\r\n";
+
 static const char server_error_page[] =
     "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n"
     "<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n"
@@ -156,15 +161,47 @@ static const char *header(struct sim_request *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+/* The API IP allow-list: empty lets everyone in. */
+static bool client_allowed(struct sim_request *req,
+                           const struct sim_settings *set) {
+  const union MHD_ConnectionInfo *ci;
+  char ip[SIM_IP_TEXT] = "";
+
+  if (set->n_allowed_ips == 0)
+    return true;
+  ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci != NULL && ci->client_addr != NULL) {
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+      inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                ip, sizeof ip);
+    else if (sa->sa_family == AF_INET6)
+      inet_ntop(AF_INET6,
+                &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
+                sizeof ip);
+  }
+  for (size_t i = 0; i < set->n_allowed_ips; i++)
+    if (strcmp(set->allowed_ips[i], ip) == 0)
+      return true;
+  return false;
+}
+
 /* The checks a P-Series PBX makes before an endpoint runs, in order:
  * User-Agent, endpoint, method, body size, access token. */
 static void dispatch_openapi(struct sim *sim, struct sim_request *req,
                              const char *path, const char *method,
+                             const struct sim_settings *set,
                              struct sim_reply *out) {
   const char *ua = header(req, MHD_HTTP_HEADER_USER_AGENT);
   const struct route *route;
   bool path_known;
 
+  if (set->api_disabled) {
+    /* The web server is there, the Open API is not (README assumption 13). */
+    out->http_status = MHD_HTTP_NOT_FOUND;
+    out->text = not_found_page;
+    return;
+  }
   if (ua == NULL || *ua == '\0') {
     sim_reply_error(out, SIM_ERR_FAILURE, "FAILURE");
     json_object_set_new(
@@ -188,6 +225,11 @@ static void dispatch_openapi(struct sim *sim, struct sim_request *req,
   if (req->body_too_large) {
     sim_reply_param_error(out, "body", "too large");
     out->http_status = MHD_HTTP_CONTENT_TOO_LARGE;
+    return;
+  }
+  if (!client_allowed(req, set)) {
+    sim_state_count(sim->state, SIM_COUNT_IP_REFUSAL);
+    sim_reply_error(out, SIM_ERR_IP_FORBIDDEN, "IP NOT ALLOWED");
     return;
   }
   if (route->needs_token) {
@@ -306,11 +348,28 @@ static enum MHD_Result send_reply(struct sim_request *req,
   return rc;
 }
 
+/* A request stops counting as in flight as soon as its answer is decided,
+ * before a byte of it is sent: the client may start its next request the
+ * moment it reads this one, and must not be seen as one too many. */
+static void leave(struct sim *sim, struct sim_request *req) {
+  if (req->entered) {
+    req->entered = false;
+    sim_state_leave(sim->state);
+  }
+}
+
 static enum MHD_Result drop(struct sim *sim, struct sim_request *req,
                             const char *path, const char *method) {
+  leave(sim, req);
   sim_state_count(sim->state, SIM_COUNT_DROPPED);
   log_request(sim, req, path, method, NULL);
   return MHD_NO; /* MHD closes the connection without a response */
+}
+
+/* The endpoint of an Open API path ("extension/list"), else the path. */
+static const char *endpoint_of(const char *path) {
+  size_t n = strlen(SIM_OPENAPI_PREFIX);
+  return strncmp(path, SIM_OPENAPI_PREFIX, n) == 0 ? path + n : path;
 }
 
 static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
@@ -320,7 +379,8 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
   enum MHD_Result rc;
 
   sim_state_get(sim->state, &set);
-  if (set.latency_ms > 0) {
+  if (set.latency_ms > 0 &&
+      (!set.latency_only[0] || strcmp(endpoint_of(path), set.latency_only) == 0)) {
     sleep_ms(set.latency_ms);
     sim_state_get(sim->state, &set); /* an outage may have begun meanwhile */
   }
@@ -331,9 +391,10 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
     reply.http_status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     reply.text = server_error_page;
   } else {
-    dispatch_openapi(sim, req, path, method, &reply);
+    dispatch_openapi(sim, req, path, method, &set, &reply);
   }
   log_request(sim, req, path, method, &reply);
+  leave(sim, req);
   rc = send_reply(req, &reply);
   json_decref(reply.json);
   return rc;
@@ -433,8 +494,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   (void)why;
   if (req == NULL)
     return;
-  if (req->entered)
-    sim_state_leave(sim->state);
+  leave(sim, req);
   free(req->uri);
   free(req->body);
   free(req);
@@ -467,7 +527,8 @@ static int parse_host(const char *host, uint16_t port,
 }
 
 struct sim_server *sim_http_start(struct sim *sim, const char *host,
-                                  uint16_t port, uint16_t *bound_port) {
+                                  uint16_t port, const char *tls_cert,
+                                  const char *tls_key, uint16_t *bound_port) {
   struct sockaddr_storage ss;
   const union MHD_DaemonInfo *info;
   struct sim_server *srv;
@@ -487,13 +548,24 @@ struct sim_server *sim_http_start(struct sim *sim, const char *host,
           MHD_USE_AUTO | MHD_USE_ERROR_LOG;
   if (ipv6)
     flags |= MHD_USE_IPv6;
+  if (tls_cert != NULL) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      fprintf(stderr, "pbx-simulator: this libmicrohttpd has no TLS\n");
+      free(srv);
+      return NULL;
+    }
+    flags |= MHD_USE_TLS;
+  }
+  /* Options after MHD_OPTION_END are ignored, so the TLS pair can sit last
+   * and be left out by ending the list early. */
   srv->daemon = MHD_start_daemon(
       flags, port, NULL, NULL, on_request, sim, MHD_OPTION_SOCK_ADDR,
       (struct sockaddr *)&ss, MHD_OPTION_URI_LOG_CALLBACK, on_uri, sim,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, sim,
       MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-      MHD_OPTION_END);
+      tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert,
+      MHD_OPTION_HTTPS_MEM_KEY, tls_key, MHD_OPTION_END);
   if (srv->daemon == NULL) {
     fprintf(stderr, "pbx-simulator: cannot listen on %s:%u\n", host,
             (unsigned)port);

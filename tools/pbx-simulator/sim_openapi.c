@@ -162,10 +162,12 @@ void sim_api_del_token(struct sim *sim, struct sim_request *req,
   enum sim_token_status st =
       sim_tokens_revoke(sim->tokens, sim_request_arg(req, "access_token"));
 
-  if (st == SIM_TOKEN_OK)
+  if (st == SIM_TOKEN_OK) {
+    sim_state_count(sim->state, SIM_COUNT_TOKEN_DELETE);
     sim_reply_success(out, NULL);
-  else
+  } else {
     reply_token_status(st, out);
+  }
 }
 
 /* page, page_size, sort_by, order_by: absent means the default; present
@@ -176,10 +178,12 @@ static bool paging(struct sim *sim, struct sim_request *req,
   const char *size = sim_request_arg(req, "page_size");
   const char *sort = sim_request_arg(req, "sort_by");
   const char *order = sim_request_arg(req, "order_by");
+  struct sim_settings set;
 
+  sim_state_get(sim->state, &set);
   q->page = 1;
-  q->page_size = DEFAULT_PAGE_SIZE < sim->max_page_size ? DEFAULT_PAGE_SIZE
-                                                        : sim->max_page_size;
+  q->page_size = DEFAULT_PAGE_SIZE < set.max_page_size ? DEFAULT_PAGE_SIZE
+                                                       : set.max_page_size;
   q->sort_field = sim_dir_sort_field("id");
   q->descending = false;
   if (page != NULL && sim_parse_long(page, 1, PAGE_MAX, &q->page) != 0) {
@@ -187,7 +191,7 @@ static bool paging(struct sim *sim, struct sim_request *req,
     return false;
   }
   if (size != NULL &&
-      sim_parse_long(size, 1, sim->max_page_size, &q->page_size) != 0) {
+      sim_parse_long(size, 1, set.max_page_size, &q->page_size) != 0) {
     sim_reply_param_error(out, "page_size", size);
     return false;
   }

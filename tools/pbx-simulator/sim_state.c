@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct sim_state {
   pthread_mutex_t mu;
@@ -47,6 +48,16 @@ void sim_state_update(struct sim_state *st, const struct sim_settings *in,
     st->settings.refresh_lifetime = in->refresh_lifetime;
   if (mask & SIM_SET_OUTAGE)
     st->settings.outage = in->outage;
+  if (mask & SIM_SET_MAX_PAGE_SIZE)
+    st->settings.max_page_size = in->max_page_size;
+  if (mask & SIM_SET_LATENCY_ONLY)
+    memcpy(st->settings.latency_only, in->latency_only, sizeof in->latency_only);
+  if (mask & SIM_SET_API_DISABLED)
+    st->settings.api_disabled = in->api_disabled;
+  if (mask & SIM_SET_ALLOWED_IPS) {
+    st->settings.n_allowed_ips = in->n_allowed_ips;
+    memcpy(st->settings.allowed_ips, in->allowed_ips, sizeof in->allowed_ips);
+  }
   pthread_mutex_unlock(&st->mu);
 }
 
@@ -70,6 +81,12 @@ void sim_state_count(struct sim_state *st, enum sim_counter c) {
     break;
   case SIM_COUNT_DROPPED:
     st->stats.dropped++;
+    break;
+  case SIM_COUNT_TOKEN_DELETE:
+    st->stats.token_deletes++;
+    break;
+  case SIM_COUNT_IP_REFUSAL:
+    st->stats.ip_refusals++;
     break;
   }
   pthread_mutex_unlock(&st->mu);

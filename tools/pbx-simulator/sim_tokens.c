@@ -229,14 +229,14 @@ enum sim_token_status sim_tokens_revoke(struct sim_tokens *t,
   return rc;
 }
 
-void sim_tokens_expire_all(struct sim_tokens *t) {
+void sim_tokens_expire_all(struct sim_tokens *t, bool access_only) {
   int64_t now = sim_clock_ms();
 
   pthread_mutex_lock(&t->mu);
   for (size_t i = 0; i < t->n; i++) {
     if (t->v[i].access_exp_ms > now)
       t->v[i].access_exp_ms = now;
-    if (t->v[i].refresh_exp_ms > now)
+    if (!access_only && t->v[i].refresh_exp_ms > now)
       t->v[i].refresh_exp_ms = now;
   }
   pthread_mutex_unlock(&t->mu);

@@ -54,6 +54,10 @@ const char *pb_bus_service(const struct pb_bus *bus);
  * re-subscribed after every reconnect. QoS 1. */
 int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
                      pb_bus_handler *handler, void *ud);
+/* The same for a pattern outside the root, used as given (Home Assistant's
+ * homeassistant/status); its handlers see the full topic in msg->topic. */
+int pb_bus_subscribe_abs(struct pb_bus *bus, const char *pattern,
+                         pb_bus_handler *handler, void *ud);
 /* Called on the loop after each (re)connect, once subscriptions are sent. */
 void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud);
 
@@ -61,6 +65,12 @@ void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud);
  * queues QoS 1 messages and sends them after reconnecting. */
 int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
                    size_t len, bool retain);
+/* The same for a topic outside the root, used as given (homeassistant/...). */
+int pb_bus_publish_abs(struct pb_bus *bus, const char *topic, const void *payload,
+                       size_t len, bool retain);
+/* QoS 1 publishes not yet acknowledged by the broker: lets a bulk publisher
+ * pace itself instead of queueing without bound. */
+size_t pb_bus_unacked(const struct pb_bus *bus);
 int pb_bus_publish_str(struct pb_bus *bus, const char *topic, const char *text,
                        bool retain);
 /* Dumps `j` compactly and publishes it; does not take ownership. */
@@ -107,12 +117,25 @@ void pb_bus_reply_ok(struct pb_bus_reply *reply, json_t *data);
 /* `details` is taken (may be NULL): e.g. the list of bad lines. */
 void pb_bus_reply_error(struct pb_bus_reply *reply, const char *message,
                         json_t *details);
+/* Keeps a request open past its handler (an answer that needs network work
+ * first): returns a copy to answer later, exactly once, with
+ * pb_bus_reply_ok or pb_bus_reply_error, which also free it. NULL when out
+ * of memory (the request is then answered with an error). */
+struct pb_bus_reply *pb_bus_reply_defer(struct pb_bus_reply *reply);
 
 /* Client side: sends `request` (taken) to <service>/request/<action> and calls
  * `done` with the response object, or with NULL after timeout_ms. */
 typedef void pb_bus_response_cb(struct pb_bus *bus, json_t *response, void *ud);
 int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
                    json_t *request, int timeout_ms, pb_bus_response_cb *done,
+                   void *ud);
+/* Client side of a command on any topic (`topic` relative to the root, e.g.
+ * ext/main/2000/override/set): published (not retained) with an MQTT 5
+ * response topic R/svc/<service>/response/command and a correlation id;
+ * `done` gets the answer ({"status":"ok"|"error",...}) or NULL after
+ * timeout_ms. PB_EUNAVAIL with MQTT 3.1.1, which has no response topic. */
+int pb_bus_command(struct pb_bus *bus, const char *topic, const void *payload,
+                   size_t len, int timeout_ms, pb_bus_response_cb *done,
                    void *ud);
 
 #endif

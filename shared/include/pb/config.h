@@ -49,6 +49,10 @@ enum pb_config_type {
     "Display labels, e.g. 'lunch=Face à face pédagogique;away=Absent'.")      \
   X(SCHEDULE_HORIZON_DAYS, PB_CT_INT, "14", 1, 366,                            \
     "How many days of concrete slots ical-ingest publishes ahead.")            \
+  X(HA_DISCOVERY, PB_CT_BOOL, "true", 0, 0,                                    \
+    "Publish Home Assistant MQTT discovery for every PBX extension (scheduler).") \
+  X(HA_DISCOVERY_PREFIX, PB_CT_TOPIC, "homeassistant", 0, 0,                   \
+    "Home Assistant's discovery prefix (its birth message is <prefix>/status).") \
   X(YEASTAR_PBX_URL, PB_CT_URL, "", 0, 0,                                      \
     "PBX base URL, e.g. https://pbx.example.org:8088 (empty: no PBX).")       \
   X(YEASTAR_CLIENT_ID, PB_CT_STRING, "", 0, 0,                                 \
@@ -58,6 +62,8 @@ enum pb_config_type {
     "CA bundle or self-signed certificate to trust for the PBX.")             \
   X(YEASTAR_INSECURE, PB_CT_BOOL, "false", 0, 0,                               \
     "Skip TLS verification for the PBX (logged as a warning at every start).") \
+  X(YEASTAR_PINNED_PUBLIC_KEY, PB_CT_STRING, "", 0, 0,                         \
+    "Pin the PBX's public key: sha256//BASE64 (';' between several) or a PEM/DER key file.") \
   X(YEASTAR_USER_AGENT, PB_CT_STRING, "PresenceBus/" PB_VERSION " OpenAPI", 0, \
     0, "User-Agent sent with every PBX request.")                              \
   X(DIRECTORY_REFRESH_MINUTES, PB_CT_INT, "10", 1, 1440,                       \
@@ -65,15 +71,63 @@ enum pb_config_type {
   X(PBX_TIMEOUT_SECONDS, PB_CT_INT, "10", 1, 300,                              \
     "Total time allowed for one PBX request.")                                 \
   X(PBX_MAX_CONCURRENCY, PB_CT_INT, "4", 1, 64,                               \
-    "PBX requests the gateway runs at once, per process.")                     \
+    "PBX requests the gateway runs at once, per PBX site.")                    \
+  X(PBX_RATE_PER_SECOND, PB_CT_INT, "400", 1, 10000,                           \
+    "PBX requests the gateway starts per second, per site (token bucket).")   \
+  X(PBX_RATE_BURST, PB_CT_INT, "40", 1, 10000,                                 \
+    "Requests a site may start at once after a quiet time (bucket size).")    \
+  X(PBX_MAX_TOKENS, PB_CT_INT, "2", 1, 8,                                      \
+    "Open API tokens the gateway may hold live at once, per site (the PBX allows 8 per application).") \
+  X(PBX_DEL_TOKEN_ON_EXIT, PB_CT_BOOL, "false", 0, 0,                          \
+    "Revoke the token (del_token) on a clean stop instead of reusing it at the next start.") \
+  X(PBX_READBACK_SECONDS, PB_CT_INT, "60", 0, 86400,                           \
+    "How often the gateway reads back what the PBX shows, to notice drift (0: never).") \
+  X(DRIFT_POLICY, PB_CT_STRING, "respect", 0, 0,                               \
+    "A status changed on the phone: respect (kept until the planning's next change) or enforce.") \
   X(APPLY_RETRY_MAX_SECONDS, PB_CT_INT, "300", 1, 86400,                       \
     "Longest wait between two retries of a failed apply.")                     \
   X(WEB_LISTEN, PB_CT_LISTEN, "127.0.0.1:8080", 0, 0,                          \
     "Address and port web-api listens on.")                                    \
   X(WEB_MAX_BODY_BYTES, PB_CT_INT, "1048576", 1024, 67108864,                  \
     "Largest request body web-api accepts.")                                   \
+  X(WEB_ADMIN_PASSWORD, PB_CT_SECRET, "", 0, 0,                               \
+    "Password of the 'admin' account web-api creates on first start (empty: generated and printed once).") \
+  X(WEB_SESSION_HOURS, PB_CT_INT, "12", 1, 720,                                \
+    "Lifetime of a dashboard login session, in hours.")                        \
+  X(WEB_COOKIE_SECURE, PB_CT_BOOL, "false", 0, 0,                              \
+    "Mark the session cookie Secure (set it when HTTPS is terminated by a proxy).") \
+  X(WEB_LOGIN_MAX_FAILURES, PB_CT_INT, "5", 1, 1000,                           \
+    "Failed logins allowed per client address and user name in 15 minutes.")  \
+  X(WEB_COMMAND_TIMEOUT_MS, PB_CT_INT, "5000", 100, 120000,                    \
+    "How long web-api waits for the service that owns a command (then 504).")  \
+  X(WEB_AUDIT_RETENTION_DAYS, PB_CT_INT, "90", 1, 3650,                        \
+    "Days the audit log keeps its entries.")                                   \
+  X(WEB_SSE_RING_EVENTS, PB_CT_INT, "4096", 16, 1000000,                       \
+    "Live events kept in memory for Last-Event-ID resume and slow clients.")   \
+  X(WEB_SSE_HEARTBEAT_SECONDS, PB_CT_INT, "15", 1, 300,                        \
+    "Seconds between two heartbeats on an idle event stream.")                 \
+  X(WEB_SSE_MAX_CLIENTS, PB_CT_INT, "500", 1, 900,                             \
+    "Event-stream clients web-api serves at once.")                           \
+  X(PBX_WEBHOOK_SECRETS, PB_CT_SECRET, "", 0, 0,                               \
+    "Webhook secrets per site: 'main=SECRET;other=SECRET2' (a site without one refuses webhooks).") \
   X(IMPORT_MAX_BYTES, PB_CT_INT, "4194304", 1024, 268435456,                   \
     "Largest planning file ical-ingest imports.")                              \
+  X(SOURCE_REFRESH_MINUTES, PB_CT_INT, "5", 1, 1440,                           \
+    "Default time between two downloads of a calendar URL (each +-10 % jitter).") \
+  X(SOURCE_BACKOFF_MAX_MINUTES, PB_CT_INT, "60", 1, 1440,                      \
+    "Cap of the wait after failed downloads (1 min, doubling; at least the refresh interval).") \
+  X(SOURCE_CONNECT_TIMEOUT_SECONDS, PB_CT_INT, "10", 1, 300,                   \
+    "Time allowed to connect to a calendar server.")                           \
+  X(SOURCE_TIMEOUT_SECONDS, PB_CT_INT, "60", 1, 3600,                          \
+    "Total time allowed for one calendar download.")                           \
+  X(SOURCE_MAX_REDIRECTS, PB_CT_INT, "5", 0, 20,                               \
+    "HTTP redirects followed when downloading a calendar.")                    \
+  X(SOURCE_MAX_BYTES, PB_CT_INT, "33554432", 1024, 268435456,                  \
+    "Largest calendar accepted (download or upload); a larger one is refused.") \
+  X(MAPPING_RULES, PB_CT_STRING, "", 0, 0,                                     \
+    "Global event-to-status rules, a JSON array (empty: the built-in list, see docs/calendars.md).") \
+  X(MAPPING_DEFAULT_STATUS, PB_CT_STRING, "do_not_disturb", 0, 0,              \
+    "Status of calendar events no rule matches, or 'ignore'.")                 \
   X(CLOCK_OFFSET_MS, PB_CT_INT, "0", -315360000000LL, 315360000000LL,        \
     "Testing only: run the clock this many ms ahead of the system's.")
 
@@ -111,6 +165,13 @@ int pb_config_load_env(struct pb_config *cfg, char *err, size_t errlen);
 int pb_config_setup(int argc, char **argv, const char *service,
                     const char *summary, const struct pb_cli_option *extra,
                     struct pb_config **out, int *exit_code);
+/* A service's own check of values only it can judge (ical-ingest's rule
+ * list), run by pb_config_setup after loading, --check-config included. It
+ * returns 0, or an error with a message naming the key in err; the service
+ * then stops with exit status 2. Set before pb_config_setup (or pass NULL). */
+typedef int pb_config_check_fn(const struct pb_config *cfg, char *err,
+                               size_t errlen);
+void pb_config_set_check(pb_config_check_fn *check);
 /* Value of a service option after pb_config_setup; NULL when absent, ""
  * for a flag that was given. */
 const char *pb_config_arg(const struct pb_config *cfg, const char *option);
@@ -120,8 +181,10 @@ int64_t pb_config_int(const struct pb_config *cfg, enum pb_config_key key);
 bool pb_config_bool(const struct pb_config *cfg, enum pb_config_key key);
 const char *pb_config_key_name(enum pb_config_key key);
 
-/* The table as Markdown (docs/config.md is this output, checked by a test). */
+/* The table as Markdown (docs/config.md is this output, checked by a test)
+ * and as an env file (deploy/presencebus.env.example, checked likewise). */
 void pb_config_print_markdown(void);
+void pb_config_print_env(void);
 void pb_config_print_help(const char *service, const char *summary,
                           const struct pb_cli_option *extra);
 

@@ -25,7 +25,30 @@ struct pb_http_request {
   const char *if_none_match;
   const char *if_modified_since;
   const char *username, *password; /* HTTP basic auth when set */
+  /* "sha256//<base64>" (several joined by ';') or a PEM/DER public key
+   * file: the server's key must match. The key then authenticates the
+   * server on its own (a self-signed PBX): chain and host name are not
+   * checked. */
+  const char *pinned_public_key;
+  /* Offer gzip/deflate/br (calendar feeds shrink tenfold); max_bytes then
+   * caps the decoded answer. */
+  bool accept_encoding;
 };
+
+/* Where a transfer without an HTTP answer failed, for diagnostics. */
+enum pb_http_failure {
+  PB_HTTP_FAIL_NONE = 0,
+  PB_HTTP_FAIL_DNS,         /* the host name does not resolve */
+  PB_HTTP_FAIL_CONNECT,     /* no TCP connection: refused, unreachable, timeout */
+  PB_HTTP_FAIL_TLS,         /* the TLS handshake failed */
+  PB_HTTP_FAIL_TLS_VERIFY,  /* certificate not trusted, wrong name, bad CA file */
+  PB_HTTP_FAIL_TLS_PIN,     /* the public key is not the pinned one */
+  PB_HTTP_FAIL_TIMEOUT,     /* connected, but no complete answer in time */
+  PB_HTTP_FAIL_NO_ANSWER,   /* the connection broke or closed without an answer */
+  PB_HTTP_FAIL_TOO_BIG,     /* the answer exceeded max_bytes */
+  PB_HTTP_FAIL_OTHER,
+};
+const char *pb_http_failure_name(enum pb_http_failure f); /* "dns", "tls"... */
 
 struct pb_http_response {
   int err;                   /* 0, or a PB_E* error (no HTTP answer) */
@@ -36,6 +59,8 @@ struct pb_http_response {
   size_t len;
   const char *etag, *last_modified;
   double seconds;            /* total transfer time */
+  enum pb_http_failure failure; /* PB_HTTP_FAIL_NONE when there is an answer */
+  const char *primary_ip;    /* address connected to, "" when none */
 };
 
 typedef void pb_http_done(const struct pb_http_response *resp, void *ud);

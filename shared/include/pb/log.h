@@ -13,8 +13,11 @@ void pb_log_set_level(enum pb_log_level level);
 /* "debug", "info", "warn"/"warning", "error" (any case). 0 or PB_EINVAL. */
 int pb_log_level_parse(const char *text, enum pb_log_level *out);
 /* Redact this text from every later log line. Short strings (< 4 bytes) are
- * ignored, to avoid masking ordinary words. At most 64 secrets. */
+ * ignored, to avoid masking ordinary words. At most 1024 secrets. */
 void pb_log_add_secret(const char *secret);
+/* Forget a secret that is no longer used (a replaced token), so the 1024
+ * slots keep covering the live ones. */
+void pb_log_remove_secret(const char *secret);
 
 void pb_log(enum pb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

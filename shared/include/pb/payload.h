@@ -95,6 +95,10 @@ struct pb_ext_state {
   char name[PB_TEXT_MAX];
   int64_t pbx_id;
   unsigned online;           /* bit per device kind, see pb_device_names */
+  /* A status someone changed on the PBX (phone, Linkus) that the gateway
+   * keeps rather than overwrites (DRIFT_POLICY=respect). */
+  int64_t drift_since;       /* 0: no drift */
+  int64_t drift_until;       /* kept until then; -1: until the desired status changes */
 };
 extern const char *const pb_device_names[5]; /* sip_phone, linkus_desktop... */
 json_t *pb_ext_state_to_json(const struct pb_ext_state *s, const struct pb_tz *tz);
@@ -117,6 +121,50 @@ json_t *pb_directory_to_json(const struct pb_directory *d, const struct pb_tz *t
 int pb_directory_from_json(const json_t *j, struct pb_directory *out, char *err,
                            size_t errlen);
 void pb_directory_cleanup(struct pb_directory *d);
+/* The same payload as dumping pb_directory_to_json, written entry by entry
+ * (`next` fills one entry at a time, false at the end) so that a large
+ * directory is never held as a JSON tree. Caller frees; NULL on failure. */
+typedef bool pb_dir_next_fn(void *ud, struct pb_dir_entry *out);
+char *pb_directory_dump_stream(const char *site, int64_t updated_at,
+                               const struct pb_tz *tz, pb_dir_next_fn *next,
+                               void *ud, size_t *len);
+
+/* ---- R/site/<site>/status: how the gateway gets on with a PBX site ---- */
+struct pb_site_status {
+  char site[PB_ID_MAX];
+  char state[24];            /* starting, ok, unreachable, tls_failed,
+                                auth_failed, forbidden, api_disabled,
+                                token_limit, error */
+  char error[PB_TEXT_MAX];   /* what failed; "" when ok */
+  int64_t since;             /* when this state began */
+  char url[512];             /* the PBX base URL (no credentials) */
+  bool token_valid;
+  int64_t token_expires;     /* -1: no token */
+  int64_t extensions;        /* in the directory */
+  int64_t pending;           /* desired statuses not yet on the PBX */
+  int64_t drifting;          /* changes made on the PBX that are kept */
+  int64_t updated_at;
+};
+json_t *pb_site_status_to_json(const struct pb_site_status *s,
+                               const struct pb_tz *tz);
+int pb_site_status_from_json(const json_t *j, struct pb_site_status *out,
+                             char *err, size_t errlen);
+
+/* ---- R/site/<site>/pbx_event: a PBX event relayed as the PBX sent it ----
+ * The webhook/WebSocket envelope {"type": 30009, "sn": "...", "msg": ...};
+ * msg is usually a JSON-encoded string, sometimes an object: both are read. */
+struct pb_pbx_event {
+  int64_t type;              /* 30009 presence changed, 30007, 30008, ... */
+  char sn[PB_ID_MAX];        /* the PBX serial number, "" when absent */
+  json_t *msg;               /* the msg object, owned */
+};
+int pb_pbx_event_from_json(const json_t *j, struct pb_pbx_event *out, char *err,
+                           size_t errlen);
+void pb_pbx_event_cleanup(struct pb_pbx_event *ev);
+/* Type 30009 (presence changed): the extension number and its status. */
+int pb_pbx_event_presence(const struct pb_pbx_event *ev, char *ext, size_t extlen,
+                          enum pb_presence *status, char *err, size_t errlen);
+#define PB_PBX_EVENT_PRESENCE 30009
 
 /* Copy at most size-1 bytes and terminate; true when nothing was cut. */
 bool pb_strlcpy(char *dst, const char *src, size_t size);

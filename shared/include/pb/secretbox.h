@@ -24,4 +24,18 @@ int pb_hmac_sha256_base64(const char *key, size_t keylen, const void *body,
 /* Constant-time comparison of two NUL-terminated strings. */
 int pb_secret_equal(const char *a, const char *b);
 
+/* Passwords: Argon2id (crypto_pwhash_str) at t=2, m=19 MiB, the OWASP
+ * minimum, so that a login costs tens of milliseconds and little memory.
+ * The hash string records its parameters. out >= PB_PASSWORD_HASH_MAX. */
+#define PB_PASSWORD_HASH_MAX 128
+int pb_password_hash(const char *password, char *out, size_t outlen);
+/* 0 when the password matches, PB_EAUTH when not, PB_EPARSE when `hash`
+ * is not a password hash. */
+int pb_password_verify(const char *hash, const char *password);
+/* `nbytes` random bytes as URL-safe Base64 without padding (session ids,
+ * API tokens, generated passwords). out >= nbytes * 4 / 3 + 2. */
+int pb_random_token(size_t nbytes, char *out, size_t outlen);
+/* SHA-256 of `len` bytes as 64 lowercase hex digits. out >= 65. */
+int pb_sha256_hex(const void *data, size_t len, char *out, size_t outlen);
+
 #endif

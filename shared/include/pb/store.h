@@ -25,6 +25,12 @@ enum { PB_STMT_DONE = 0, PB_STMT_ROW = 1 };
 int pb_store_open(const char *path, const struct pb_migration *migrations,
                   size_t count, struct pb_store **out);
 void pb_store_close(struct pb_store *store);
+/* Moves WAL checkpoints (the one kind of write that waits for the disk:
+ * fsync) to a thread with its own connection, at most once a second after
+ * commits, so a busy disk never stalls the caller's loop. Commits stay
+ * durable against a crash of the process (synchronous=NORMAL). Optional;
+ * stopped by pb_store_close. */
+int pb_store_checkpoint_in_background(struct pb_store *store);
 int pb_store_version(struct pb_store *store);
 /* "DATA_DIR/<service>.db", creating DATA_DIR when missing. */
 int pb_store_path(const char *data_dir, const char *service, char *buf,
@@ -40,6 +46,8 @@ void pb_store_rollback(struct pb_store *store);
 struct pb_stmt *pb_store_stmt(struct pb_store *store, const char *sql);
 int pb_stmt_bind_text(struct pb_stmt *st, int idx, const char *text);
 int pb_stmt_bind_int(struct pb_stmt *st, int idx, int64_t value);
+/* Bytes that may hold NULs (a downloaded file); copied by SQLite. */
+int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data, size_t len);
 int pb_stmt_bind_null(struct pb_stmt *st, int idx);
 /* PB_STMT_ROW, PB_STMT_DONE or a negative error (logged once). */
 int pb_stmt_step(struct pb_stmt *st);
@@ -47,6 +55,9 @@ int pb_stmt_step(struct pb_stmt *st);
 int pb_stmt_run(struct pb_stmt *st);
 const char *pb_stmt_text(struct pb_stmt *st, int col); /* "" for NULL */
 int64_t pb_stmt_int(struct pb_stmt *st, int col);
+/* A BLOB column's bytes and length, lent until the next step ("" and 0 for
+ * NULL). */
+const void *pb_stmt_blob(struct pb_stmt *st, int col, size_t *len);
 bool pb_stmt_is_null(struct pb_stmt *st, int col);
 int64_t pb_store_changes(struct pb_store *store);
 int64_t pb_store_last_id(struct pb_store *store);

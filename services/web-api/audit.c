@@ -1,0 +1,273 @@
+/* The audit log: one row per thing that happened, kept in web-api.db from
+ * the bus events (R/events/<kind>, docs/topics.md) — statuses applied
+ * (old -> new, cause), overrides set/cleared/expired (who, reason), apply
+ * and source failures, refused commands — and from web-api's own actions
+ * (logins, users, tokens, commands sent). Paginated by GET /api/logs; rows
+ * older than WEB_AUDIT_RETENTION_DAYS are deleted every hour. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb/bus.h"
+#include "pb/clock.h"
+#include "pb/config.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/loop.h"
+#include "pb/store.h"
+#include "web.h"
+
+#define PRUNE_EVERY_MS (3600 * 1000)
+#define PER_PAGE_MAX 500
+
+struct web_audit {
+  struct pb_timer *prune;
+};
+
+void web_audit_add(struct web *w, const char *kind, const char *site,
+                   const char *ext, const char *actor, const char *message,
+                   json_t *data) {
+  char *text = data ? pb_json_dump(data) : NULL;
+  struct pb_stmt *st = pb_store_stmt(
+      w->store, "INSERT INTO audit(at, kind, site, ext, actor, message, data) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!st || pb_stmt_bind_int(st, 1, pb_clock_now()) ||
+      pb_stmt_bind_text(st, 2, kind) ||
+      pb_stmt_bind_text(st, 3, site ? site : "") ||
+      pb_stmt_bind_text(st, 4, ext ? ext : "") ||
+      pb_stmt_bind_text(st, 5, actor ? actor : "") ||
+      pb_stmt_bind_text(st, 6, message) ||
+      (text ? pb_stmt_bind_text(st, 7, text) : pb_stmt_bind_null(st, 7)) ||
+      pb_stmt_run(st))
+    pb_warn("audit: cannot record '%s' (%s)", message, kind);
+  free(text);
+  json_decref(data);
+}
+
+static const char *str_or(const json_t *j, const char *key, const char *def) {
+  const char *s = pb_json_str(j, key);
+  return s ? s : def;
+}
+
+/* One sentence per event kind; the whole event is kept in `data`. */
+static void describe(struct web *w, const char *kind, json_t *ev, char *msg,
+                     size_t len, const char **actor) {
+  const char *site = str_or(ev, "site", ""), *ext = str_or(ev, "ext", "");
+  *actor = str_or(ev, "service", "");
+  if (strcmp(kind, "apply") == 0) {
+    struct web_ext *e = web_model_get(w, site, ext);
+    const char *now = str_or(ev, "status", "?");
+    const char *old = "?";
+    const char *cause = "?";
+    if (e) {
+      const char *pbx = pb_json_str(e->state, "status");
+      /* The state may already show the new status when the event comes. */
+      old = pbx && strcmp(pbx, now) != 0 ? pbx
+            : e->prev_pbx_status[0]      ? e->prev_pbx_status
+                                         : "?";
+      cause = str_or(e->desired, "cause", "?");
+    }
+    json_object_set_new(ev, "old_status", json_string(old));
+    json_object_set_new(ev, "cause", json_string(cause));
+    snprintf(msg, len, "PBX status applied: %s -> %s (cause: %s)", old, now,
+             cause);
+  } else if (strcmp(kind, "apply_failed") == 0) {
+    snprintf(msg, len, "applying %s failed: %s", str_or(ev, "status", "?"),
+             str_or(ev, "error", "unknown error"));
+  } else if (strcmp(kind, "override") == 0) {
+    const char *action = str_or(ev, "action", "?");
+    const char *by = str_or(ev, "by", "");
+    if (*by)
+      *actor = by;
+    if (strcmp(action, "cleared") == 0)
+      snprintf(msg, len, "override cleared");
+    else
+      snprintf(msg, len, "override %s: %s until %s%s%s", action,
+               str_or(ev, "status", "?"), str_or(ev, "until", "cleared"),
+               *str_or(ev, "reason", "") ? ", reason: " : "",
+               str_or(ev, "reason", ""));
+  } else if (strcmp(kind, "error") == 0) {
+    snprintf(msg, len, "refused on %s: %s", str_or(ev, "topic", "?"),
+             str_or(ev, "error", "?"));
+  } else if (strcmp(kind, "pbx_error") == 0) {
+    snprintf(msg, len, "PBX error: %s", str_or(ev, "error", "?"));
+  } else if (strncmp(kind, "source", 6) == 0) {
+    /* ical-ingest's R/events/source: action added, updated, removed,
+     * fetched or failed, for the source `id`. */
+    const char *err = pb_json_str(ev, "error");
+    snprintf(msg, len, "source %s %s%s%s",
+             str_or(ev, "id", str_or(ev, "source", "?")),
+             str_or(ev, "action", kind), err ? ": " : "", err ? err : "");
+  } else {
+    const char *err = pb_json_str(ev, "error");
+    snprintf(msg, len, "%s%s%s", kind, err ? ": " : "", err ? err : "");
+  }
+}
+
+static void on_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                     void *ud) {
+  (void)bus;
+  struct web *w = ud;
+  const char *kind = msg->topic + strlen("events/");
+  if (!pb_topic_id_valid(kind))
+    return;
+  json_t *ev = pb_json_parse(msg->payload, msg->len, NULL, 0);
+  if (!json_is_object(ev)) {
+    pb_warn("ignoring an event on %s that is not a JSON object", msg->topic);
+    json_decref(ev);
+    return;
+  }
+  web_metrics_event(w, kind, ev);
+  char text[768];
+  const char *actor = "";
+  describe(w, kind, ev, text, sizeof text, &actor);
+  char actor_copy[PB_TEXT_MAX];
+  pb_strlcpy(actor_copy, actor, sizeof actor_copy);
+  web_sse_publish(w, kind, json_incref(ev));
+  web_audit_add(w, kind, str_or(ev, "site", ""), str_or(ev, "ext", ""),
+                actor_copy, text, json_incref(ev));
+  json_decref(ev);
+}
+
+static void prune(struct web *w) {
+  int64_t days = pb_config_int(w->cfg, PB_CFG_WEB_AUDIT_RETENTION_DAYS);
+  struct pb_stmt *st =
+      pb_store_stmt(w->store, "DELETE FROM audit WHERE at < ?1");
+  if (st && !pb_stmt_bind_int(st, 1, pb_clock_now() - days * 86400) &&
+      !pb_stmt_run(st) && pb_store_changes(w->store) > 0)
+    pb_info("audit: removed %lld entries older than %lld days",
+            (long long)pb_store_changes(w->store), (long long)days);
+}
+
+static void on_prune(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+  (void)loop;
+  prune(ud);
+  pb_timer_arm_in(t, PRUNE_EVERY_MS);
+}
+
+int web_audit_init(struct web *w) {
+  struct web_audit *a = calloc(1, sizeof *a);
+  if (!a)
+    return PB_ENOMEM;
+  w->audit = a;
+  a->prune = pb_timer_new(w->loop, on_prune, w);
+  if (!a->prune)
+    return PB_ENOMEM;
+  prune(w);
+  pb_timer_arm_in(a->prune, PRUNE_EVERY_MS);
+  return pb_bus_subscribe(w->bus, "events/+", on_event, w);
+}
+
+void web_audit_cleanup(struct web *w) {
+  if (!w->audit)
+    return;
+  pb_timer_free(w->audit->prune);
+  free(w->audit);
+  w->audit = NULL;
+}
+
+/* ---- GET /api/logs ---- */
+
+static int int_param(const struct web_request *req, const char *name,
+                     int64_t def, int64_t min, int64_t max, int64_t *out,
+                     struct web_response *resp) {
+  const char *v = web_query(req, name);
+  *out = def;
+  if (!v)
+    return 0;
+  char *end;
+  long long n = strtoll(v, &end, 10);
+  if (!*v || *end || n < min || n > max) {
+    web_reply_error(resp, 400,
+                    "query parameter '%s' must be an integer from %lld to %lld",
+                    name, (long long)min, (long long)max);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+static int time_param(const struct web_request *req, const char *name,
+                      int64_t *out, struct web_response *resp) {
+  const char *v = web_query(req, name);
+  *out = -1;
+  if (!v)
+    return 0;
+  if (pb_time_parse_rfc3339(v, out)) {
+    web_reply_error(resp, 400,
+                    "query parameter '%s' must be an RFC 3339 time like "
+                    "2026-11-23T08:00:00+01:00",
+                    name);
+    return -1;
+  }
+  return 0;
+}
+
+void web_get_logs(struct web *w, const struct web_request *req,
+                  struct web_response *resp) {
+  int64_t page, per_page, from, to;
+  const char *ext = web_query(req, "extension");
+  const char *site = web_query(req, "site");
+  const char *kind = web_query(req, "kind");
+  if (int_param(req, "page", 1, 1, 1000000, &page, resp) ||
+      int_param(req, "per_page", 50, 1, PER_PAGE_MAX, &per_page, resp) ||
+      time_param(req, "from", &from, resp) || time_param(req, "to", &to, resp))
+    return;
+  if ((ext && !pb_topic_id_valid(ext)) || (site && !pb_topic_id_valid(site)) ||
+      (kind && !pb_topic_id_valid(kind))) {
+    web_reply_error(resp, 400,
+                    "query parameters 'extension', 'site' and 'kind' must be "
+                    "[A-Za-z0-9_-]");
+    return;
+  }
+#define WHERE                                                                  \
+  " FROM audit WHERE (?1 IS NULL OR ext = ?1) AND (?2 IS NULL OR site = ?2)"   \
+  " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR at >= ?4)"                \
+  " AND (?5 IS NULL OR at < ?5)"
+  /* Two literals: the store caches statements by their SQL text. */
+  static const char *const sqls[2] = {
+      "SELECT COUNT(*)" WHERE,
+      "SELECT id, at, kind, site, ext, actor, message, data" WHERE
+      " ORDER BY id DESC LIMIT ?6 OFFSET ?7"};
+#undef WHERE
+  int64_t total = 0;
+  json_t *entries = json_array();
+  for (int pass = 0; pass < 2; pass++) {
+    struct pb_stmt *st = pb_store_stmt(w->store, sqls[pass]);
+    if (!st ||
+        (ext ? pb_stmt_bind_text(st, 1, ext) : pb_stmt_bind_null(st, 1)) ||
+        (site ? pb_stmt_bind_text(st, 2, site) : pb_stmt_bind_null(st, 2)) ||
+        (kind ? pb_stmt_bind_text(st, 3, kind) : pb_stmt_bind_null(st, 3)) ||
+        (from >= 0 ? pb_stmt_bind_int(st, 4, from)
+                   : pb_stmt_bind_null(st, 4)) ||
+        (to >= 0 ? pb_stmt_bind_int(st, 5, to) : pb_stmt_bind_null(st, 5)) ||
+        (pass && (pb_stmt_bind_int(st, 6, per_page) ||
+                  pb_stmt_bind_int(st, 7, (page - 1) * per_page)))) {
+      json_decref(entries);
+      web_reply_error(resp, 503, "cannot read the audit log");
+      return;
+    }
+    while (pb_stmt_step(st) == PB_STMT_ROW) {
+      if (!pass) {
+        total = pb_stmt_int(st, 0);
+        continue;
+      }
+      json_t *e = json_pack("{s:I}", "id", (json_int_t)pb_stmt_int(st, 0));
+      pb_json_set_time_tz(e, "at", pb_stmt_int(st, 1), w->tz);
+      json_object_set_new(e, "kind", json_string(pb_stmt_text(st, 2)));
+      json_object_set_new(e, "site", json_string(pb_stmt_text(st, 3)));
+      json_object_set_new(e, "extension", json_string(pb_stmt_text(st, 4)));
+      json_object_set_new(e, "actor", json_string(pb_stmt_text(st, 5)));
+      json_object_set_new(e, "message", json_string(pb_stmt_text(st, 6)));
+      const char *data = pb_stmt_is_null(st, 7) ? NULL : pb_stmt_text(st, 7);
+      json_t *dj = data ? pb_json_parse(data, strlen(data), NULL, 0) : NULL;
+      json_object_set_new(e, "data", dj ? dj : json_null());
+      json_array_append_new(entries, e);
+    }
+  }
+  json_t *out = json_pack(
+      "{s:I,s:I,s:I,s:I,s:o}", "page", (json_int_t)page, "per_page",
+      (json_int_t)per_page, "total", (json_int_t)total, "pages",
+      (json_int_t)((total + per_page - 1) / per_page), "entries", entries);
+  web_reply_json(resp, 200, out);
+}

@@ -1,0 +1,455 @@
+/* Accounts, login sessions and API tokens. Passwords are Argon2id hashes
+ * (libsodium, via pb/secretbox.h); session ids and API tokens are 256-bit
+ * random values of which only the SHA-256 is stored, so a copy of the
+ * database opens no session. Sessions and tokens are also kept in memory
+ * so that checking one costs a hash lookup, not a query. Failed logins are
+ * counted per client address and user name (a fixed 15-minute window). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "pb/clock.h"
+#include "pb/config.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/map.h"
+#include "pb/secretbox.h"
+#include "pb/store.h"
+#include "web.h"
+
+#define FAILURE_WINDOW_S 900
+#define MAX_FAILURE_KEYS 10000
+
+const char *web_role_name(enum web_role r) {
+  return r == WEB_ROLE_ADMIN      ? "admin"
+         : r == WEB_ROLE_READONLY ? "readonly"
+                                  : "none";
+}
+
+int web_role_parse(const char *text, enum web_role *out) {
+  if (text && strcmp(text, "admin") == 0)
+    *out = WEB_ROLE_ADMIN;
+  else if (text && strcmp(text, "readonly") == 0)
+    *out = WEB_ROLE_READONLY;
+  else
+    return PB_EINVAL;
+  return 0;
+}
+
+/* A statement left on a row keeps its read transaction open, and with it
+ * an old snapshot of the database (and WAL checkpoints blocked): single-row
+ * reads run to the end once their row is read. */
+void web_stmt_finish(struct pb_stmt *st) {
+  for (int i = 0; st && i < 1000 && pb_stmt_step(st) == PB_STMT_ROW; i++)
+    ;
+}
+
+int web_user_role(struct web *w, const char *user, enum web_role *role) {
+  struct pb_stmt *st =
+      pb_store_stmt(w->store, "SELECT role FROM users WHERE name = ?1");
+  if (!st || pb_stmt_bind_text(st, 1, user))
+    return PB_EDB;
+  int rc = pb_stmt_step(st);
+  if (rc != PB_STMT_ROW)
+    return rc < 0 ? rc : PB_ENOTFOUND;
+  rc = web_role_parse(pb_stmt_text(st, 0), role);
+  web_stmt_finish(st);
+  return rc;
+}
+
+static void free_map(struct pb_map *m) {
+  size_t pos = 0;
+  void *v;
+  while (m && (v = pb_map_next(m, &pos, NULL)))
+    free(v);
+  pb_map_free(m);
+}
+
+static int load(struct web *w) {
+  struct web_auth_state *a = w->auth;
+  int64_t now = pb_clock_now();
+  struct pb_stmt *st =
+      pb_store_stmt(w->store, "DELETE FROM sessions WHERE expires_at <= ?1");
+  if (!st || pb_stmt_bind_int(st, 1, now) || pb_stmt_run(st))
+    return PB_EDB;
+  st = pb_store_stmt(
+      w->store,
+      "SELECT s.hash, s.user, s.csrf, s.expires_at, u.role FROM sessions s "
+      "JOIN users u ON u.name = s.user");
+  int rc;
+  while (st && (rc = pb_stmt_step(st)) == PB_STMT_ROW) {
+    struct web_session *s = calloc(1, sizeof *s);
+    if (!s)
+      return PB_ENOMEM;
+    pb_strlcpy(s->user, pb_stmt_text(st, 1), sizeof s->user);
+    pb_strlcpy(s->csrf, pb_stmt_text(st, 2), sizeof s->csrf);
+    s->expires_at = pb_stmt_int(st, 3);
+    web_role_parse(pb_stmt_text(st, 4), &s->role);
+    if (pb_map_put(a->sessions, pb_stmt_text(st, 0), s))
+      free(s);
+  }
+  st = pb_store_stmt(
+      w->store, "SELECT t.hash, t.id, t.user, t.role, u.role FROM tokens t "
+                "JOIN users u ON u.name = t.user");
+  while (st && (rc = pb_stmt_step(st)) == PB_STMT_ROW) {
+    struct web_token *t = calloc(1, sizeof *t);
+    if (!t)
+      return PB_ENOMEM;
+    t->id = pb_stmt_int(st, 1);
+    pb_strlcpy(t->user, pb_stmt_text(st, 2), sizeof t->user);
+    enum web_role own = WEB_ROLE_READONLY, user = WEB_ROLE_READONLY;
+    web_role_parse(pb_stmt_text(st, 3), &own);
+    web_role_parse(pb_stmt_text(st, 4), &user);
+    t->role = own < user ? own : user;
+    if (pb_map_put(a->tokens, pb_stmt_text(st, 0), t))
+      free(t);
+  }
+  return 0;
+}
+
+int web_user_set_password(struct web *w, const char *user, const char *password,
+                          enum web_role role, bool create) {
+  char hash[PB_PASSWORD_HASH_MAX];
+  int rc = pb_password_hash(password, hash, sizeof hash);
+  if (rc)
+    return rc;
+  int64_t now = pb_clock_now();
+  struct pb_stmt *st = pb_store_stmt(
+      w->store,
+      create ? "INSERT INTO users(name, role, pwhash, created_at, updated_at) "
+               "VALUES (?1, ?2, ?3, ?4, ?4)"
+             : "UPDATE users SET pwhash = ?3, updated_at = ?4 WHERE name = ?1 "
+               "AND ?2 IS NOT NULL");
+  if (!st || pb_stmt_bind_text(st, 1, user) ||
+      pb_stmt_bind_text(st, 2, web_role_name(role)) ||
+      pb_stmt_bind_text(st, 3, hash) || pb_stmt_bind_int(st, 4, now))
+    return PB_EDB;
+  return pb_stmt_run(st);
+}
+
+/* Sessions of `user` end (all but `keep_hash`) when its password changes;
+ * with `tokens_too` (the user is removed) its API tokens go as well. */
+void web_auth_revoke_user(struct web *w, const char *user,
+                          const char *keep_hash, bool tokens_too) {
+  struct web_auth_state *a = w->auth;
+  struct pb_stmt *st = pb_store_stmt(
+      w->store, "DELETE FROM sessions WHERE user = ?1 AND hash <> ?2");
+  if (st && !pb_stmt_bind_text(st, 1, user) &&
+      !pb_stmt_bind_text(st, 2, keep_hash ? keep_hash : ""))
+    pb_stmt_run(st);
+  for (int round = 0; round < (tokens_too ? 2 : 1); round++) {
+    struct pb_map *m = round ? a->tokens : a->sessions;
+    /* Collect first: the map must not change while it is walked. */
+    char(*keys)[65] = calloc(pb_map_count(m) + 1, 65);
+    size_t n = 0, pos = 0;
+    const char *key;
+    void *v;
+    while (keys && (v = pb_map_next(m, &pos, &key))) {
+      const char *owner = round ? ((struct web_token *)v)->user
+                                : ((struct web_session *)v)->user;
+      if (strcmp(owner, user) == 0 &&
+          (!keep_hash || strcmp(key, keep_hash) != 0))
+        pb_strlcpy(keys[n++], key, 65);
+    }
+    for (size_t i = 0; i < n; i++)
+      free(pb_map_remove(m, keys[i]));
+    free(keys);
+  }
+}
+
+static int create_first_admin(struct web *w) {
+  struct pb_stmt *st = pb_store_stmt(w->store, "SELECT COUNT(*) FROM users");
+  if (!st || pb_stmt_step(st) != PB_STMT_ROW)
+    return PB_EDB;
+  int64_t users = pb_stmt_int(st, 0);
+  web_stmt_finish(st);
+  if (users > 0)
+    return 0;
+  const char *given = pb_config_str(w->cfg, PB_CFG_WEB_ADMIN_PASSWORD);
+  char generated[64];
+  const char *pw = given;
+  if (!*given) {
+    if (pb_random_token(15, generated, sizeof generated))
+      return PB_ECRYPTO;
+    pw = generated;
+  } else if (strlen(given) < 8) {
+    pb_error("WEB_ADMIN_PASSWORD must be at least 8 characters");
+    return PB_ECONFIG;
+  }
+  int rc = web_user_set_password(w, "admin", pw, WEB_ROLE_ADMIN, true);
+  if (rc)
+    return rc;
+  if (*given) {
+    pb_info("created the administrator account 'admin' with the password of "
+            "WEB_ADMIN_PASSWORD");
+  } else {
+    /* Printed once, on stderr, outside the log's redaction: this is the
+     * only time anybody can see it. */
+    fprintf(
+        stderr,
+        "web-api: created the administrator account 'admin' with the generated "
+        "password: %s\n"
+        "web-api: it is shown only this once; change it in the dashboard, or "
+        "run 'web-api --reset-admin' for a new one\n",
+        generated);
+    fflush(stderr);
+  }
+  return 0;
+}
+
+int web_auth_init(struct web *w) {
+  struct web_auth_state *a = calloc(1, sizeof *a);
+  if (!a)
+    return PB_ENOMEM;
+  w->auth = a;
+  a->sessions = pb_map_new();
+  a->tokens = pb_map_new();
+  a->failures = pb_map_new();
+  if (!a->sessions || !a->tokens || !a->failures)
+    return PB_ENOMEM;
+  int rc = create_first_admin(w);
+  return rc ? rc : load(w);
+}
+
+void web_auth_cleanup(struct web *w) {
+  if (!w->auth)
+    return;
+  free_map(w->auth->sessions);
+  free_map(w->auth->tokens);
+  free_map(w->auth->failures);
+  free(w->auth);
+  w->auth = NULL;
+}
+
+void web_auth_identify(struct web *w, struct web_conn *wc,
+                       struct web_auth *out) {
+  memset(out, 0, sizeof *out);
+  struct web_auth_state *a = w->auth;
+  char hash[65];
+  const char *authz =
+      MHD_lookup_connection_value(wc->conn, MHD_HEADER_KIND, "Authorization");
+  if (authz) {
+    if (strncasecmp(authz, "Bearer ", 7) != 0)
+      return;
+    const char *tok = authz + 7;
+    while (*tok == ' ')
+      tok++;
+    pb_sha256_hex(tok, strlen(tok), hash, sizeof hash);
+    struct web_token *t = pb_map_get(a->tokens, hash);
+    if (!t)
+      return;
+    out->role = t->role;
+    pb_strlcpy(out->user, t->user, sizeof out->user);
+    int64_t now = pb_clock_now();
+    /* Written at most once a minute: a script polling hard costs no I/O. */
+    if (now - t->last_used_at >= 60) {
+      t->last_used_at = now;
+      struct pb_stmt *st = pb_store_stmt(
+          w->store, "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1");
+      if (st && !pb_stmt_bind_int(st, 1, t->id) &&
+          !pb_stmt_bind_int(st, 2, now))
+        pb_stmt_run(st);
+    }
+    return;
+  }
+  const char *cookie =
+      MHD_lookup_connection_value(wc->conn, MHD_COOKIE_KIND, WEB_COOKIE);
+  if (!cookie || !*cookie)
+    return;
+  pb_sha256_hex(cookie, strlen(cookie), hash, sizeof hash);
+  struct web_session *s = pb_map_get(a->sessions, hash);
+  if (!s)
+    return;
+  if (s->expires_at <= pb_clock_now()) {
+    free(pb_map_remove(a->sessions, hash));
+    struct pb_stmt *st =
+        pb_store_stmt(w->store, "DELETE FROM sessions WHERE hash = ?1");
+    if (st && !pb_stmt_bind_text(st, 1, hash))
+      pb_stmt_run(st);
+    return;
+  }
+  out->role = s->role;
+  out->by_cookie = true;
+  pb_strlcpy(out->user, s->user, sizeof out->user);
+  pb_strlcpy(out->csrf, s->csrf, sizeof out->csrf);
+  pb_strlcpy(out->session_hash, hash, sizeof out->session_hash);
+}
+
+/* ---- failed-login limiter ---- */
+
+static void failure_key(const char *ip, const char *user, char *key,
+                        size_t len) {
+  snprintf(key, len, "%s|%.64s", ip, user);
+}
+
+int64_t web_login_blocked(struct web *w, const char *ip, const char *user) {
+  char key[160];
+  failure_key(ip, user, key, sizeof key);
+  struct web_failures *f = pb_map_get(w->auth->failures, key);
+  int64_t now = pb_clock_now();
+  int64_t max = pb_config_int(w->cfg, PB_CFG_WEB_LOGIN_MAX_FAILURES);
+  if (!f || now >= f->window_start + FAILURE_WINDOW_S || f->count < max)
+    return 0;
+  return f->window_start + FAILURE_WINDOW_S - now;
+}
+
+void web_login_result(struct web *w, const char *ip, const char *user,
+                      bool ok) {
+  struct web_auth_state *a = w->auth;
+  char key[160];
+  failure_key(ip, user, key, sizeof key);
+  if (ok) {
+    free(pb_map_remove(a->failures, key));
+    return;
+  }
+  int64_t now = pb_clock_now();
+  struct web_failures *f = pb_map_get(a->failures, key);
+  if (!f) {
+    if (pb_map_count(a->failures) >= MAX_FAILURE_KEYS) {
+      /* Bounded memory: forget the windows that are over; if an attack from
+       * very many addresses fills the table anyway, start it afresh. */
+      free_map(a->failures);
+      a->failures = pb_map_new();
+      pb_warn("login limiter: more than %d addresses failed to log in within "
+              "15 minutes; table reset",
+              MAX_FAILURE_KEYS);
+      if (!a->failures)
+        return;
+    }
+    f = calloc(1, sizeof *f);
+    if (!f || pb_map_put(a->failures, key, f)) {
+      free(f);
+      return;
+    }
+  }
+  if (now >= f->window_start + FAILURE_WINDOW_S) {
+    f->window_start = now;
+    f->count = 0;
+  }
+  f->count++;
+}
+
+/* ---- sessions ---- */
+
+int web_session_create(struct web *w, const char *user, enum web_role role,
+                       char *cookie, size_t cookie_len, char *csrf,
+                       size_t csrf_len, int64_t *expires_at) {
+  char hash[65];
+  if (pb_random_token(32, cookie, cookie_len) ||
+      pb_random_token(32, csrf, csrf_len))
+    return PB_ECRYPTO;
+  pb_sha256_hex(cookie, strlen(cookie), hash, sizeof hash);
+  int64_t now = pb_clock_now();
+  *expires_at = now + pb_config_int(w->cfg, PB_CFG_WEB_SESSION_HOURS) * 3600;
+  struct pb_stmt *st = pb_store_stmt(
+      w->store,
+      "INSERT INTO sessions(hash, user, csrf, created_at, expires_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st || pb_stmt_bind_text(st, 1, hash) || pb_stmt_bind_text(st, 2, user) ||
+      pb_stmt_bind_text(st, 3, csrf) || pb_stmt_bind_int(st, 4, now) ||
+      pb_stmt_bind_int(st, 5, *expires_at) || pb_stmt_run(st))
+    return PB_EDB;
+  struct web_session *s = calloc(1, sizeof *s);
+  if (!s)
+    return PB_ENOMEM;
+  pb_strlcpy(s->user, user, sizeof s->user);
+  pb_strlcpy(s->csrf, csrf, sizeof s->csrf);
+  s->role = role;
+  s->expires_at = *expires_at;
+  if (pb_map_put(w->auth->sessions, hash, s)) {
+    free(s);
+    return PB_ENOMEM;
+  }
+  return 0;
+}
+
+void web_session_delete(struct web *w, const char *hash) {
+  free(pb_map_remove(w->auth->sessions, hash));
+  struct pb_stmt *st =
+      pb_store_stmt(w->store, "DELETE FROM sessions WHERE hash = ?1");
+  if (st && !pb_stmt_bind_text(st, 1, hash))
+    pb_stmt_run(st);
+}
+
+/* ---- API tokens ---- */
+
+int web_token_create(struct web *w, const char *name, const char *user,
+                     enum web_role role, char *token, size_t token_len,
+                     int64_t *id) {
+  char rnd[64], hash[65];
+  if (pb_random_token(32, rnd, sizeof rnd))
+    return PB_ECRYPTO;
+  /* A recognisable prefix lets secret scanners find leaked tokens. */
+  snprintf(token, token_len, "pbt_%s", rnd);
+  pb_sha256_hex(token, strlen(token), hash, sizeof hash);
+  struct pb_stmt *st = pb_store_stmt(
+      w->store, "INSERT INTO tokens(name, user, role, hash, created_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!st || pb_stmt_bind_text(st, 1, name) || pb_stmt_bind_text(st, 2, user) ||
+      pb_stmt_bind_text(st, 3, web_role_name(role)) ||
+      pb_stmt_bind_text(st, 4, hash) ||
+      pb_stmt_bind_int(st, 5, pb_clock_now()) || pb_stmt_run(st))
+    return PB_EDB;
+  struct web_token *t = calloc(1, sizeof *t);
+  if (!t)
+    return PB_ENOMEM;
+  t->id = *id = pb_store_last_id(w->store);
+  t->role = role;
+  pb_strlcpy(t->user, user, sizeof t->user);
+  if (pb_map_put(w->auth->tokens, hash, t)) {
+    free(t);
+    return PB_ENOMEM;
+  }
+  return 0;
+}
+
+int web_token_delete(struct web *w, int64_t id, const char *owner) {
+  struct pb_stmt *st = pb_store_stmt(
+      w->store,
+      "SELECT hash FROM tokens WHERE id = ?1 AND (?2 IS NULL OR user = ?2)");
+  if (!st || pb_stmt_bind_int(st, 1, id) ||
+      (owner ? pb_stmt_bind_text(st, 2, owner) : pb_stmt_bind_null(st, 2)))
+    return PB_EDB;
+  if (pb_stmt_step(st) != PB_STMT_ROW)
+    return PB_ENOTFOUND;
+  char hash[65];
+  pb_strlcpy(hash, pb_stmt_text(st, 0), sizeof hash);
+  web_stmt_finish(st);
+  free(pb_map_remove(w->auth->tokens, hash));
+  st = pb_store_stmt(w->store, "DELETE FROM tokens WHERE id = ?1");
+  if (!st || pb_stmt_bind_int(st, 1, id))
+    return PB_EDB;
+  return pb_stmt_run(st);
+}
+
+/* ---- web-api --reset-admin ---- */
+
+int web_auth_reset_cli(const struct pb_config *cfg, const char *user) {
+  struct web w = {.cfg = cfg};
+  if (web_store_open(cfg, &w.store))
+    return 1;
+  char pw[64];
+  enum web_role role;
+  int rc = pb_random_token(15, pw, sizeof pw);
+  bool exists = web_user_role(&w, user, &role) == 0;
+  if (!rc)
+    rc = web_user_set_password(&w, user, pw, exists ? role : WEB_ROLE_ADMIN,
+                               !exists);
+  if (!rc) {
+    /* Sessions of that user end; the running web-api forgets them at its
+     * next start (their hashes are gone from the database). */
+    struct pb_stmt *st =
+        pb_store_stmt(w.store, "DELETE FROM sessions WHERE user = ?1");
+    if (st && !pb_stmt_bind_text(st, 1, user))
+      pb_stmt_run(st);
+    printf("%s account '%s': new password: %s\n",
+           exists ? "reset the" : "created the", user, pw);
+  } else {
+    fprintf(stderr, "web-api: cannot set the password of '%s': %s\n", user,
+            pb_strerror(rc));
+  }
+  pb_store_close(w.store);
+  return rc ? 1 : 0;
+}

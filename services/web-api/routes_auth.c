@@ -1,0 +1,353 @@
+/* The account routes (docs/api.md "Authentication"): log in and out, the
+ * current session, users (admin only) and API tokens for scripts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb/bus.h"
+#include "pb/clock.h"
+#include "pb/config.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/secretbox.h"
+#include "pb/store.h"
+#include "web.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 256
+
+/* A dummy hash checked when the user does not exist, so that the answer
+ * takes as long for an unknown user as for a wrong password. */
+static char dummy_hash[PB_PASSWORD_HASH_MAX];
+
+static int check_password_rules(const char *pw, struct web_response *resp) {
+  size_t n = strlen(pw);
+  if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
+    web_reply_error(resp, 400, "field 'password' must be %d to %d characters",
+                    PASSWORD_MIN, PASSWORD_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+static void session_cookie(struct web *w, struct web_response *resp,
+                           const char *value, int64_t max_age) {
+  snprintf(resp->set_cookie, sizeof resp->set_cookie,
+           "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+           WEB_COOKIE, value, (long long)max_age,
+           pb_config_bool(w->cfg, PB_CFG_WEB_COOKIE_SECURE) ? "; Secure" : "");
+}
+
+void web_post_login(struct web *w, const struct web_request *req,
+                    struct web_response *resp) {
+  json_t *body = web_body_json(req, resp);
+  if (!body)
+    return;
+  const char *user = NULL, *pw = NULL;
+  char err[256];
+  if (pb_json_get_str(body, "username", true, &user, err, sizeof err) ||
+      pb_json_get_str(body, "password", true, &pw, err, sizeof err)) {
+    web_reply_error(resp, 400, "%s", err);
+    json_decref(body);
+    return;
+  }
+  if (!*user || strlen(user) >= PB_ID_MAX) {
+    web_reply_error(resp, 400, "field 'username' must be 1 to %d characters",
+                    PB_ID_MAX - 1);
+    json_decref(body);
+    return;
+  }
+  int64_t wait = web_login_blocked(w, req->client_ip, user);
+  if (wait > 0) {
+    w->metrics.logins_limited++;
+    snprintf(resp->retry_after, sizeof resp->retry_after, "%lld",
+             (long long)wait);
+    web_reply_error(resp, 429,
+                    "too many failed logins for '%.64s' from %s: try again "
+                    "in %lld s",
+                    user, req->client_ip, (long long)wait);
+    json_decref(body);
+    return;
+  }
+  enum web_role role = WEB_ROLE_NONE;
+  bool ok = false;
+  struct pb_stmt *st =
+      pb_store_stmt(w->store, "SELECT pwhash, role FROM users WHERE name = ?1");
+  if (st && !pb_stmt_bind_text(st, 1, user) &&
+      pb_stmt_step(st) == PB_STMT_ROW) {
+    char hash[PB_PASSWORD_HASH_MAX];
+    pb_strlcpy(hash, pb_stmt_text(st, 0), sizeof hash);
+    web_role_parse(pb_stmt_text(st, 1), &role);
+    web_stmt_finish(st);
+    ok = pb_password_verify(hash, pw) == 0;
+  } else {
+    if (!dummy_hash[0])
+      pb_password_hash("not a password of anyone", dummy_hash,
+                       sizeof dummy_hash);
+    pb_password_verify(dummy_hash, pw);
+  }
+  web_login_result(w, req->client_ip, user, ok);
+  if (!ok) {
+    w->metrics.logins_failed++;
+    pb_warn("failed login for '%.64s' from %s", user, req->client_ip);
+    web_audit_add(w, "login_failed", "", "", user, "failed login",
+                  json_pack("{s:s}", "client", req->client_ip));
+    web_reply_error(resp, 401, "wrong user name or password");
+    json_decref(body);
+    return;
+  }
+  char cookie[64], csrf[64];
+  int64_t expires;
+  if (web_session_create(w, user, role, cookie, sizeof cookie, csrf,
+                         sizeof csrf, &expires)) {
+    web_reply_error(resp, 503, "cannot store the session");
+    json_decref(body);
+    return;
+  }
+  w->metrics.logins_ok++;
+  session_cookie(w, resp, cookie, expires - pb_clock_now());
+  web_audit_add(w, "login", "", "", user, "logged in",
+                json_pack("{s:s}", "client", req->client_ip));
+  json_t *out = json_pack("{s:s,s:s,s:s}", "user", user, "role",
+                          web_role_name(role), "csrf_token", csrf);
+  pb_json_set_time_tz(out, "expires_at", expires, w->tz);
+  web_reply_json(resp, 200, out);
+  json_decref(body);
+}
+
+void web_post_logout(struct web *w, const struct web_request *req,
+                     struct web_response *resp) {
+  if (req->auth.by_cookie)
+    web_session_delete(w, req->auth.session_hash);
+  session_cookie(w, resp, "", 0);
+  web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void web_get_session(struct web *w, const struct web_request *req,
+                     struct web_response *resp) {
+  (void)w;
+  json_t *out = json_pack("{s:s,s:s,s:s}", "user", req->auth.user, "role",
+                          web_role_name(req->auth.role), "via",
+                          req->auth.by_cookie ? "session" : "token");
+  json_object_set_new(out, "csrf_token",
+                      req->auth.by_cookie ? json_string(req->auth.csrf)
+                                          : json_null());
+  web_reply_json(resp, 200, out);
+}
+
+void web_get_users(struct web *w, const struct web_request *req,
+                   struct web_response *resp) {
+  (void)req;
+  json_t *arr = json_array();
+  struct pb_stmt *st = pb_store_stmt(
+      w->store,
+      "SELECT name, role, created_at, updated_at FROM users ORDER BY name");
+  while (st && pb_stmt_step(st) == PB_STMT_ROW) {
+    json_t *u = json_pack("{s:s,s:s}", "name", pb_stmt_text(st, 0), "role",
+                          pb_stmt_text(st, 1));
+    pb_json_set_time_tz(u, "created_at", pb_stmt_int(st, 2), w->tz);
+    pb_json_set_time_tz(u, "password_changed_at", pb_stmt_int(st, 3), w->tz);
+    json_array_append_new(arr, u);
+  }
+  web_reply_json(resp, 200, json_pack("{s:o}", "users", arr));
+}
+
+void web_post_users(struct web *w, const struct web_request *req,
+                    struct web_response *resp) {
+  json_t *body = web_body_json(req, resp);
+  if (!body)
+    return;
+  const char *name = NULL, *pw = NULL, *role_s = NULL;
+  char err[256];
+  enum web_role role, existing;
+  if (pb_json_get_str(body, "name", true, &name, err, sizeof err) ||
+      pb_json_get_str(body, "password", true, &pw, err, sizeof err) ||
+      pb_json_get_str(body, "role", true, &role_s, err, sizeof err)) {
+    web_reply_error(resp, 400, "%s", err);
+  } else if (!pb_topic_id_valid(name)) {
+    web_reply_error(resp, 400,
+                    "field 'name' must be 1-64 characters of [A-Za-z0-9_-]");
+  } else if (web_role_parse(role_s, &role)) {
+    web_reply_error(
+        resp, 400,
+        "field 'role': unknown role '%.64s' (valid: admin, readonly)", role_s);
+  } else if (check_password_rules(pw, resp) == 0) {
+    if (web_user_role(w, name, &existing) == 0) {
+      web_reply_error(resp, 409, "user '%s' already exists", name);
+    } else if (web_user_set_password(w, name, pw, role, true)) {
+      web_reply_error(resp, 503, "cannot store the user");
+    } else {
+      web_audit_add(w, "user", "", "", req->auth.user, "created a user",
+                    json_pack("{s:s,s:s}", "name", name, "role", role_s));
+      web_reply_json(resp, 201,
+                     json_pack("{s:s,s:s}", "name", name, "role", role_s));
+    }
+  }
+  json_decref(body);
+}
+
+void web_delete_user(struct web *w, const struct web_request *req,
+                     struct web_response *resp) {
+  const char *name = req->segs[2];
+  enum web_role role;
+  if (!pb_topic_id_valid(name) || web_user_role(w, name, &role)) {
+    web_reply_error(resp, 404, "unknown user '%.64s'", name);
+    return;
+  }
+  if (strcmp(name, req->auth.user) == 0) {
+    web_reply_error(resp, 409, "you cannot remove your own account");
+    return;
+  }
+  struct pb_stmt *st =
+      pb_store_stmt(w->store, "DELETE FROM users WHERE name = ?1");
+  if (!st || pb_stmt_bind_text(st, 1, name) || pb_stmt_run(st)) {
+    web_reply_error(resp, 503, "cannot remove the user");
+    return;
+  }
+  st = pb_store_stmt(w->store, "DELETE FROM tokens WHERE user = ?1");
+  if (st && !pb_stmt_bind_text(st, 1, name))
+    pb_stmt_run(st);
+  web_auth_revoke_user(w, name, NULL, true);
+  web_audit_add(w, "user", "", "", req->auth.user, "removed a user",
+                json_pack("{s:s}", "name", name));
+  web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void web_put_password(struct web *w, const struct web_request *req,
+                      struct web_response *resp) {
+  const char *name = req->segs[2];
+  bool self = strcmp(name, req->auth.user) == 0;
+  if (!self && req->auth.role < WEB_ROLE_ADMIN) {
+    web_reply_error(resp, 403,
+                    "only an admin may change another user's password");
+    return;
+  }
+  enum web_role role;
+  if (!pb_topic_id_valid(name) || web_user_role(w, name, &role)) {
+    web_reply_error(resp, 404, "unknown user '%.64s'", name);
+    return;
+  }
+  json_t *body = web_body_json(req, resp);
+  if (!body)
+    return;
+  const char *pw = NULL, *current = NULL;
+  char err[256];
+  if (pb_json_get_str(body, "password", true, &pw, err, sizeof err) ||
+      (self && pb_json_get_str(body, "current_password", true, &current, err,
+                               sizeof err))) {
+    web_reply_error(resp, 400, "%s", err);
+  } else if (check_password_rules(pw, resp) == 0) {
+    bool current_ok = true;
+    if (self) {
+      struct pb_stmt *st =
+          pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
+      char hash[PB_PASSWORD_HASH_MAX] = "";
+      if (st && !pb_stmt_bind_text(st, 1, name) &&
+          pb_stmt_step(st) == PB_STMT_ROW) {
+        pb_strlcpy(hash, pb_stmt_text(st, 0), sizeof hash);
+        web_stmt_finish(st);
+      }
+      current_ok = pb_password_verify(hash, current) == 0;
+    }
+    if (!current_ok) {
+      web_reply_error(resp, 403, "field 'current_password' is wrong");
+    } else if (web_user_set_password(w, name, pw, role, false)) {
+      web_reply_error(resp, 503, "cannot store the password");
+    } else {
+      web_auth_revoke_user(w, name, self ? req->auth.session_hash : NULL,
+                           false);
+      web_audit_add(w, "user", "", "", req->auth.user, "changed a password",
+                    json_pack("{s:s}", "name", name));
+      web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    }
+  }
+  json_decref(body);
+}
+
+void web_get_tokens(struct web *w, const struct web_request *req,
+                    struct web_response *resp) {
+  bool all = req->auth.role == WEB_ROLE_ADMIN;
+  json_t *arr = json_array();
+  struct pb_stmt *st = pb_store_stmt(
+      w->store,
+      "SELECT id, name, user, role, created_at, last_used_at FROM tokens "
+      "WHERE ?1 IS NULL OR user = ?1 ORDER BY id");
+  if (st && (all ? pb_stmt_bind_null(st, 1)
+                 : pb_stmt_bind_text(st, 1, req->auth.user)))
+    st = NULL;
+  while (st && pb_stmt_step(st) == PB_STMT_ROW) {
+    json_t *t =
+        json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)pb_stmt_int(st, 0),
+                  "name", pb_stmt_text(st, 1), "user", pb_stmt_text(st, 2),
+                  "role", pb_stmt_text(st, 3));
+    pb_json_set_time_tz(t, "created_at", pb_stmt_int(st, 4), w->tz);
+    pb_json_set_time_tz(t, "last_used_at",
+                        pb_stmt_is_null(st, 5) ? -1 : pb_stmt_int(st, 5),
+                        w->tz);
+    json_array_append_new(arr, t);
+  }
+  web_reply_json(resp, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+void web_post_tokens(struct web *w, const struct web_request *req,
+                     struct web_response *resp) {
+  json_t *body = web_body_json(req, resp);
+  if (!body)
+    return;
+  const char *name = NULL, *role_s = NULL;
+  char err[256];
+  enum web_role role = req->auth.role;
+  int rc = pb_json_get_str(body, "name", true, &name, err, sizeof err);
+  if (!rc)
+    rc = pb_json_get_str(body, "role", false, &role_s, err, sizeof err);
+  if (rc && rc != PB_ENOTFOUND) {
+    web_reply_error(resp, 400, "%s", err);
+  } else if (!*name || strlen(name) > 128 ||
+             !pb_utf8_valid(name, strlen(name))) {
+    web_reply_error(resp, 400, "field 'name' must be 1 to 128 characters");
+  } else if (role_s && web_role_parse(role_s, &role)) {
+    web_reply_error(
+        resp, 400,
+        "field 'role': unknown role '%.64s' (valid: admin, readonly)", role_s);
+  } else if (role > req->auth.role) {
+    web_reply_error(resp, 403, "a %s user cannot create an %s token",
+                    web_role_name(req->auth.role), web_role_name(role));
+  } else {
+    char token[80];
+    int64_t id;
+    if (web_token_create(w, name, req->auth.user, role, token, sizeof token,
+                         &id)) {
+      web_reply_error(resp, 503, "cannot store the token");
+    } else {
+      web_audit_add(w, "token", "", "", req->auth.user, "created an API token",
+                    json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name",
+                              name, "role", web_role_name(role)));
+      web_reply_json(resp, 201,
+                     json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id,
+                               "name", name, "user", req->auth.user, "role",
+                               web_role_name(role), "token", token));
+    }
+  }
+  json_decref(body);
+}
+
+void web_delete_token(struct web *w, const struct web_request *req,
+                      struct web_response *resp) {
+  char *end;
+  long long id = strtoll(req->segs[2], &end, 10);
+  if (*end || id <= 0) {
+    web_reply_error(resp, 400, "token id must be a positive integer");
+    return;
+  }
+  int rc = web_token_delete(
+      w, id, req->auth.role == WEB_ROLE_ADMIN ? NULL : req->auth.user);
+  if (rc == PB_ENOTFOUND) {
+    web_reply_error(resp, 404, "unknown token %lld", id);
+  } else if (rc) {
+    web_reply_error(resp, 503, "cannot remove the token");
+  } else {
+    web_audit_add(w, "token", "", "", req->auth.user, "removed an API token",
+                  json_pack("{s:I}", "id", (json_int_t)id));
+    web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+  }
+}

@@ -1,0 +1,304 @@
+/* The live event stream, GET /api/events/stream (Server-Sent Events, WHATWG
+ * HTML "Server-sent events"). Events go into a bounded ring (each already
+ * formatted once); every client is only a read position in it. A client is
+ * written to from libmicrohttpd's content-reader callback, which runs only
+ * when its socket can take more, so a slow reader never blocks the loop: it
+ * falls behind, and once the ring has overwritten what it has not read yet
+ * it is dropped (it reconnects with Last-Event-ID and is told to resync).
+ * An idle client's connection is suspended and resumed by the next event
+ * or heartbeat. */
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb/clock.h"
+#include "pb/config.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "pb/loop.h"
+#include "web.h"
+
+struct ring_ev {
+  uint64_t id;
+  char *text; /* "id: N\nevent: T\ndata: {...}\n\n" */
+  size_t len;
+};
+
+struct sse_client {
+  struct sse_client *next, *prev;
+  struct web *w;
+  struct MHD_Connection *conn;
+  uint64_t next_id; /* the next event it must get */
+  size_t partial;   /* bytes of that event already written */
+  char intro[256];  /* retry/resync lines sent first */
+  size_t intro_len, intro_off;
+  bool suspended;
+  bool heartbeat_due;
+  bool closing;
+  bool dropped; /* counted in sse_dropped already */
+};
+
+struct web_sse {
+  struct ring_ev *ring;
+  size_t cap, count, head; /* head: index of the oldest event */
+  uint64_t next_id;
+  struct sse_client *clients;
+  size_t nclients, max_clients;
+  struct pb_timer *heartbeat;
+  int64_t heartbeat_ms;
+};
+
+static struct ring_ev *ring_at(struct web_sse *s, uint64_t id) {
+  if (!s->count)
+    return NULL;
+  uint64_t oldest = s->ring[s->head].id;
+  if (id < oldest || id >= s->next_id)
+    return NULL;
+  return &s->ring[(s->head + (size_t)(id - oldest)) % s->cap];
+}
+
+static void wake(struct sse_client *c) {
+  if (c->suspended) {
+    c->suspended = false;
+    MHD_resume_connection(c->conn);
+  }
+}
+
+static void wake_all(struct web *w) {
+  for (struct sse_client *c = w->sse->clients; c; c = c->next)
+    wake(c);
+  pb_timer_arm_in(w->http_timer, 0);
+}
+
+void web_sse_publish(struct web *w, const char *type, json_t *data) {
+  struct web_sse *s = w->sse;
+  if (!s || !data) {
+    json_decref(data);
+    return;
+  }
+  char *json = pb_json_dump(data);
+  json_decref(data);
+  if (!json)
+    return;
+  uint64_t id = s->next_id;
+  size_t len = strlen(json) + strlen(type) + 64;
+  char *text = malloc(len);
+  if (!text) {
+    free(json);
+    return;
+  }
+  int n = snprintf(text, len, "id: %llu\nevent: %s\ndata: %s\n\n",
+                   (unsigned long long)id, type, json);
+  free(json);
+  struct ring_ev *slot;
+  if (s->count == s->cap) {
+    slot = &s->ring[s->head]; /* overwrite the oldest */
+    free(slot->text);
+    s->head = (s->head + 1) % s->cap;
+  } else {
+    slot = &s->ring[(s->head + s->count) % s->cap];
+    s->count++;
+  }
+  slot->id = id;
+  slot->text = text;
+  slot->len = (size_t)n;
+  s->next_id++;
+  wake_all(w);
+}
+
+static size_t copy_out(char *buf, size_t max, const char *src, size_t len,
+                       size_t *off) {
+  size_t n = len - *off;
+  if (n > max)
+    n = max;
+  memcpy(buf, src + *off, n);
+  *off += n;
+  return n;
+}
+
+static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  struct sse_client *c = cls;
+  struct web *w = c->w;
+  struct web_sse *s = w->sse;
+  if (c->closing)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t out = 0;
+  if (c->intro_off < c->intro_len)
+    out += copy_out(buf, max, c->intro, c->intro_len, &c->intro_off);
+  while (out < max && c->next_id < s->next_id) {
+    struct ring_ev *ev = ring_at(s, c->next_id);
+    if (!ev) {
+      /* The ring went past what this client had not read yet. */
+      pb_warn(
+          "event stream: dropping a client %llu events behind (ring of %zu)",
+          (unsigned long long)(s->next_id - c->next_id), s->cap);
+      w->metrics.sse_dropped++;
+      c->dropped = true;
+      return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    out += copy_out(buf + out, max - out, ev->text, ev->len, &c->partial);
+    if (c->partial == ev->len) {
+      c->partial = 0;
+      c->next_id++;
+    }
+  }
+  if (out == 0 && c->heartbeat_due) {
+    static const char ping[] = ": ping\n\n";
+    if (max >= sizeof ping - 1) {
+      memcpy(buf, ping, sizeof ping - 1);
+      out = sizeof ping - 1;
+      c->heartbeat_due = false;
+    }
+  }
+  if (out == 0) {
+    /* Nothing to send: park the connection until the next event. */
+    c->suspended = true;
+    MHD_suspend_connection(c->conn);
+  }
+  return (ssize_t)out;
+}
+
+static void free_client(void *cls) {
+  struct sse_client *c = cls;
+  struct web_sse *s = c->w->sse;
+  if (s && !c->dropped && !c->closing && s->count &&
+      c->next_id < s->ring[s->head].id) {
+    /* Closed by libmicrohttpd's timeout while the ring went past it: a
+     * client that stopped reading altogether. */
+    pb_warn("event stream: dropped a client that stopped reading");
+    c->w->metrics.sse_dropped++;
+  }
+  if (s) {
+    if (c->prev)
+      c->prev->next = c->next;
+    else if (s->clients == c)
+      s->clients = c->next;
+    if (c->next)
+      c->next->prev = c->prev;
+    s->nclients--;
+  }
+  free(c);
+}
+
+struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
+                                      const char *last_event_id) {
+  struct web_sse *s = w->sse;
+  if (s->nclients >= s->max_clients)
+    return NULL;
+  struct sse_client *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->w = w;
+  c->conn = wc->conn;
+  c->next_id = s->next_id;
+  int n = snprintf(c->intro, sizeof c->intro,
+                   "retry: 3000\n: PresenceBus live events\n\n");
+  if (last_event_id && *last_event_id) {
+    char *end;
+    unsigned long long last = strtoull(last_event_id, &end, 10);
+    uint64_t oldest = s->count ? s->ring[s->head].id : s->next_id;
+    if (*end == '\0' && last + 1 >= oldest && last + 1 <= s->next_id) {
+      c->next_id = last + 1; /* resume where it stopped */
+    } else {
+      /* Older than the ring, or from before a restart: what was missed
+       * cannot be replayed, so the client must reload the state. */
+      n += snprintf(
+          c->intro + n, sizeof c->intro - (size_t)n,
+          "event: resync\ndata: {\"reason\":\"event %.40s is no longer "
+          "available\"}\n\n",
+          last_event_id);
+    }
+  }
+  c->intro_len = (size_t)n < sizeof c->intro ? (size_t)n : sizeof c->intro - 1;
+  struct MHD_Response *r = MHD_create_response_from_callback(
+      MHD_SIZE_UNKNOWN, 16 * 1024, reader, c, free_client);
+  if (!r) {
+    free(c);
+    return NULL;
+  }
+  MHD_add_response_header(r, "Content-Type",
+                          "text/event-stream; charset=utf-8");
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  /* Proxies such as nginx must not buffer the stream. */
+  MHD_add_response_header(r, "X-Accel-Buffering", "no");
+  /* A client that takes nothing for two heartbeats is closed by
+   * libmicrohttpd (suspended idle streams do not time out; a stuck one is
+   * not suspended, its socket is full). */
+  MHD_set_connection_option(wc->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                            (unsigned)(s->heartbeat_ms / 1000 * 2 + 5));
+  c->next = s->clients;
+  if (s->clients)
+    s->clients->prev = c;
+  s->clients = c;
+  s->nclients++;
+  return r;
+}
+
+void web_get_events(struct web *w, const struct web_request *req,
+                    struct web_response *resp) {
+  (void)w;
+  (void)req;
+  resp->sse = true;
+}
+
+size_t web_sse_client_count(const struct web *w) {
+  return w->sse ? w->sse->nclients : 0;
+}
+
+static void on_heartbeat(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+  (void)loop;
+  struct web *w = ud;
+  for (struct sse_client *c = w->sse->clients; c; c = c->next)
+    c->heartbeat_due = true;
+  if (w->sse->clients)
+    wake_all(w);
+  pb_timer_arm_in(t, w->sse->heartbeat_ms);
+}
+
+int web_sse_init(struct web *w) {
+  struct web_sse *s = calloc(1, sizeof *s);
+  if (!s)
+    return PB_ENOMEM;
+  w->sse = s;
+  s->cap = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_SSE_RING_EVENTS);
+  s->max_clients = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_SSE_MAX_CLIENTS);
+  s->heartbeat_ms =
+      pb_config_int(w->cfg, PB_CFG_WEB_SSE_HEARTBEAT_SECONDS) * 1000;
+  s->ring = calloc(s->cap, sizeof *s->ring);
+  /* Ids grow across restarts (milliseconds at start, times 1000), so an id
+   * from before a restart is never mistaken for one of this run. */
+  s->next_id = (uint64_t)pb_clock_now_ms() * 1000;
+  s->heartbeat = pb_timer_new(w->loop, on_heartbeat, w);
+  if (!s->ring || !s->heartbeat)
+    return PB_ENOMEM;
+  pb_timer_arm_in(s->heartbeat, s->heartbeat_ms);
+  return 0;
+}
+
+void web_sse_close_all(struct web *w) {
+  if (!w->sse)
+    return;
+  for (struct sse_client *c = w->sse->clients; c; c = c->next) {
+    c->closing = true;
+    wake(c);
+  }
+}
+
+void web_sse_cleanup(struct web *w) {
+  struct web_sse *s = w->sse;
+  if (!s)
+    return;
+  /* Clients still listed belong to responses MHD has already freed or is
+   * about to free (after web_http_stop): detach them. */
+  for (struct sse_client *c = s->clients; c; c = c->next)
+    c->w->sse = NULL;
+  for (size_t i = 0; i < s->count; i++)
+    free(s->ring[(s->head + i) % s->cap].text);
+  free(s->ring);
+  pb_timer_free(s->heartbeat);
+  free(s);
+  w->sse = NULL;
+}

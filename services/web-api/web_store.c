@@ -1,0 +1,59 @@
+/* web-api's own database, DATA_DIR/web-api.db: accounts, login sessions,
+ * API tokens (only hashes of session ids and tokens are stored) and the
+ * audit log. Everything else web-api shows is rebuilt from the bus. */
+#include "pb/store.h"
+
+#include <stdio.h>
+
+#include "pb/config.h"
+#include "pb/error.h"
+#include "pb/log.h"
+#include "web.h"
+
+static const struct pb_migration migrations[] = {
+    {1, "CREATE TABLE users ("
+        "  name TEXT PRIMARY KEY,"
+        "  role TEXT NOT NULL,"
+        "  pwhash TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL);"
+        "CREATE TABLE sessions ("
+        "  hash TEXT PRIMARY KEY," /* SHA-256 of the cookie value */
+        "  user TEXT NOT NULL,"
+        "  csrf TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL);"
+        "CREATE TABLE tokens ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  role TEXT NOT NULL,"
+        "  hash TEXT NOT NULL UNIQUE," /* SHA-256 of the token */
+        "  created_at INTEGER NOT NULL,"
+        "  last_used_at INTEGER);"
+        "CREATE TABLE audit ("
+        "  id INTEGER PRIMARY KEY,"
+        "  at INTEGER NOT NULL," /* unix seconds */
+        "  kind TEXT NOT NULL,"
+        "  site TEXT NOT NULL DEFAULT '',"
+        "  ext TEXT NOT NULL DEFAULT '',"
+        "  actor TEXT NOT NULL DEFAULT '',"
+        "  message TEXT NOT NULL,"
+        "  data TEXT);"
+        "CREATE INDEX audit_at ON audit(at);"
+        "CREATE INDEX audit_ext ON audit(site, ext, at);"
+        "CREATE INDEX audit_kind ON audit(kind, at);"},
+};
+
+int web_store_open(const struct pb_config *cfg, struct pb_store **out) {
+  char path[512];
+  int rc = pb_store_path(pb_config_str(cfg, PB_CFG_DATA_DIR), "web-api", path,
+                         sizeof path);
+  if (rc)
+    return rc;
+  rc = pb_store_open(path, migrations, sizeof migrations / sizeof migrations[0],
+                     out);
+  if (rc)
+    pb_error("cannot open %s: %s", path, pb_strerror(rc));
+  return rc;
+}

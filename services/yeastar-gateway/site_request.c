@@ -1,0 +1,197 @@
+/* The gateway's requests on the bus (docs/topics.md, zigbee2mqtt's bridge
+ * pattern): R/svc/yeastar-gateway/request/site/add|update|remove|list|test
+ * and directory/refresh. The client secret is write-only: it is taken from
+ * add/update/test, sealed at rest, and never returned, logged or published.
+ * A refused request changes nothing. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "pb/bus.h"
+#include "pb/log.h"
+
+static const char *site_name(const json_t *req, char *err, size_t errlen) {
+  const char *name = NULL;
+  if (pb_json_get_str(req, "name", true, &name, err, errlen))
+    return NULL;
+  return name;
+}
+
+static void on_add(struct pb_bus *bus, const char *action, json_t *req,
+                   struct pb_bus_reply *reply, void *ud) {
+  (void)bus;
+  (void)action;
+  struct gw *gw = ud;
+  struct gw_site_settings set;
+  struct gw_site *s = NULL;
+  char err[300];
+  if (gw_settings_from_json(req, NULL, &set, err, sizeof err)) {
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  if (gw_settings_check(&set, err, sizeof err)) {
+    pb_bus_reply_error(reply, err, NULL);
+  } else if (gw_site_find(gw, set.name)) {
+    snprintf(err, sizeof err, "site '%s' exists already (use site/update)",
+             set.name);
+    pb_bus_reply_error(reply, err, NULL);
+  } else if (gw_store_site_put(gw, &set)) {
+    pb_bus_reply_error(reply, "the site could not be stored", NULL);
+  } else if (gw_site_start(gw, &set, false, &s)) {
+    gw_store_site_delete(gw, set.name);
+    pb_bus_reply_error(reply, "too many sites (at most 64)", NULL);
+  } else {
+    pb_bus_reply_ok(reply, gw_site_view(s));
+  }
+  gw_settings_cleanup(&set);
+}
+
+static void on_update(struct pb_bus *bus, const char *action, json_t *req,
+                      struct pb_bus_reply *reply, void *ud) {
+  (void)bus;
+  (void)action;
+  struct gw *gw = ud;
+  struct gw_site_settings set;
+  char err[300];
+  const char *name = site_name(req, err, sizeof err);
+  struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
+  if (!name) {
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  if (!s) {
+    snprintf(err, sizeof err, "no site '%.64s'", name);
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  if (s->from_config) {
+    snprintf(err, sizeof err, "site '%s' comes from the YEASTAR_* settings: "
+             "change them there", s->name);
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  if (gw_settings_from_json(req, &s->set, &set, err, sizeof err)) {
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  if (gw_settings_check(&set, err, sizeof err))
+    pb_bus_reply_error(reply, err, NULL);
+  else if (gw_store_site_put(gw, &set))
+    pb_bus_reply_error(reply, "the site could not be stored", NULL);
+  else {
+    pb_info("site %s: settings changed", s->name);
+    gw_site_reconfigure(s, &set);
+    pb_bus_reply_ok(reply, gw_site_view(s));
+  }
+  gw_settings_cleanup(&set);
+}
+
+static void on_remove(struct pb_bus *bus, const char *action, json_t *req,
+                      struct pb_bus_reply *reply, void *ud) {
+  (void)bus;
+  (void)action;
+  struct gw *gw = ud;
+  char err[300];
+  const char *name = site_name(req, err, sizeof err);
+  struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
+  if (!name) {
+    pb_bus_reply_error(reply, err, NULL);
+  } else if (!s) {
+    snprintf(err, sizeof err, "no site '%.64s'", name);
+    pb_bus_reply_error(reply, err, NULL);
+  } else if (s->from_config) {
+    snprintf(err, sizeof err, "site '%s' comes from the YEASTAR_* settings: "
+             "unset YEASTAR_PBX_URL to remove it", s->name);
+    pb_bus_reply_error(reply, err, NULL);
+  } else {
+    json_t *data = json_pack("{s:s}", "name", s->name);
+    gw_site_remove(s);
+    pb_bus_reply_ok(reply, data);
+  }
+}
+
+static void on_list(struct pb_bus *bus, const char *action, json_t *req,
+                    struct pb_bus_reply *reply, void *ud) {
+  (void)bus;
+  (void)action;
+  (void)req;
+  struct gw *gw = ud;
+  json_t *list = json_array();
+  for (struct gw_site *s = gw->sites; s; s = s->next)
+    json_array_append_new(list, gw_site_view(s));
+  pb_bus_reply_ok(reply, json_pack("{s:o}", "sites", list));
+}
+
+/* {name} tests a site as configured; a full set of settings (name
+ * optional) tests a site before it is added. */
+static void on_test(struct pb_bus *bus, const char *action, json_t *req,
+                    struct pb_bus_reply *reply, void *ud) {
+  (void)bus;
+  (void)action;
+  struct gw *gw = ud;
+  struct gw_site_settings set;
+  char err[300];
+  const char *name = pb_json_str(req, "name");
+  struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
+  json_t *copy = json_deep_copy(req);
+  if (!name)
+    json_object_set_new(copy, "name", json_string("test"));
+  int rc = gw_settings_from_json(copy, s ? &s->set : NULL, &set, err, sizeof err);
+  json_decref(copy);
+  if (rc) {
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  if (!s && name && !json_object_get(req, "url")) {
+    snprintf(err, sizeof err, "no site '%.64s' (give url, client_id and "
+             "client_secret to test a new one)", name);
+    pb_bus_reply_error(reply, err, NULL);
+  } else if (gw_settings_check(&set, err, sizeof err)) {
+    pb_bus_reply_error(reply, err, NULL);
+  } else {
+    struct pb_bus_reply *later = pb_bus_reply_defer(reply);
+    if (later)
+      gw_test_start(gw, &set, later);
+  }
+  gw_settings_cleanup(&set);
+}
+
+static void on_directory_refresh(struct pb_bus *bus, const char *action,
+                                 json_t *req, struct pb_bus_reply *reply,
+                                 void *ud) {
+  (void)bus;
+  (void)action;
+  struct gw *gw = ud;
+  char err[300];
+  const char *name = pb_json_str(req, "site");
+  struct gw_site *s = name ? gw_site_find(gw, name) : gw->sites;
+  if (!s || (!name && s->next)) {
+    snprintf(err, sizeof err, name ? "no site '%.64s'"
+                                   : "field 'site' is required%.0s",
+             name ? name : "");
+    pb_bus_reply_error(reply, err, NULL);
+    return;
+  }
+  struct pb_bus_reply *later = pb_bus_reply_defer(reply);
+  if (!later)
+    return;
+  gw_directory_add_waiter(s, later);
+  gw_directory_read(s, true);
+}
+
+int gw_requests_register(struct gw *gw) {
+  static const struct {
+    const char *action;
+    pb_bus_request_handler *fn;
+  } table[] = {
+      {"site/add", on_add},   {"site/update", on_update},
+      {"site/remove", on_remove}, {"site/list", on_list},
+      {"site/test", on_test}, {"directory/refresh", on_directory_refresh},
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    int rc = pb_bus_serve(gw->bus, table[i].action, table[i].fn, gw);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}

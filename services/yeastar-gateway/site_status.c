@@ -1,0 +1,84 @@
+/* How the gateway gets on with each PBX site, for operators: the retained
+ * R/site/<site>/status (state, what failed, since when, token, counts) and
+ * the R/events/pbx_error / pbx_recovered events when the state changes
+ * (docs/gateway.md lists each state and how it recovers). */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "pb/bus.h"
+#include "pb/clock.h"
+#include "pb/log.h"
+#include "pb/map.h"
+
+static bool failing(const char *state) {
+  return strcmp(state, "ok") != 0 && strcmp(state, "starting") != 0;
+}
+
+void gw_site_publish_status(struct gw_site *s) {
+  if (s->removed || !s->gw->bus)
+    return;
+  struct pb_site_status st = {.since = s->state_since,
+                              .updated_at = pb_clock_now(),
+                              .token_valid = s->token_state == TOKEN_VALID,
+                              .token_expires = s->access_expires};
+  pb_strlcpy(st.site, s->name, sizeof st.site);
+  pb_strlcpy(st.state, s->state, sizeof st.state);
+  pb_strlcpy(st.error, s->error, sizeof st.error);
+  pb_strlcpy(st.url, s->set.url, sizeof st.url);
+  size_t pos = 0;
+  struct gw_ext *e;
+  while ((e = pb_map_next(s->exts, &pos, NULL))) {
+    if (e->listed)
+      st.extensions++;
+    if (gw_apply_needed(e))
+      st.pending++;
+    if (e->drift_since)
+      st.drifting++;
+  }
+  json_t *j = pb_site_status_to_json(&st, s->gw->tz);
+  char topic[128];
+  snprintf(topic, sizeof topic, "site/%s/status", s->name);
+  pb_bus_publish_json(s->gw->bus, topic, j, true);
+  json_decref(j);
+}
+
+void gw_site_set_state(struct gw_site *s, const char *state, const char *error) {
+  if (!strcmp(s->state, state) && !strcmp(s->error, error ? error : ""))
+    return;
+  bool was_failing = failing(s->state);
+  int64_t now = pb_clock_now();
+  int64_t lasted = now - s->state_since;
+  char previous[sizeof s->state];
+  pb_strlcpy(previous, s->state, sizeof previous);
+  if (strcmp(s->state, state) != 0)
+    s->state_since = now;
+  pb_strlcpy(s->state, state, sizeof s->state);
+  pb_strlcpy(s->error, error ? error : "", sizeof s->error);
+  if (failing(state)) {
+    pb_warn("site %s: %s: %s", s->name, state, s->error);
+    json_t *ev = json_pack("{s:s,s:s,s:s}", "site", s->name, "state", state,
+                           "error", s->error);
+    pb_bus_event(s->gw->bus, "pbx_error", ev);
+  } else if (was_failing) {
+    pb_info("site %s: back to normal after %llds (%s)", s->name,
+            (long long)lasted, previous);
+    json_t *ev = json_pack("{s:s,s:s,s:I}", "site", s->name, "previous",
+                           previous, "seconds", (json_int_t)lasted);
+    pb_bus_event(s->gw->bus, "pbx_recovered", ev);
+  }
+  gw_site_publish_status(s);
+}
+
+void gw_site_clear_topics(struct gw_site *s) {
+  char topic[128];
+  snprintf(topic, sizeof topic, "site/%s/status", s->name);
+  pb_bus_clear(s->gw->bus, topic);
+  snprintf(topic, sizeof topic, "site/%s/directory", s->name);
+  pb_bus_clear(s->gw->bus, topic);
+  size_t pos = 0;
+  struct gw_ext *e;
+  while ((e = pb_map_next(s->exts, &pos, NULL)))
+    if (e->listed)
+      gw_state_clear(s, e->number);
+}
