@@ -556,20 +556,25 @@ int pb_bus_event(struct pb_bus *bus, const char *kind, json_t *event) {
   return rc;
 }
 
+/* Copies the "transaction" of a command's JSON payload, if any, into `to`. */
+static void copy_transaction(const struct pb_bus_msg *msg, json_t *to) {
+  json_t *req = msg->len && msg->payload[0] == '{'
+                    ? pb_json_parse(msg->payload, msg->len, NULL, 0)
+                    : NULL;
+  json_t *tx = json_object_get(req, "transaction");
+  if (tx)
+    json_object_set(to, "transaction", tx);
+  json_decref(req);
+}
+
 int pb_bus_error_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
                        const char *error) {
   pb_warn("refused message on %s: %s", msg->topic, error);
   size_t n = msg->len > 200 ? 200 : msg->len;
   json_t *ev = json_pack("{s:s,s:s}", "topic", msg->topic, "error", error);
   json_object_set_new(ev, "payload", pb_json_text(msg->payload, n));
-  json_t *req = msg->len && msg->payload[0] == '{'
-                    ? pb_json_parse(msg->payload, msg->len, NULL, 0)
-                    : NULL;
-  json_t *tx = json_object_get(req, "transaction");
-  if (tx)
-    json_object_set(ev, "transaction", tx);
+  copy_transaction(msg, ev);
   pb_bus_command_result(bus, msg, error);
-  json_decref(req);
   return pb_bus_event(bus, "error", ev);
 }
 
@@ -579,13 +584,7 @@ void pb_bus_command_result(struct pb_bus *bus, const struct pb_bus_msg *msg,
     return;
   json_t *body = error ? json_pack("{s:s,s:s}", "status", "error", "error", error)
                        : json_pack("{s:s}", "status", "ok");
-  json_t *req = msg->len && msg->payload[0] == '{'
-                    ? pb_json_parse(msg->payload, msg->len, NULL, 0)
-                    : NULL;
-  json_t *tx = json_object_get(req, "transaction");
-  if (tx)
-    json_object_set(body, "transaction", tx);
-  json_decref(req);
+  copy_transaction(msg, body);
   mosquitto_property *props = NULL;
   if (msg->correlation)
     mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
@@ -768,6 +767,20 @@ static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *u
   free(p);
 }
 
+/* After the request was published (rc 0): wait for its answer or its
+ * timeout; otherwise forget it. */
+static int track(struct pb_bus *bus, struct pending *p, int rc, int timeout_ms) {
+  if (rc) {
+    pb_timer_free(p->timer);
+    free(p);
+    return rc;
+  }
+  p->next = bus->pending;
+  bus->pending = p;
+  pb_timer_arm_in(p->timer, timeout_ms);
+  return 0;
+}
+
 static struct pending *new_pending(struct pb_bus *bus, pb_bus_response_cb *done,
                                    void *ud) {
   if (!bus->responses_subscribed) {
@@ -815,15 +828,7 @@ int pb_bus_command(struct pb_bus *bus, const char *topic, const void *payload,
   if (!rc)
     rc = publish_abs(bus, full, payload, len, false, props);
   mosquitto_property_free_all(&props);
-  if (rc) {
-    pb_timer_free(p->timer);
-    free(p);
-    return rc;
-  }
-  p->next = bus->pending;
-  bus->pending = p;
-  pb_timer_arm_in(p->timer, timeout_ms);
-  return 0;
+  return track(bus, p, rc, timeout_ms);
 }
 
 int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
@@ -839,13 +844,5 @@ int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
   snprintf(topic, sizeof topic, "svc/%s/request/%s", service, action);
   int rc = pb_bus_publish_json(bus, topic, request, false);
   json_decref(request);
-  if (rc) {
-    pb_timer_free(p->timer);
-    free(p);
-    return rc;
-  }
-  p->next = bus->pending;
-  bus->pending = p;
-  pb_timer_arm_in(p->timer, timeout_ms);
-  return 0;
+  return track(bus, p, rc, timeout_ms);
 }

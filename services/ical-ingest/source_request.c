@@ -370,30 +370,44 @@ static void on_remove(struct pb_bus *bus, const char *action, json_t *req,
   pb_bus_reply_ok(reply, json_pack("{s:s}", "id", gone.id));
 }
 
-static void on_list(struct pb_bus *bus, const char *action, json_t *req,
-                    struct pb_bus_reply *reply, void *ud) {
-  (void)bus;
-  (void)action;
-  struct ingest *in = ud;
+static json_t *status_of(struct ingest *in, struct source *s) {
+  return ingest_source_status(in, s);
+}
+
+/* `fn` applied to the source the request names by "id", or to every source
+ * without one; NULL (the request already refused) for a bad or unknown id. */
+static json_t *each_source(struct ingest *in, json_t *req,
+                           struct pb_bus_reply *reply,
+                           json_t *(*fn)(struct ingest *, struct source *)) {
   char err[300];
   const char *id;
   if (only_id(req, false, &id, err, sizeof err)) {
     refuse(reply, err, NULL);
-    return;
+    return NULL;
   }
   json_t *list = json_array();
   if (id) {
     struct source *s = find_or_refuse(in, id, reply);
     if (!s) {
       json_decref(list);
-      return;
+      return NULL;
     }
-    json_array_append_new(list, ingest_source_status(in, s));
+    json_array_append_new(list, fn(in, s));
   } else {
     for (size_t i = 0; i < ingest_sources_count(in); i++)
-      json_array_append_new(list,
-                            ingest_source_status(in, ingest_source_at(in, i)));
+      json_array_append_new(list, fn(in, ingest_source_at(in, i)));
   }
+  return list;
+}
+
+static void on_list(struct pb_bus *bus, const char *action, json_t *req,
+                    struct pb_bus_reply *reply, void *ud) {
+  (void)bus;
+  (void)action;
+  struct ingest *in = ud;
+  json_t *list = each_source(in, req, reply, status_of);
+  if (!list)
+    return;
   json_t *data = json_object();
   json_object_set_new(data, "sources", list);
   json_object_set_new(data, "rules", ingest_rules_to_json(in->rules));
@@ -424,24 +438,9 @@ static void on_refresh(struct pb_bus *bus, const char *action, json_t *req,
   (void)bus;
   (void)action;
   struct ingest *in = ud;
-  char err[300];
-  const char *id;
-  if (only_id(req, false, &id, err, sizeof err)) {
-    refuse(reply, err, NULL);
+  json_t *list = each_source(in, req, reply, refresh_one);
+  if (!list)
     return;
-  }
-  json_t *list = json_array();
-  if (id) {
-    struct source *s = find_or_refuse(in, id, reply);
-    if (!s) {
-      json_decref(list);
-      return;
-    }
-    json_array_append_new(list, refresh_one(in, s));
-  } else {
-    for (size_t i = 0; i < ingest_sources_count(in); i++)
-      json_array_append_new(list, refresh_one(in, ingest_source_at(in, i)));
-  }
   pb_bus_reply_ok(reply, json_pack("{s:o}", "sources", list));
 }
 
