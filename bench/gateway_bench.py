@@ -396,7 +396,6 @@ line, with the databases on tmpfs, shows the same path without disk syncs.
 | `override/set` -> scheduler -> gateway -> PBX | {ov['p50_ms']:.1f} ms | **{ov['p99_ms']:.1f} ms** | {ov['max_ms']:.1f} ms | {ov['mean_ms']:.1f} ms | p99 <= 20 ms: {verdict(ov['p99_ms'] <= 20)} |
 | `desired` -> gateway -> PBX (the gateway alone) | {gw['p50_ms']:.1f} ms | {gw['p99_ms']:.1f} ms | {gw['max_ms']:.1f} ms | {gw['mean_ms']:.1f} ms | |
 {tmpfs_line}
-
 **Memory.** The gateway's peak RSS (VmHWM) with {mem['n']:,} extensions in the
 directory, each given a desired status and applied once, then read back:
 **{mem['rss_kib'] / 1024:.1f} MiB** (target < 32 MiB: {verdict(mem['rss_kib'] < 32 * 1024)}).

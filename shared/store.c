@@ -56,6 +56,24 @@ int pb_store_path(const char *data_dir, const char *service, char *buf,
   return (n < 0 || (size_t)n >= len) ? PB_ETOOBIG : 0;
 }
 
+int pb_store_open_service(const char *data_dir, const char *service,
+                          const struct pb_migration *migrations, size_t count,
+                          struct pb_store **out) {
+  char path[512];
+  int rc = pb_store_path(data_dir, service, path, sizeof path);
+  if (!rc)
+    rc = pb_store_open(path, migrations, count, out);
+  if (rc) {
+    pb_error("cannot open %s: %s", path, pb_strerror(rc));
+    return rc;
+  }
+  /* Checkpoints are the one write that waits for the disk: an override
+   * must not wait behind one on the loop. */
+  if (pb_store_checkpoint_in_background(*out))
+    pb_warn("database %s: checkpoints stay on the main thread", path);
+  return 0;
+}
+
 int pb_store_exec(struct pb_store *s, const char *sql) {
   char *msg = NULL;
   if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {

@@ -56,12 +56,8 @@ static const struct pb_migration migrations[] = {
 };
 
 int ingest_store_open(const char *data_dir, struct pb_store **out) {
-  char path[512];
-  int rc = pb_store_path(data_dir, "ical-ingest", path, sizeof path);
-  if (rc)
-    return rc;
-  return pb_store_open(path, migrations, sizeof migrations / sizeof migrations[0],
-                       out);
+  return pb_store_open_service(data_dir, "ical-ingest", migrations,
+                               sizeof migrations / sizeof migrations[0], out);
 }
 
 int ingest_store_save_weekly(struct pb_store *st, const char *source,

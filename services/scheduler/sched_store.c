@@ -45,12 +45,8 @@ static const struct pb_migration migrations[] = {
 };
 
 int sched_store_open(const char *data_dir, struct pb_store **out) {
-  char path[512];
-  int rc = pb_store_path(data_dir, "scheduler", path, sizeof path);
-  if (rc)
-    return rc;
-  return pb_store_open(path, migrations, sizeof migrations / sizeof migrations[0],
-                       out);
+  return pb_store_open_service(data_dir, "scheduler", migrations,
+                               sizeof migrations / sizeof migrations[0], out);
 }
 
 /* ---- batching ---- */

@@ -46,14 +46,7 @@ static const struct pb_migration migrations[] = {
 };
 
 int web_store_open(const struct pb_config *cfg, struct pb_store **out) {
-  char path[512];
-  int rc = pb_store_path(pb_config_str(cfg, PB_CFG_DATA_DIR), "web-api", path,
-                         sizeof path);
-  if (rc)
-    return rc;
-  rc = pb_store_open(path, migrations, sizeof migrations / sizeof migrations[0],
-                     out);
-  if (rc)
-    pb_error("cannot open %s: %s", path, pb_strerror(rc));
-  return rc;
+  return pb_store_open_service(pb_config_str(cfg, PB_CFG_DATA_DIR), "web-api",
+                               migrations,
+                               sizeof migrations / sizeof migrations[0], out);
 }

@@ -117,6 +117,8 @@ struct gw_site {
   char state[24];
   char error[PB_TEXT_MAX];
   int64_t state_since;
+  char failed[24];               /* first failing state since the last "ok" */
+  int64_t failed_since;
   /* directory and read-back (pbx_directory.c) */
   struct pb_map *exts;           /* number -> struct gw_ext */
   struct pb_timer *directory_timer, *readback_timer;
@@ -181,8 +183,9 @@ void gw_base_url(const char *url, char *out, size_t len);
 
 /* ---- bus requests (site_request.c) and site/test (site_test.c) ---- */
 int gw_requests_register(struct gw *gw);
-void gw_test_start(struct gw *gw, struct gw_site_settings *set,
-                   struct pb_bus_reply *reply);
+/* Tests `set` (taken); `site` (may be NULL) is the site it belongs to. */
+void gw_test_start(struct gw *gw, struct gw_site *site,
+                   struct gw_site_settings *set, struct pb_bus_reply *reply);
 void gw_tests_free(struct gw *gw);
 
 /* ---- the request queue (pbx_client.c) ---- */

@@ -57,17 +57,8 @@ static const struct pb_migration migrations[] = {
 };
 
 int gw_store_open(const char *data_dir, struct pb_store **out) {
-  char path[512];
-  int rc = pb_store_path(data_dir, "yeastar-gateway", path, sizeof path);
-  if (rc)
-    return rc;
-  rc = pb_store_open(path, migrations, sizeof migrations / sizeof migrations[0],
-                     out);
-  /* Outbox rows come and go with every apply: their checkpoints must not
-   * hold up the loop (an override would wait for the disk). */
-  if (!rc && pb_store_checkpoint_in_background(*out))
-    pb_warn("database %s: checkpoints stay on the main thread", path);
-  return rc;
+  return pb_store_open_service(data_dir, "yeastar-gateway", migrations,
+                               sizeof migrations / sizeof migrations[0], out);
 }
 
 static int run_site(struct gw_site *s, const char *sql) {

@@ -306,9 +306,12 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
       c->token_retried = true;
       requeue(s, c);
     } else if (code != 0 || r->status != 200) {
-      snprintf(msg, sizeof msg, "%s: %s%.0ld%serrcode %lld (%s)", c->endpoint,
-               r->status != 200 ? "HTTP " : "", r->status != 200 ? r->status : 0L,
-               r->status != 200 ? ", " : "", (long long)code, errmsg);
+      if (r->status != 200)
+        snprintf(msg, sizeof msg, "%s: HTTP %ld, errcode %lld (%s)", c->endpoint,
+                 r->status, (long long)code, errmsg);
+      else
+        snprintf(msg, sizeof msg, "%s: errcode %lld (%s)", c->endpoint,
+                 (long long)code, errmsg);
       if (code == GW_ERRCODE_TOKEN_EXPIRED || code == GW_ERRCODE_INVALID_TOKEN)
         gw_token_rejected(s, c->token, code);
       finish(c, PB_EPBX, msg, j);

@@ -183,10 +183,15 @@ static void on_login(struct gw_site *s, int err, const char *errmsg, json_t *res
     token_failed(s, "token_limit", msg, LIMIT_RETRY_S);
   } else if (err == PB_EHTTP || (envelope && code == GW_ERRCODE_IP_FORBIDDEN)) {
     /* The site is down (or forbidden): the queue's probe tells when to try
-     * again. */
+     * again. An HTTP error status (the site still answers) waits RETRY_S. */
     if (err == PB_EHTTP)
       count_lost_answer(s, "get_token");
-    token_failed(s, NULL, NULL, 0);
+    if (s->down || err != PB_EHTTP) {
+      token_failed(s, NULL, NULL, 0);
+    } else {
+      snprintf(msg, sizeof msg, "%s; next login in %ds", errmsg, RETRY_S);
+      token_failed(s, "error", msg, RETRY_S);
+    }
   } else {
     snprintf(msg, sizeof msg, "get_token failed: %s",
              errmsg ? errmsg : "malformed answer");
@@ -238,10 +243,11 @@ static void on_refresh(struct gw_site *s, int err, const char *errmsg,
   }
   bool envelope = resp && gw_envelope(resp, &code, &pbxmsg);
   if (err == PB_EHTTP || (envelope && code == GW_ERRCODE_IP_FORBIDDEN)) {
-    /* The old pair may still be good; the queue's probe waits for the PBX. */
+    /* The old pair may still be good; the queue's probe waits for the PBX
+     * (an HTTP error status: try again in RETRY_S). */
     if (err == PB_EHTTP)
       count_lost_answer(s, "refresh_token");
-    token_failed(s, NULL, NULL, 0);
+    token_failed(s, NULL, NULL, s->down || err != PB_EHTTP ? 0 : RETRY_S);
     return;
   }
   if (envelope && code == GW_ERRCODE_TOKEN_LIMIT) {

@@ -151,7 +151,7 @@ static void on_test(struct pb_bus *bus, const char *action, json_t *req,
   } else {
     struct pb_bus_reply *later = pb_bus_reply_defer(reply);
     if (later)
-      gw_test_start(gw, &set, later);
+      gw_test_start(gw, s, &set, later);
   }
   gw_settings_cleanup(&set);
 }
@@ -166,9 +166,13 @@ static void on_directory_refresh(struct pb_bus *bus, const char *action,
   const char *name = pb_json_str(req, "site");
   struct gw_site *s = name ? gw_site_find(gw, name) : gw->sites;
   if (!s || (!name && s->next)) {
-    snprintf(err, sizeof err, name ? "no site '%.64s'"
-                                   : "field 'site' is required%.0s",
-             name ? name : "");
+    if (name)
+      snprintf(err, sizeof err, "no site '%.64s'", name);
+    else if (!gw->sites)
+      snprintf(err, sizeof err, "this gateway serves no PBX site");
+    else
+      snprintf(err, sizeof err, "field 'site' is required (this gateway "
+                                "serves several sites)");
     pb_bus_reply_error(reply, err, NULL);
     return;
   }

@@ -43,29 +43,34 @@ void gw_site_publish_status(struct gw_site *s) {
   json_decref(j);
 }
 
+/* pbx_recovered is told once the site is "ok" again after any failure,
+ * with the first failing state and how long it lasted in all (a site may
+ * go through "starting" after its settings were fixed). */
 void gw_site_set_state(struct gw_site *s, const char *state, const char *error) {
   if (!strcmp(s->state, state) && !strcmp(s->error, error ? error : ""))
     return;
-  bool was_failing = failing(s->state);
   int64_t now = pb_clock_now();
-  int64_t lasted = now - s->state_since;
-  char previous[sizeof s->state];
-  pb_strlcpy(previous, s->state, sizeof previous);
   if (strcmp(s->state, state) != 0)
     s->state_since = now;
   pb_strlcpy(s->state, state, sizeof s->state);
   pb_strlcpy(s->error, error ? error : "", sizeof s->error);
   if (failing(state)) {
+    if (!s->failed[0]) {
+      pb_strlcpy(s->failed, state, sizeof s->failed);
+      s->failed_since = now;
+    }
     pb_warn("site %s: %s: %s", s->name, state, s->error);
     json_t *ev = json_pack("{s:s,s:s,s:s}", "site", s->name, "state", state,
                            "error", s->error);
     pb_bus_event(s->gw->bus, "pbx_error", ev);
-  } else if (was_failing) {
+  } else if (!strcmp(state, "ok") && s->failed[0]) {
+    int64_t lasted = now - s->failed_since;
     pb_info("site %s: back to normal after %llds (%s)", s->name,
-            (long long)lasted, previous);
+            (long long)lasted, s->failed);
     json_t *ev = json_pack("{s:s,s:s,s:I}", "site", s->name, "previous",
-                           previous, "seconds", (json_int_t)lasted);
+                           s->failed, "seconds", (json_int_t)lasted);
     pb_bus_event(s->gw->bus, "pbx_recovered", ev);
+    s->failed[0] = '\0';
   }
   gw_site_publish_status(s);
 }

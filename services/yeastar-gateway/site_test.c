@@ -21,6 +21,7 @@ enum step { STEP_LOGIN, STEP_LIST, STEP_DELETE };
 struct gw_test {
   struct gw_test *next;
   struct gw *gw;
+  char site[PB_ID_MAX];          /* the site tested, "" for new settings */
   struct gw_site_settings set;
   char base_url[GW_URL_MAX + 32];
   struct pb_bus_reply *reply;
@@ -55,12 +56,14 @@ static void test_free(struct gw_test *t) {
 }
 
 static void conclude(struct gw_test *t) {
+  const char *who = t->site[0] ? t->site : t->base_url;
   if (t->failed[0]) {
-    pb_info("site %s: test: %s", t->set.name, t->failed);
+    pb_info("test of %s: %s", who, t->failed);
     pb_bus_reply_error(t->reply, t->failed, json_incref(t->checks));
   } else {
-    pb_info("site %s: test passed", t->set.name);
-    pb_bus_reply_ok(t->reply, json_pack("{s:s,s:s,s:O,s:I}", "site", t->set.name,
+    pb_info("test of %s passed", who);
+    pb_bus_reply_ok(t->reply, json_pack("{s:s?,s:s,s:O,s:I}", "site",
+                                        t->site[0] ? t->site : NULL,
                                         "url", t->base_url, "checks", t->checks,
                                         "extensions", (json_int_t)t->extensions));
   }
@@ -131,10 +134,11 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
     const char *msg = "no answer";
     if (!(j && gw_envelope(j, &code, &msg) && code == 0)) {
       /* Not revoked: count it against the site's token budget. */
-      struct gw_site *s = gw_site_find(t->gw, t->set.name);
+      struct gw_site *s = t->site[0] ? gw_site_find(t->gw, t->site) : NULL;
       if (s)
         gw_store_ledger_add(s, pb_clock_now() + 1800);
-      pb_warn("site %s: test: del_token failed (%s)", t->set.name, msg);
+      pb_warn("test of %s: del_token failed (%s)", t->site[0] ? t->site : t->base_url,
+              msg);
     }
     json_decref(j);
     conclude(t);
@@ -225,8 +229,8 @@ revoke:
   conclude(t);
 }
 
-void gw_test_start(struct gw *gw, struct gw_site_settings *set,
-                   struct pb_bus_reply *reply) {
+void gw_test_start(struct gw *gw, struct gw_site *s,
+                   struct gw_site_settings *set, struct pb_bus_reply *reply) {
   struct gw_test *t = calloc(1, sizeof *t);
   if (!t) {
     pb_bus_reply_error(reply, "out of memory", NULL);
@@ -242,7 +246,8 @@ void gw_test_start(struct gw *gw, struct gw_site_settings *set,
     pb_log_add_secret(t->set.secret);
   t->next = gw->tests;
   gw->tests = t;
-  struct gw_site *s = gw_site_find(gw, t->set.name);
+  if (s)
+    pb_strlcpy(t->site, s->name, sizeof t->site);
   int rc;
   /* The site's own token proves the settings it was obtained with; a test
    * of other settings (a new secret before saving it) logs in. */

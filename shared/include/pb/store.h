@@ -32,6 +32,12 @@ void pb_store_close(struct pb_store *store);
  * stopped by pb_store_close. */
 int pb_store_checkpoint_in_background(struct pb_store *store);
 int pb_store_version(struct pb_store *store);
+/* A service's own database, DATA_DIR/<service>.db: the directory created
+ * when missing, the migrations applied, and WAL checkpoints moved off the
+ * service's loop (pb_store_checkpoint_in_background). */
+int pb_store_open_service(const char *data_dir, const char *service,
+                          const struct pb_migration *migrations, size_t count,
+                          struct pb_store **out);
 /* "DATA_DIR/<service>.db", creating DATA_DIR when missing. */
 int pb_store_path(const char *data_dir, const char *service, char *buf,
                   size_t len);
