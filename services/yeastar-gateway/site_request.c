@@ -17,6 +17,33 @@ static const char *site_name(const json_t *req, char *err, size_t errlen) {
   return name;
 }
 
+/* The site a request names, if it may be changed over the bus; otherwise
+ * the request is refused (no name, unknown site, or a site that comes from
+ * the YEASTAR_* settings, where `how` says how to change it) and NULL. */
+static struct gw_site *editable_site(struct gw *gw, const json_t *req,
+                                     struct pb_bus_reply *reply,
+                                     const char *how) {
+  char err[300];
+  const char *name = site_name(req, err, sizeof err);
+  struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
+  if (!name) {
+    pb_bus_reply_error(reply, err, NULL);
+    return NULL;
+  }
+  if (!s) {
+    snprintf(err, sizeof err, "no site '%.64s'", name);
+    pb_bus_reply_error(reply, err, NULL);
+    return NULL;
+  }
+  if (s->from_config) {
+    snprintf(err, sizeof err, "site '%s' comes from the YEASTAR_* settings: %s",
+             s->name, how);
+    pb_bus_reply_error(reply, err, NULL);
+    return NULL;
+  }
+  return s;
+}
+
 static void on_add(struct pb_bus *bus, const char *action, json_t *req,
                    struct pb_bus_reply *reply, void *ud) {
   (void)bus;
@@ -53,23 +80,9 @@ static void on_update(struct pb_bus *bus, const char *action, json_t *req,
   struct gw *gw = ud;
   struct gw_site_settings set;
   char err[300];
-  const char *name = site_name(req, err, sizeof err);
-  struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
-  if (!name) {
-    pb_bus_reply_error(reply, err, NULL);
+  struct gw_site *s = editable_site(gw, req, reply, "change them there");
+  if (!s)
     return;
-  }
-  if (!s) {
-    snprintf(err, sizeof err, "no site '%.64s'", name);
-    pb_bus_reply_error(reply, err, NULL);
-    return;
-  }
-  if (s->from_config) {
-    snprintf(err, sizeof err, "site '%s' comes from the YEASTAR_* settings: "
-             "change them there", s->name);
-    pb_bus_reply_error(reply, err, NULL);
-    return;
-  }
   if (gw_settings_from_json(req, &s->set, &set, err, sizeof err)) {
     pb_bus_reply_error(reply, err, NULL);
     return;
@@ -91,23 +104,13 @@ static void on_remove(struct pb_bus *bus, const char *action, json_t *req,
   (void)bus;
   (void)action;
   struct gw *gw = ud;
-  char err[300];
-  const char *name = site_name(req, err, sizeof err);
-  struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
-  if (!name) {
-    pb_bus_reply_error(reply, err, NULL);
-  } else if (!s) {
-    snprintf(err, sizeof err, "no site '%.64s'", name);
-    pb_bus_reply_error(reply, err, NULL);
-  } else if (s->from_config) {
-    snprintf(err, sizeof err, "site '%s' comes from the YEASTAR_* settings: "
-             "unset YEASTAR_PBX_URL to remove it", s->name);
-    pb_bus_reply_error(reply, err, NULL);
-  } else {
-    json_t *data = json_pack("{s:s}", "name", s->name);
-    gw_site_remove(s);
-    pb_bus_reply_ok(reply, data);
-  }
+  struct gw_site *s = editable_site(gw, req, reply,
+                                    "unset YEASTAR_PBX_URL to remove it");
+  if (!s)
+    return;
+  json_t *data = json_pack("{s:s}", "name", s->name);
+  gw_site_remove(s);
+  pb_bus_reply_ok(reply, data);
 }
 
 static void on_list(struct pb_bus *bus, const char *action, json_t *req,
