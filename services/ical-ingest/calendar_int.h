@@ -100,6 +100,9 @@ int cal_parse_value(const char *s, size_t len, bool date_only, bool period_ok,
 /* TEXT unescaping (§3.3.11): \\ \; \, \n \N. Returns the length written
  * (at most cap - 1, NUL-terminated). */
 size_t cal_text_unescape(const char *s, size_t len, char *out, size_t cap);
+/* The length of s[0..n) without a UTF-8 character cut at its end (a text
+ * truncated to fit a buffer must not end on half a character). */
+size_t cal_utf8_whole(const char *s, size_t n);
 int64_t cal_time_cmp(const struct cal_time *a, const struct cal_time *b);
 
 /* ---- time zones (calendar_tz.c, calendar_windows_zones.c) ---- */

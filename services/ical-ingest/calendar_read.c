@@ -511,15 +511,7 @@ static size_t span_walk(const char *p, size_t n, bool unescape, char *out,
   }
   if (i < n && o > 0) {
     /* Cut: never end on half a UTF-8 character. */
-    size_t k = o;
-    while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
-      k--;
-    if (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0) {
-      unsigned char lead = (unsigned char)out[k - 1];
-      size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-      if (o - (k - 1) < need)
-        o = k - 1;
-    }
+    o = cal_utf8_whole(out, o);
   }
   out[o] = '\0';
   return o;

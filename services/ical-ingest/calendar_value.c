@@ -167,17 +167,22 @@ size_t cal_text_unescape(const char *s, size_t len, char *out, size_t cap) {
   }
   /* Never end on half a UTF-8 character. */
   if (n + 1 >= cap) {
-    size_t k = n;
-    while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
-      k--;
-    if (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0) {
-      unsigned char lead = (unsigned char)out[k - 1];
-      size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-      if (n - (k - 1) < need)
-        n = k - 1;
-    }
+    n = cal_utf8_whole(out, n);
   }
   out[n] = '\0';
+  return n;
+}
+
+size_t cal_utf8_whole(const char *s, size_t n) {
+  size_t k = n;
+  while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+    k--;
+  if (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0xC0) {
+    unsigned char lead = (unsigned char)s[k - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    if (n - (k - 1) < need)
+      return k - 1;
+  }
   return n;
 }
 
