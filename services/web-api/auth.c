@@ -67,9 +67,23 @@ static void free_map(struct pb_map *m) {
   pb_map_free(m);
 }
 
+/* SQLite's counter of changes committed by other connections: another
+ * process (web-api --reset-admin, an operator's sqlite3) changed accounts,
+ * sessions or tokens when it moves. */
+static int64_t data_version(struct web *w) {
+  struct pb_stmt *st = pb_store_stmt(w->store, "PRAGMA data_version");
+  int64_t v = -1;
+  if (st && pb_stmt_step(st) == PB_STMT_ROW) {
+    v = pb_stmt_int(st, 0);
+    web_stmt_finish(st);
+  }
+  return v;
+}
+
 static int load(struct web *w) {
   struct web_auth_state *a = w->auth;
   int64_t now = pb_clock_now();
+  a->data_version = data_version(w);
   struct pb_stmt *st =
       pb_store_stmt(w->store, "DELETE FROM sessions WHERE expires_at <= ?1");
   if (!st || pb_stmt_bind_int(st, 1, now) || pb_stmt_run(st))
@@ -113,8 +127,11 @@ int web_user_set_password(struct web *w, const char *user, const char *password,
                           enum web_role role, bool create) {
   char hash[PB_PASSWORD_HASH_MAX];
   int rc = pb_password_hash(password, hash, sizeof hash);
-  if (rc)
-    return rc;
+  return rc ? rc : web_user_store_hash(w, user, hash, role, create);
+}
+
+int web_user_store_hash(struct web *w, const char *user, const char *hash,
+                        enum web_role role, bool create) {
   int64_t now = pb_clock_now();
   struct pb_stmt *st = pb_store_stmt(
       w->store,
@@ -223,9 +240,35 @@ void web_auth_cleanup(struct web *w) {
   w->auth = NULL;
 }
 
+/* Sessions and tokens are read again from the database when another
+ * process changed it, so that `web-api --reset-admin` ends the sessions of
+ * the running web-api at once. */
+static void reload_if_changed(struct web *w) {
+  struct web_auth_state *a = w->auth;
+  if (data_version(w) == a->data_version)
+    return;
+  struct pb_map *sessions = pb_map_new(), *tokens = pb_map_new();
+  if (!sessions || !tokens) {
+    pb_map_free(sessions);
+    pb_map_free(tokens);
+    return;
+  }
+  free_map(a->sessions);
+  free_map(a->tokens);
+  a->sessions = sessions;
+  a->tokens = tokens;
+  if (load(w))
+    pb_warn("cannot read sessions and tokens again from the database");
+  else
+    pb_info("accounts changed by another process: sessions and tokens read "
+            "again (%zu sessions, %zu tokens)",
+            pb_map_count(a->sessions), pb_map_count(a->tokens));
+}
+
 void web_auth_identify(struct web *w, struct web_conn *wc,
                        struct web_auth *out) {
   memset(out, 0, sizeof *out);
+  reload_if_changed(w);
   struct web_auth_state *a = w->auth;
   char hash[65];
   const char *authz =
@@ -438,8 +481,8 @@ int web_auth_reset_cli(const struct pb_config *cfg, const char *user) {
     rc = web_user_set_password(&w, user, pw, exists ? role : WEB_ROLE_ADMIN,
                                !exists);
   if (!rc) {
-    /* Sessions of that user end; the running web-api forgets them at its
-     * next start (their hashes are gone from the database). */
+    /* Sessions of that user end, in the running web-api too: it reads
+     * sessions again when the database's data_version moves. */
     struct pb_stmt *st =
         pb_store_stmt(w.store, "DELETE FROM sessions WHERE user = ?1");
     if (st && !pb_stmt_bind_text(st, 1, user))

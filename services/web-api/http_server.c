@@ -82,7 +82,7 @@ json_t *web_body_json(const struct web_request *req,
   return j;
 }
 
-static void response_cleanup(struct web_response *r) {
+void web_response_cleanup(struct web_response *r) {
   json_decref(r->body);
   r->body = NULL;
   if (!r->raw_static)
@@ -126,7 +126,7 @@ struct MHD_Response *web_response_build(struct web_response *r) {
   } else {
     char *text = r->body ? pb_json_dump(r->body) : strdup("{}");
     if (!text) {
-      response_cleanup(r);
+      web_response_cleanup(r);
       return NULL;
     }
     size_t len = strlen(text);
@@ -134,7 +134,7 @@ struct MHD_Response *web_response_build(struct web_response *r) {
     char *withnl = realloc(text, len + 2);
     if (!withnl) {
       free(text);
-      response_cleanup(r);
+      web_response_cleanup(r);
       return NULL;
     }
     withnl[len] = '\n';
@@ -149,7 +149,7 @@ struct MHD_Response *web_response_build(struct web_response *r) {
   }
   if (resp)
     add_common_headers(resp, r);
-  response_cleanup(r);
+  web_response_cleanup(r);
   return resp;
 }
 
@@ -158,7 +158,7 @@ static enum MHD_Result send_response(struct web *w, struct MHD_Connection *conn,
   unsigned status = r->status;
   struct MHD_Response *resp = r->shared;
   if (resp)
-    response_cleanup(r);
+    web_response_cleanup(r);
   else if (!(resp = web_response_build(r)))
     return MHD_NO;
   unsigned cls = status / 100;
@@ -227,7 +227,7 @@ void web_conn_finish(struct web_conn *wc, struct web_response *resp) {
   struct web *w = wc->w;
   struct web_response *copy = malloc(sizeof *copy);
   if (!copy) {
-    response_cleanup(resp);
+    web_response_cleanup(resp);
     return; /* the connection stays suspended until shutdown: memory is gone */
   }
   *copy = *resp;
@@ -274,7 +274,7 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
            : resp.sse    ? " (stream)"
                          : "");
   if (resp.deferred) {
-    response_cleanup(&resp);
+    web_response_cleanup(&resp);
     wc->suspended = true;
     wc->prev = NULL;
     wc->next = w->suspended;
@@ -285,7 +285,7 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
     return MHD_YES;
   }
   if (resp.sse) {
-    response_cleanup(&resp);
+    web_response_cleanup(&resp);
     struct MHD_Response *r =
         web_sse_response(w, wc, web_header(&req, "Last-Event-ID"));
     if (!r) {
@@ -362,8 +362,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     unlink_suspended(w, wc);
     if (wc->wait)
       web_command_detach(wc);
+    web_pw_job_detach(wc);
     if (wc->resp) {
-      response_cleanup(wc->resp);
+      web_response_cleanup(wc->resp);
       free(wc->resp);
     }
     free(wc->buf);
@@ -451,6 +452,8 @@ int web_http_start(struct web *w) {
 }
 
 void web_http_stop(struct web *w) {
+  /* Password checks under way finish first: their requests get answers. */
+  web_pw_stop(w);
   if (w->httpd) {
     /* Suspended requests and event streams must be resumed before MHD can
      * close them; each gets a 503 and its closure is freed as usual. */

@@ -46,8 +46,9 @@ int main(int argc, char **argv) {
     goto out;
   }
   w.bus = svc.bus;
-  if (web_auth_init(&w) || web_webhook_init(&w) || web_sse_init(&w) ||
-      web_model_init(&w) || web_audit_init(&w) || web_http_start(&w)) {
+  if (web_auth_init(&w) || web_pw_init(&w) || web_webhook_init(&w) ||
+      web_sse_init(&w) || web_model_init(&w) || web_audit_init(&w) ||
+      web_http_start(&w)) {
     exit_code = 1;
     goto out;
   }

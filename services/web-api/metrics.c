@@ -10,6 +10,7 @@
 #include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/map.h"
+#include "pb/worker.h"
 #include "web.h"
 
 static const double latency_bounds[10] = {0.01, 0.025, 0.05, 0.1, 0.25,
@@ -162,6 +163,9 @@ void web_get_metrics(struct web *w, const struct web_request *req,
         (double)web_sse_client_count(w));
   gauge(&b, "presencebus_extensions", "Extensions in the read model.",
         (double)pb_map_count(w->exts));
+  gauge(&b, "presencebus_password_checks_waiting",
+        "Password checks and hashes queued or running on the worker thread.",
+        (double)pb_worker_pending(w->pw_worker));
   add(&b, "# HELP presencebus_service_up Service availability on the bus (1 "
           "online).\n"
           "# TYPE presencebus_service_up gauge\n");

@@ -134,10 +134,14 @@ void web_route(struct web *w, struct web_request *req,
       return;
     }
   }
+  /* HEAD is GET without the body (RFC 9110 §9.3.2): libmicrohttpd sends
+   * the headers of the GET answer, Content-Length included, and no body. */
+  bool head = strcmp(req->method, "HEAD") == 0;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     if (!path_matches(routes[i].pattern, req))
       continue;
-    if (strcmp(routes[i].method, req->method) == 0) {
+    bool get = strcmp(routes[i].method, "GET") == 0;
+    if (strcmp(routes[i].method, req->method) == 0 || (head && get)) {
       if (authorized(&routes[i], req, resp))
         routes[i].fn(w, req, resp);
       return;
@@ -146,7 +150,7 @@ void web_route(struct web *w, struct web_request *req,
       continue;
     if (path_known)
       strncat(resp->allow, ", ", sizeof resp->allow - strlen(resp->allow) - 1);
-    strncat(resp->allow, routes[i].method,
+    strncat(resp->allow, get ? "GET, HEAD" : routes[i].method,
             sizeof resp->allow - strlen(resp->allow) - 1);
     path_known = true;
   }

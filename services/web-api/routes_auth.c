@@ -16,10 +16,6 @@
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
 
-/* A dummy hash checked when the user does not exist, so that the answer
- * takes as long for an unknown user as for a wrong password. */
-static char dummy_hash[PB_PASSWORD_HASH_MAX];
-
 static int check_password_rules(const char *pw, struct web_response *resp) {
   size_t n = strlen(pw);
   if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
@@ -36,6 +32,38 @@ static void session_cookie(struct web *w, struct web_response *resp,
            "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
            WEB_COOKIE, value, (long long)max_age,
            pb_config_bool(w->cfg, PB_CFG_WEB_COOKIE_SECURE) ? "; Secure" : "");
+}
+
+/* The password was checked on the worker: a session, or a counted failure. */
+static void login_finish(struct web_pw_job *j, struct web_response *resp) {
+  struct web *w = j->w;
+  enum web_role role = WEB_ROLE_NONE;
+  /* The account may have gone (or changed role) during the check. */
+  bool ok = j->check_ok && web_user_role(w, j->name, &role) == 0;
+  if (!ok) {
+    w->metrics.logins_failed++;
+    pb_warn("failed login for '%.64s' from %s", j->name, j->client_ip);
+    web_audit_add(w, "login_failed", "", "", j->name, "failed login",
+                  json_pack("{s:s}", "client", j->client_ip));
+    web_reply_error(resp, 401, "wrong user name or password");
+    return;
+  }
+  char cookie[64], csrf[64];
+  int64_t expires;
+  if (web_session_create(w, j->name, role, cookie, sizeof cookie, csrf,
+                         sizeof csrf, &expires)) {
+    web_reply_error(resp, 503, "cannot store the session");
+    return;
+  }
+  web_login_result(w, j->client_ip, j->name, true); /* clears the count */
+  w->metrics.logins_ok++;
+  session_cookie(w, resp, cookie, expires - pb_clock_now());
+  web_audit_add(w, "login", "", "", j->name, "logged in",
+                json_pack("{s:s}", "client", j->client_ip));
+  json_t *out = json_pack("{s:s,s:s,s:s}", "user", j->name, "role",
+                          web_role_name(role), "csrf_token", csrf);
+  pb_json_set_time_tz(out, "expires_at", expires, w->tz);
+  web_reply_json(resp, 200, out);
 }
 
 void web_post_login(struct web *w, const struct web_request *req,
@@ -69,49 +97,24 @@ void web_post_login(struct web *w, const struct web_request *req,
     json_decref(body);
     return;
   }
-  enum web_role role = WEB_ROLE_NONE;
-  bool ok = false;
+  struct web_pw_job *j = web_pw_job_new(w, req, login_finish, pw, NULL);
+  if (!j) {
+    web_reply_error(resp, 503, "out of memory");
+    json_decref(body);
+    return;
+  }
+  pb_strlcpy(j->name, user, sizeof j->name);
   struct pb_stmt *st =
-      pb_store_stmt(w->store, "SELECT pwhash, role FROM users WHERE name = ?1");
+      pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
   if (st && !pb_stmt_bind_text(st, 1, user) &&
       pb_stmt_step(st) == PB_STMT_ROW) {
-    char hash[PB_PASSWORD_HASH_MAX];
-    pb_strlcpy(hash, pb_stmt_text(st, 0), sizeof hash);
-    web_role_parse(pb_stmt_text(st, 1), &role);
+    pb_strlcpy(j->check_hash, pb_stmt_text(st, 0), sizeof j->check_hash);
     web_stmt_finish(st);
-    ok = pb_password_verify(hash, pw) == 0;
-  } else {
-    if (!dummy_hash[0])
-      pb_password_hash("not a password of anyone", dummy_hash,
-                       sizeof dummy_hash);
-    pb_password_verify(dummy_hash, pw);
   }
-  web_login_result(w, req->client_ip, user, ok);
-  if (!ok) {
-    w->metrics.logins_failed++;
-    pb_warn("failed login for '%.64s' from %s", user, req->client_ip);
-    web_audit_add(w, "login_failed", "", "", user, "failed login",
-                  json_pack("{s:s}", "client", req->client_ip));
-    web_reply_error(resp, 401, "wrong user name or password");
-    json_decref(body);
-    return;
-  }
-  char cookie[64], csrf[64];
-  int64_t expires;
-  if (web_session_create(w, user, role, cookie, sizeof cookie, csrf,
-                         sizeof csrf, &expires)) {
-    web_reply_error(resp, 503, "cannot store the session");
-    json_decref(body);
-    return;
-  }
-  w->metrics.logins_ok++;
-  session_cookie(w, resp, cookie, expires - pb_clock_now());
-  web_audit_add(w, "login", "", "", user, "logged in",
-                json_pack("{s:s}", "client", req->client_ip));
-  json_t *out = json_pack("{s:s,s:s,s:s}", "user", user, "role",
-                          web_role_name(role), "csrf_token", csrf);
-  pb_json_set_time_tz(out, "expires_at", expires, w->tz);
-  web_reply_json(resp, 200, out);
+  /* Counted as failed until the check says otherwise, so that attempts
+   * waiting for the worker cannot get past WEB_LOGIN_MAX_FAILURES. */
+  web_login_result(w, req->client_ip, user, false);
+  web_pw_job_submit(j, resp);
   json_decref(body);
 }
 
@@ -152,6 +155,24 @@ void web_get_users(struct web *w, const struct web_request *req,
   web_reply_json(resp, 200, json_pack("{s:o}", "users", arr));
 }
 
+/* The new account's password is hashed: store it. */
+static void add_user_finish(struct web_pw_job *j, struct web_response *resp) {
+  struct web *w = j->w;
+  enum web_role existing;
+  const char *role = web_role_name(j->role);
+  if (web_user_role(w, j->name, &existing) == 0) {
+    web_reply_error(resp, 409, "user '%s' already exists", j->name);
+  } else if (j->hash_rc ||
+             web_user_store_hash(w, j->name, j->new_hash, j->role, true)) {
+    web_reply_error(resp, 503, "cannot store the user");
+  } else {
+    web_audit_add(w, "user", "", "", j->actor, "created a user",
+                  json_pack("{s:s,s:s}", "name", j->name, "role", role));
+    web_reply_json(resp, 201,
+                   json_pack("{s:s,s:s}", "name", j->name, "role", role));
+  }
+}
+
 void web_post_users(struct web *w, const struct web_request *req,
                     struct web_response *resp) {
   json_t *body = web_body_json(req, resp);
@@ -172,15 +193,15 @@ void web_post_users(struct web *w, const struct web_request *req,
         resp, 400,
         "field 'role': unknown role '%.64s' (valid: admin, readonly)", role_s);
   } else if (check_password_rules(pw, resp) == 0) {
+    struct web_pw_job *j;
     if (web_user_role(w, name, &existing) == 0) {
       web_reply_error(resp, 409, "user '%s' already exists", name);
-    } else if (web_user_set_password(w, name, pw, role, true)) {
-      web_reply_error(resp, 503, "cannot store the user");
+    } else if (!(j = web_pw_job_new(w, req, add_user_finish, NULL, pw))) {
+      web_reply_error(resp, 503, "out of memory");
     } else {
-      web_audit_add(w, "user", "", "", req->auth.user, "created a user",
-                    json_pack("{s:s,s:s}", "name", name, "role", role_s));
-      web_reply_json(resp, 201,
-                     json_pack("{s:s,s:s}", "name", name, "role", role_s));
+      pb_strlcpy(j->name, name, sizeof j->name);
+      j->role = role;
+      web_pw_job_submit(j, resp);
     }
   }
   json_decref(body);
@@ -213,6 +234,23 @@ void web_delete_user(struct web *w, const struct web_request *req,
   web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The current password was checked (self-service) and the new one hashed. */
+static void password_finish(struct web_pw_job *j, struct web_response *resp) {
+  struct web *w = j->w;
+  bool self = j->flag;
+  if (self && !j->check_ok) {
+    web_reply_error(resp, 403, "field 'current_password' is wrong");
+  } else if (j->hash_rc ||
+             web_user_store_hash(w, j->name, j->new_hash, j->role, false)) {
+    web_reply_error(resp, 503, "cannot store the password");
+  } else {
+    web_auth_revoke_user(w, j->name, self ? j->keep_session : NULL, false);
+    web_audit_add(w, "user", "", "", j->actor, "changed a password",
+                  json_pack("{s:s}", "name", j->name));
+    web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+  }
+}
+
 void web_put_password(struct web *w, const struct web_request *req,
                       struct web_response *resp) {
   const char *name = req->segs[2];
@@ -237,28 +275,26 @@ void web_put_password(struct web *w, const struct web_request *req,
                                sizeof err))) {
     web_reply_error(resp, 400, "%s", err);
   } else if (check_password_rules(pw, resp) == 0) {
-    bool current_ok = true;
-    if (self) {
-      struct pb_stmt *st =
-          pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
-      char hash[PB_PASSWORD_HASH_MAX] = "";
-      if (st && !pb_stmt_bind_text(st, 1, name) &&
-          pb_stmt_step(st) == PB_STMT_ROW) {
-        pb_strlcpy(hash, pb_stmt_text(st, 0), sizeof hash);
-        web_stmt_finish(st);
-      }
-      current_ok = pb_password_verify(hash, current) == 0;
-    }
-    if (!current_ok) {
-      web_reply_error(resp, 403, "field 'current_password' is wrong");
-    } else if (web_user_set_password(w, name, pw, role, false)) {
-      web_reply_error(resp, 503, "cannot store the password");
+    struct web_pw_job *j =
+        web_pw_job_new(w, req, password_finish, self ? current : NULL, pw);
+    if (!j) {
+      web_reply_error(resp, 503, "out of memory");
     } else {
-      web_auth_revoke_user(w, name, self ? req->auth.session_hash : NULL,
-                           false);
-      web_audit_add(w, "user", "", "", req->auth.user, "changed a password",
-                    json_pack("{s:s}", "name", name));
-      web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+      pb_strlcpy(j->name, name, sizeof j->name);
+      j->role = role;
+      j->flag = self;
+      if (self) {
+        pb_strlcpy(j->keep_session, req->auth.session_hash,
+                   sizeof j->keep_session);
+        struct pb_stmt *st =
+            pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
+        if (st && !pb_stmt_bind_text(st, 1, name) &&
+            pb_stmt_step(st) == PB_STMT_ROW) {
+          pb_strlcpy(j->check_hash, pb_stmt_text(st, 0), sizeof j->check_hash);
+          web_stmt_finish(st);
+        }
+      }
+      web_pw_job_submit(j, resp);
     }
   }
   json_decref(body);

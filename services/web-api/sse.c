@@ -240,7 +240,13 @@ struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
 void web_get_events(struct web *w, const struct web_request *req,
                     struct web_response *resp) {
   (void)w;
-  (void)req;
+  if (strcmp(req->method, "HEAD") == 0) {
+    /* The headers of a stream, without opening one. */
+    resp->raw = (char *)"";
+    resp->raw_static = true;
+    resp->content_type = "text/event-stream";
+    return;
+  }
   resp->sse = true;
 }
 

@@ -14,6 +14,7 @@
 
 #include "pb/json.h"
 #include "pb/payload.h"
+#include "pb/secretbox.h"
 
 struct pb_bus;
 struct pb_config;
@@ -86,6 +87,7 @@ struct web_auth_state {
   struct pb_map *sessions; /* SHA-256 hex of the cookie -> web_session */
   struct pb_map *tokens;   /* SHA-256 hex of the token -> web_token */
   struct pb_map *failures; /* "ip|user" -> web_failures */
+  int64_t data_version;    /* of web-api.db when sessions/tokens were read */
 };
 
 int web_store_open(const struct pb_config *cfg, struct pb_store **out);
@@ -101,8 +103,51 @@ void web_auth_identify(struct web *w, struct web_conn *wc,
  * once on stderr: `web-api --reset-admin`. Returns main's exit code. */
 int web_auth_reset_cli(const struct pb_config *cfg, const char *user);
 int web_user_role(struct web *w, const char *user, enum web_role *role);
+/* Hashes on the calling thread (start-up, --reset-admin): request handlers
+ * hash on the worker (password_check.c) and store with web_user_store_hash. */
 int web_user_set_password(struct web *w, const char *user, const char *password,
                           enum web_role role, bool create);
+int web_user_store_hash(struct web *w, const char *user, const char *hash,
+                        enum web_role role, bool create);
+
+/* ---- password checks off the loop (password_check.c) ----
+ * An Argon2id check or hash costs tens of milliseconds: a route hands it to
+ * the worker thread and answers from `finish`, back on the loop, once it is
+ * done. The request waits suspended meanwhile; everything else goes on. */
+struct web_pw_job;
+struct web_response;
+struct web_request;
+typedef void web_pw_finish_fn(struct web_pw_job *job,
+                              struct web_response *resp);
+struct web_pw_job {
+  struct web *w;
+  struct web_conn *wc; /* NULL once the request went away */
+  web_pw_finish_fn *finish;
+  char *check; /* a password to verify against check_hash, or NULL */
+  char check_hash[PB_PASSWORD_HASH_MAX]; /* "": no such user (a dummy hash
+                                            is checked, for the same time) */
+  char *set;     /* a new password to hash (when the check, if any, passed) */
+  bool check_ok; /* out: `check` matches `check_hash` */
+  int hash_rc;   /* out: 0 when `new_hash` holds the hash of `set` */
+  char new_hash[PB_PASSWORD_HASH_MAX];
+  /* What `finish` needs of the request, copied. */
+  char actor[PB_ID_MAX]; /* who asks (req->auth.user) */
+  char name[PB_ID_MAX];  /* the account it is about */
+  char client_ip[64];
+  char keep_session[65]; /* the caller's session survives its password change */
+  enum web_role role;
+  bool flag; /* route-specific (self-service password change) */
+};
+/* A job for `req`; the passwords are copied (and wiped when it ends). */
+struct web_pw_job *web_pw_job_new(struct web *w, const struct web_request *req,
+                                  web_pw_finish_fn *finish, const char *check,
+                                  const char *set);
+/* Queues the job and defers `resp`; on a full queue answers 503 itself. */
+void web_pw_job_submit(struct web_pw_job *job, struct web_response *resp);
+void web_pw_job_detach(struct web_conn *wc);
+int web_pw_init(struct web *w);
+/* Finishes the queued checks (their requests get their answers). */
+void web_pw_stop(struct web *w);
 void web_auth_revoke_user(struct web *w, const char *user,
                           const char *keep_hash, bool tokens_too);
 /* Seconds to wait before another login attempt, 0 when allowed. */
@@ -130,6 +175,7 @@ struct web_conn {
   bool ready;                   /* the deferred answer is in resp */
   struct web_response *resp;    /* the deferred answer, owned */
   struct web_wait *wait;        /* the command it waits for (command.c) */
+  struct web_pw_job *pw_job;    /* the password check it waits for */
   struct web_conn *next, *prev; /* the list of suspended requests */
 };
 
@@ -179,6 +225,8 @@ const char *web_cookie(const struct web_request *req, const char *name);
 json_t *web_body_json(const struct web_request *req, struct web_response *resp);
 /* A deferred answer is ready: send it (resumes the connection). */
 void web_conn_finish(struct web_conn *wc, struct web_response *resp);
+/* Frees what a response holds (an answer that will not be sent). */
+void web_response_cleanup(struct web_response *r);
 bool web_conn_alive(const struct web_conn *wc);
 
 int web_http_start(struct web *w);
@@ -295,8 +343,9 @@ struct web {
   struct web_sse *sse;
   struct web_audit *audit;
   struct web_hooks *hooks;
-  struct web_wait *waits;     /* commands waiting for an answer */
-  struct web_conn *suspended; /* requests waiting for a deferred answer */
+  struct web_wait *waits;      /* commands waiting for an answer */
+  struct pb_worker *pw_worker; /* Argon2id checks and hashes */
+  struct web_conn *suspended;  /* requests waiting for a deferred answer */
   struct web_metrics metrics;
   uint64_t model_gen;                 /* bumped by every read-model change */
   struct MHD_Response *list_cache;    /* GET /api/extensions, unfiltered */

@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import subprocess
+import threading
 import time
 import unittest
 
@@ -194,6 +195,50 @@ class WebAuth(unittest.TestCase):
         status, logs, _ = self.admin.get("/api/logs?kind=login_failed")
         self.assertGreaterEqual(logs["total"], 3)
 
+    def test_concurrent_logins_are_limited_and_do_not_stall_web_api(self):
+        # Ten wrong passwords for one user at once: each attempt counts as a
+        # failure from the moment it is taken, so with WEB_LOGIN_MAX_FAILURES
+        # = 3 exactly three are checked (401) and the others refused (429),
+        # however the checks and the answers interleave.
+        results = []
+
+        def attempt(user, password):
+            results.append(Web(self.stack.web_port).login(user, password)[0])
+
+        threads = [threading.Thread(target=attempt, args=("mallory", "guess-%d" % i))
+                   for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted(results), [401] * 3 + [429] * 7)
+        # While password checks run (on web-api's worker thread, one after
+        # the other), the loop answers everything else: a health check sent
+        # after twelve logins is answered before the last login is.
+        done = []
+
+        def login(i):
+            status = Web(self.stack.web_port).login("user%d" % i, "not-the-password")[0]
+            done.append(("login", status))
+
+        threads = [threading.Thread(target=login, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        wait_for(lambda: self.metric("presencebus_password_checks_waiting") >= 2, 10,
+                 "password checks waiting")
+        status, _, _ = Web(self.stack.web_port).get("/healthz")
+        done.append(("healthz", status))
+        for t in threads:
+            t.join()
+        self.assertIn(("healthz", 200), done)
+        self.assertLess(done.index(("healthz", 200)), len(done) - 1, done)
+        self.assertEqual(sorted(s for k, s in done if k == "login"), [401] * 12)
+
+    def metric(self, name):
+        status, text, _ = self.admin.get("/metrics")
+        found = re.search(r"^%s (\d+)" % name, text, re.M)
+        return int(found.group(1)) if found else -1
+
     def test_logout(self):
         web = Web(self.stack.web_port)
         web.login()
@@ -229,9 +274,13 @@ class FirstStart(unittest.TestCase):
             stack.start("web-api")
             # Printed once: a second start shows no password.
             self.assertEqual(len(re.findall(r"generated password", stack.procs["web-api"].log())), 1)
+            web = Web(stack.web_port)
+            self.assertEqual(web.login("admin", password)[0], 200)
             out = stack.run_cli("web-api", "--reset-admin")
             self.assertEqual(out.returncode, 0, out.stderr)
             new = re.search(r"new password: (\S+)", out.stdout).group(1)
+            # The running web-api ends the old sessions at once.
+            self.assertEqual(web.get("/api/session")[0], 401)
             self.assertEqual(Web(stack.web_port).login("admin", new)[0], 200)
             self.assertEqual(Web(stack.web_port).login("admin", password)[0], 401)
         finally:
