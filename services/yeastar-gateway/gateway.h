@@ -146,6 +146,7 @@ struct gw {
   struct pb_tz *tz;
   const struct pb_config *cfg;
   struct gw_site *sites;
+  struct gw_site *removed;       /* removed sites still waiting for answers */
   struct gw_test *tests;         /* site/test runs under way */
   const char *user_agent;
   long timeout_ms;
@@ -236,6 +237,11 @@ void gw_token_ensure(struct gw_site *s);
 void gw_token_rejected(struct gw_site *s, const char *token, int64_t errcode);
 /* Revokes the token (del_token), at exit; gw->deleting counts answers due. */
 void gw_token_delete(struct gw_site *s);
+/* Revokes the token of a site being removed; false when there is none (or
+ * the request cannot be sent). The site lives until the answer is in. */
+bool gw_token_revoke_removed(struct gw_site *s);
+/* Frees a removed site once its last request is back (site.c). */
+void gw_site_release(struct gw_site *s);
 /* Forgets the token pair and its ledger (the site moved or is removed). */
 void gw_token_forget(struct gw_site *s);
 /* Tokens of this site that may still be live on the PBX. */

@@ -218,7 +218,6 @@ static void requeue(struct gw_site *s, struct gw_call *c) {
   push_front(s, c);
 }
 
-void gw_site_release(struct gw_site *s); /* site.c */
 
 static void on_answer(const struct pb_http_response *r, void *ud) {
   struct gw_call *c = ud;

@@ -348,6 +348,37 @@ void gw_token_delete(struct gw_site *s) {
   s->gw->deleting++;
 }
 
+/* A removed site's token is revoked so that it does not hold one of the
+ * PBX's few token slots until it expires; the site is freed once the
+ * answer (or the failure) is in. */
+static void on_removed_deleted(const struct pb_http_response *r, void *ud) {
+  struct gw_site *s = ud;
+  json_t *j = r->err ? NULL : pb_json_parse(r->body, r->len, NULL, 0);
+  int64_t code = -1;
+  const char *msg = r->errmsg ? r->errmsg : "no answer";
+  if (j && gw_envelope(j, &code, &msg) && code == 0)
+    pb_info("site %s: removed, its token revoked (del_token)", s->name);
+  else
+    pb_warn("site %s: removed, but del_token failed (%s): its token expires "
+            "on the PBX on its own", s->name, msg);
+  json_decref(j);
+  s->inflight--;
+  gw_site_release(s);
+}
+
+bool gw_token_revoke_removed(struct gw_site *s) {
+  if (!access_valid(s, pb_clock_now()))
+    return false;
+  char url[GW_URL_MAX + 256];
+  struct pb_http_request req;
+  if (gw_http_request(s->gw, &s->set, s->base_url, "GET", "del_token", NULL,
+                      s->access_token, NULL, url, sizeof url, &req) ||
+      pb_http_send(s->gw->http, &req, on_removed_deleted, s))
+    return false;
+  s->inflight++; /* keeps the site until the answer */
+  return true;
+}
+
 void gw_token_load(struct gw_site *s) {
   char *at = NULL, *rt = NULL;
   if (gw_store_load_token(s, &at, &rt) == 0) {

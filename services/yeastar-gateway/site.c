@@ -319,8 +319,15 @@ static void site_stop(struct gw_site *s) {
 }
 
 void gw_site_release(struct gw_site *s) {
-  if (s->removed && s->inflight == 0)
-    site_free(s);
+  if (!s->removed || s->inflight > 0)
+    return;
+  for (struct gw_site **pp = &s->gw->removed; *pp; pp = &(*pp)->next) {
+    if (*pp == s) {
+      *pp = s->next;
+      break;
+    }
+  }
+  site_free(s);
 }
 
 void gw_site_remove(struct gw_site *s) {
@@ -333,8 +340,15 @@ void gw_site_remove(struct gw_site *s) {
       break;
     }
   }
-  pb_info("site %s removed (its token is left to expire on the PBX)", s->name);
   site_stop(s);
+  /* Kept on gw->removed while requests of it are under way (freed at exit
+   * if they are still running then). */
+  s->next = gw->removed;
+  gw->removed = s;
+  if (gw_token_revoke_removed(s))
+    pb_info("site %s removed; revoking its token", s->name);
+  else
+    pb_info("site %s removed", s->name);
   gw_site_release(s);
 }
 
@@ -344,12 +358,15 @@ void gw_sites_stop(struct gw *gw) {
 }
 
 void gw_sites_free(struct gw *gw) {
-  while (gw->sites) {
-    struct gw_site *s = gw->sites;
-    gw->sites = s->next;
-    site_stop(s);
-    gw_pbx_forget_sent(s);
-    site_free(s);
+  for (int round = 0; round < 2; round++) {
+    struct gw_site **list = round ? &gw->removed : &gw->sites;
+    while (*list) {
+      struct gw_site *s = *list;
+      *list = s->next;
+      site_stop(s);
+      gw_pbx_forget_sent(s);
+      site_free(s);
+    }
   }
 }
 

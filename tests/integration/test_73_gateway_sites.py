@@ -154,11 +154,22 @@ class Sites(unittest.TestCase):
         with open(os.path.join(s.dir, "data", "yeastar-gateway.db"), "rb") as f:
             self.assertNotIn(B_SECRET.encode(), f.read(), "the secret is stored in clear")
         # Removed: its retained topics are deleted and it does not come back.
+        def revoked():
+            with urllib.request.urlopen(f"http://127.0.0.1:{b_port}/sim/requests") as f:
+                return [r for r in json.loads(f.read())
+                        if r["path"].endswith("/del_token") and r.get("errcode") == 0]
+        revoked_before = len(revoked())  # site/test revokes the tokens it gets
         r = self.request("site/remove", {"name": "b"})
         self.assertEqual(r["status"], "ok", r)
         s.bus.wait("site/b/directory", lambda p: p == "", since=since)
         s.bus.wait("site/b/status", lambda p: p == "", since=since)
         s.bus.wait("ext/b/2003/state", lambda p: p == "", since=since)
+        # Its token is revoked on the PBX (it would hold a token slot there
+        # until it expired otherwise).
+        deadline = time.time() + 10
+        while len(revoked()) == revoked_before and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(revoked()), revoked_before + 1)
         s.procs["yeastar-gateway"].stop()
         since = self.start_gateway()
         s.bus.wait("site/main/directory", since=since)
