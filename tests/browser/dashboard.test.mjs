@@ -2,7 +2,9 @@
 // playwright-core; no browser is downloaded), against the running stack
 // started by run_dashboard_test.py: log in, see the demo extensions, set an
 // override with a reason, watch the row change live without a reload, find
-// it in the logs page. Screenshots go to PB_ARTIFACTS.
+// it in the logs page, see the page in French (headings, planning column),
+// add and remove a hand-typed slot in the week view, change an extension's
+// settings and find them after a reload. Screenshots go to PB_ARTIFACTS.
 // Environment: PB_WEB_URL, PB_ADMIN_PASSWORD, PB_ARTIFACTS.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
@@ -22,6 +24,9 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   headless: true,
   viewport: { width: 1400, height: 900 },
   locale: 'en-GB',
+  // The stack's TIMEZONE (harness.py): the slot form takes times in the
+  // browser's zone and the week shows them in the service's.
+  timezoneId: 'Europe/Paris',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
@@ -29,10 +34,16 @@ const page = await context.newPage();
 const problems = [];
 page.on('pageerror', (e) => problems.push('page error: ' + e.message));
 // The 401s of the session check before login and of the wrong password
-// are expected; any other console error is a problem.
+// are expected, and so are the 400s of the steps that send a bad value on
+// purpose (refusals); any other console error is a problem.
+let expectedErrors = /status of 401/;
 page.on('console', (m) => {
-  if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push('console: ' + m.text());
+  if (m.type() === 'error' && !expectedErrors.test(m.text())) problems.push('console: ' + m.text());
 });
+const refusals = async (fn) => {
+  expectedErrors = /status of 40[01]/;
+  try { await fn(); } finally { expectedErrors = /status of 401/; }
+};
 // Nothing but web-api itself may be asked for anything.
 page.on('request', (r) => {
   if (!r.url().startsWith(url) && !r.url().startsWith('data:'))
@@ -114,7 +125,31 @@ try {
     await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
     assert.equal(await page.textContent('nav button[data-view=logs]'), 'Journal');
     assert.match(await page.textContent('[id="ext-main-2000"] .desired'), /Ne pas déranger/);
+    const heads = await page.$$eval('#ext-table thead th', (ths) => ths.map((th) => th.textContent.trim()));
+    assert.deepEqual(heads, ['Poste', 'Nom', 'Voulu', 'IPBX', 'Pourquoi', 'Prochain changement',
+                             'Forçage', 'Planning', '']);
+    const planning = () => page.$$eval('#ext-table tbody td.planning', (tds) => tds.map((td) => td.textContent.trim()));
+    assert.deepEqual(await planning(), ['activé', 'activé', 'activé']);
+    assert.match(await page.textContent('[id="ext-main-2000"] .cause'), /forçage/);
     await shot('06-dark-fr.png');
+    // Planning off and on again: the column and the message stay French.
+    await page.click('[id="ext-main-2002"] .planning-switch');
+    await page.waitForFunction(() => document.querySelector('#flash').textContent === 'Planning désactivé.');
+    await page.waitForFunction(() =>
+      document.querySelector('[id="ext-main-2002"] td.planning').textContent.trim() === 'désactivé',
+      null, { timeout: 15000 });
+    await page.click('[id="ext-main-2002"] .planning-switch');
+    await page.waitForFunction(() => document.querySelector('#flash').textContent === 'Planning activé.');
+    await page.waitForFunction(() =>
+      document.querySelector('[id="ext-main-2002"] td.planning').textContent.trim() === 'activé',
+      null, { timeout: 15000 });
+    assert.ok((await planning()).every((p) => p === 'activé' || p === 'désactivé'));
+    // The logs page: kinds in French (the API's values stay in the filter).
+    await page.click('nav button[data-view=logs]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#logs-table td.kind')]
+      .some((td) => td.textContent === 'forçage'), null, { timeout: 15000 });
+    assert.equal(await page.$eval('#logs-form select[name=kind] option[value=apply]', (o) => o.textContent), 'appliqué');
+    await page.click('nav button[data-view=extensions]');
   });
 
   await step('clearing the override puts the row back, live', async () => {
@@ -123,6 +158,103 @@ try {
       document.querySelector('[id="ext-main-2000"] .override').textContent.trim() === '—',
       null, { timeout: 15000 });
     assert.equal(await page.evaluate(() => window.__noReload), 42);
+  });
+
+  // The browser's and the stack's day (both Europe/Paris).
+  const today = await page.evaluate(() => {
+    const d = new Date();
+    return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' +
+      String(d.getDate()).padStart(2, '0');
+  });
+  const summary = 'dentist (browser test)';
+  const ourSlot = (text) => [...document.querySelectorAll('#week-grid .slot.manual')]
+    .find((s) => s.textContent.includes(text));
+
+  await step('the week view: a refused slot shows the server\'s message', async () => {
+    await page.selectOption('#lang', 'en');
+    await page.click('nav button[data-view=week]');
+    await page.selectOption('#week-ext', 'main/2001');
+    await page.waitForSelector(`#slot-day option[value="${today}"]`, { state: 'attached' });
+    await page.waitForSelector(`#week-grid .day[data-day="${today}"]`);
+    await refusals(async () => {
+      await page.selectOption('#slot-day', today);
+      await page.fill('#slot-form input[name=start]', '10:00');
+      await page.fill('#slot-form input[name=end]', '09:00');
+      await page.selectOption('#slot-status', 'lunch');
+      await page.fill('#slot-form input[name=summary]', summary);
+      await page.click('#slot-submit');
+      await page.waitForFunction(() => document.querySelector('#slot-error').textContent.length > 0,
+                                 null, { timeout: 15000 });
+    });
+    assert.match(await page.textContent('#slot-error'), /'end' must be after 'start'/);
+    assert.equal(await page.$$eval('#week-grid .slot.manual', (s) => s.length), 0);
+  });
+
+  await step('add a hand-typed slot: it shows in the week grid', async () => {
+    await page.selectOption('#slot-day', today);
+    await page.fill('#slot-form input[name=start]', '06:00');
+    await page.fill('#slot-form input[name=end]', '07:30');
+    await page.click('#slot-submit');
+    // The schedule comes back from ical-ingest through the bus.
+    await page.waitForFunction(ourSlot, summary, { timeout: 20000 });
+    assert.equal(await page.textContent('#slot-error'), '');
+    const text = await page.evaluate((s) => {
+      const slot = [...document.querySelectorAll('#week-grid .slot.manual')].find((x) => x.textContent.includes(s));
+      return slot.closest('.day').dataset.day + ' ' + slot.textContent;
+    }, summary);
+    assert.ok(text.startsWith(today + ' '), text);
+    assert.match(text, /06:00–07:30/);
+    assert.match(text, /Lunch Break/);
+    assert.match(text, /typed by hand/);
+    // It is in the source manual-main-2001, which the sources page lists.
+    const src = await page.evaluate(async () => (await (await fetch('/api/sources')).json())
+      .sources.find((s) => s.id === 'manual-main-2001'));
+    assert.ok(src && src.kind === 'manual' && src.slots.length === 1, JSON.stringify(src));
+    assert.deepEqual(src.extensions, ['2001']);
+    assert.equal(src.slots[0].summary, summary);
+    await shot('07-week-slot.png');
+  });
+
+  await step('remove the slot: it leaves the week grid', async () => {
+    await page.evaluate((s) => {
+      const slot = [...document.querySelectorAll('#week-grid .slot.manual')].find((x) => x.textContent.includes(s));
+      slot.querySelector('.slot-remove').click();
+    }, summary);
+    await page.waitForFunction((s) => ![...document.querySelectorAll('#week-grid .slot.manual')]
+      .some((x) => x.textContent.includes(s)), summary, { timeout: 20000 });
+    const src = await page.evaluate(async () => (await (await fetch('/api/sources')).json())
+      .sources.find((s) => s.id === 'manual-main-2001'));
+    assert.deepEqual(src.slots, []);
+  });
+
+  await step('change an extension\'s settings; they show after a reload', async () => {
+    await page.waitForFunction(() => document.querySelector('#settings-info .set-default') &&
+      /service default/.test(document.querySelector('#settings-info .set-default').textContent));
+    await refusals(async () => {
+      await page.fill('#settings-form input[name=timezone]', 'Nowhere/City');
+      await page.click('#set-submit');
+      await page.waitForFunction(() => document.querySelector('#settings-error').textContent.length > 0,
+                                 null, { timeout: 15000 });
+    });
+    assert.match(await page.textContent('#settings-error'), /timezone/);
+    await page.selectOption('#set-status', 'away');
+    await page.fill('#settings-form input[name=timezone]', 'America/New_York');
+    await page.click('#set-submit');
+    await page.waitForFunction(() => document.querySelector('#flash').textContent === 'Settings saved.',
+                               null, { timeout: 15000 });
+    assert.equal(await page.textContent('#settings-error'), '');
+    await page.reload();
+    await page.waitForSelector('#week-view:not([hidden])');
+    await page.waitForSelector('#week-ext option[value="main/2001"]', { state: 'attached' });
+    await page.selectOption('#week-ext', 'main/2001');
+    await page.waitForFunction(() => {
+      const d = document.querySelector('#settings-info .set-default');
+      const z = document.querySelector('#settings-info .set-timezone');
+      return d && z && d.textContent === 'Away' && z.textContent === 'America/New_York';
+    }, null, { timeout: 15000 });
+    assert.equal(await page.$eval('#set-status', (s) => s.value), 'away');
+    assert.equal(await page.$eval('#settings-form input[name=timezone]', (i) => i.value), 'America/New_York');
+    await shot('08-week-settings.png');
   });
 
   assert.deepEqual(problems, []);

@@ -45,6 +45,34 @@ const I18N = {
     "ovr.done": "Override sent to the scheduler.", "ovr.cleared": "Override cleared.",
     "cancel": "Cancel", "add": "Add", "save": "Save", "upload": "Upload", "reload": "Reload",
     "planning.done": "Planning switched {v}.", "resync": "Reloaded after a gap in live events.",
+    "planning.on": "on", "planning.off": "off", "lang": "Language",
+    "role.admin": "admin", "role.readonly": "read-only",
+    "week.ext": "Extension", "week.date": "Week", "week.prev": "Previous week",
+    "week.next": "Next week",
+    "set.title": "Settings", "set.default_status": "Default status", "set.timezone": "Time zone",
+    "set.planning": "Planning", "set.servicedefault": "service default",
+    "set.servicedefault.v": "service default ({v})", "set.saved": "Settings saved.",
+    "slot.title": "Add a slot", "slot.day": "Day", "slot.start": "Start", "slot.end": "End",
+    "slot.status": "Status", "slot.summary": "Summary",
+    "slot.tz": "Times are in this browser's time zone ({tz}); the week above is shown in the service's.",
+    "slot.added": "Slot saved.", "slot.outside": "Slot saved; it is outside the planning known now ({a} to {b}), so it shows only when that day comes within it.",
+    "slot.removed": "Slot removed.", "slot.remove": "Remove", "slot.manual": "typed by hand",
+    "slot.gone": "This slot is no longer in source {id}: reload the week.",
+    "kind.apply": "applied", "kind.apply_failed": "apply failed", "kind.override": "override",
+    "kind.error": "error", "kind.command": "command", "kind.login": "login",
+    "kind.login_failed": "failed login", "kind.pbx_error": "PBX error",
+    "kind.pbx_recovered": "PBX recovered", "kind.source": "source", "kind.settings": "settings",
+    "kind.drift": "drift", "kind.user": "user", "kind.token": "token",
+    "srckind.url": "calendar link", "srckind.ics": "uploaded calendar",
+    "srckind.manual": "hand-typed slots", "srckind.weekly": "weekly planning",
+    "srcstate.ok": "ok", "srcstate.error": "error", "srcstate.pending": "pending",
+    "src.icsonly": "2000 (.ics only)", "src.line": "line {n}: ", "src.slots": "{n} slots", "src.slot1": "1 slot",
+    "sitestate.starting": "starting", "sitestate.ok": "ok", "sitestate.unreachable": "unreachable",
+    "sitestate.tls_failed": "TLS failed", "sitestate.api_disabled": "API disabled",
+    "sitestate.forbidden": "forbidden (IP allow-list)", "sitestate.auth_failed": "authentication failed",
+    "sitestate.token_limit": "token limit reached", "sitestate.error": "error",
+    "sites.client_id": "Client ID", "sites.client_secret": "Client secret",
+    "check.ok": "ok", "check.failed": "failed", "check.skipped": "skipped",
   },
   fr: {
     "nav.extensions": "Postes", "nav.week": "Semaine", "nav.sources": "Sources",
@@ -88,6 +116,35 @@ const I18N = {
     "cancel": "Annuler", "add": "Ajouter", "save": "Enregistrer", "upload": "Envoyer",
     "reload": "Recharger", "planning.done": "Planning {v}.",
     "resync": "Rechargé après une interruption du direct.",
+    "planning.on": "activé", "planning.off": "désactivé", "lang": "Langue",
+    "role.admin": "administrateur", "role.readonly": "lecture seule",
+    "week.ext": "Poste", "week.date": "Semaine", "week.prev": "Semaine précédente",
+    "week.next": "Semaine suivante",
+    "set.title": "Réglages", "set.default_status": "Statut par défaut", "set.timezone": "Fuseau horaire",
+    "set.planning": "Planning", "set.servicedefault": "valeur du service",
+    "set.servicedefault.v": "valeur du service ({v})", "set.saved": "Réglages enregistrés.",
+    "slot.title": "Ajouter un créneau", "slot.day": "Jour", "slot.start": "Début", "slot.end": "Fin",
+    "slot.status": "Statut", "slot.summary": "Libellé",
+    "slot.tz": "Heures dans le fuseau de ce navigateur ({tz}) ; la semaine ci-dessus est affichée dans celui du service.",
+    "slot.added": "Créneau enregistré.", "slot.outside": "Créneau enregistré ; il est hors du planning connu aujourd'hui ({a} au {b}) et n'apparaîtra que lorsque ce jour y entrera.",
+    "slot.removed": "Créneau supprimé.", "slot.remove": "Supprimer", "slot.manual": "saisi à la main",
+    "slot.gone": "Ce créneau n'est plus dans la source {id} : rechargez la semaine.",
+    "kind.apply": "appliqué", "kind.apply_failed": "échec d'application", "kind.override": "forçage",
+    "kind.error": "erreur", "kind.command": "commande", "kind.login": "connexion",
+    "kind.login_failed": "connexion refusée", "kind.pbx_error": "erreur IPBX",
+    "kind.pbx_recovered": "IPBX rétabli", "kind.source": "source", "kind.settings": "réglages",
+    "kind.drift": "écart", "kind.user": "utilisateur", "kind.token": "jeton",
+    "srckind.url": "lien d'agenda", "srckind.ics": "agenda envoyé",
+    "srckind.manual": "créneaux saisis", "srckind.weekly": "planning hebdomadaire",
+    "srcstate.ok": "ok", "srcstate.error": "erreur", "srcstate.pending": "en attente",
+    "src.icsonly": "2000 (.ics seulement)", "src.line": "ligne {n} : ", "src.slots": "{n} créneaux", "src.slot1": "1 créneau",
+    "sitestate.starting": "démarrage", "sitestate.ok": "ok", "sitestate.unreachable": "injoignable",
+    "sitestate.tls_failed": "échec TLS", "sitestate.api_disabled": "API désactivée",
+    "sitestate.forbidden": "refusé (liste d'adresses autorisées)",
+    "sitestate.auth_failed": "authentification refusée",
+    "sitestate.token_limit": "limite de jetons atteinte", "sitestate.error": "erreur",
+    "sites.client_id": "Identifiant client", "sites.client_secret": "Secret client",
+    "check.ok": "ok", "check.failed": "échec", "check.skipped": "non fait",
   },
 };
 const STATUSES = {
@@ -98,7 +155,8 @@ const STATUSES = {
 };
 
 const state = { lang: "en", csrf: null, user: null, role: null, exts: new Map(),
-                view: "extensions", es: null, logsPage: 1, weekDate: null, dialogExt: null };
+                view: "extensions", es: null, logsPage: 1, weekDate: null, dialogExt: null,
+                week: null, weekSeq: 0, settings: null, settingsExt: null };
 const $ = (sel) => document.querySelector(sel);
 
 function t(key, vars) {
@@ -108,6 +166,16 @@ function t(key, vars) {
   return s;
 }
 function statusText(s) { return s ? (STATUSES[state.lang][s] || s) : t("ext.none"); }
+/* An API value shown in the language of the page (a log kind, a source's
+   kind or state, a site's state, a role): the value itself when unknown. */
+function valueText(prefix, v) {
+  if (v === null || v === undefined || v === "") return "";
+  const key = prefix + "." + v;
+  const s = t(key);
+  return s === key ? String(v) : s;
+}
+function roleText(r) { return valueText("role", r); }
+function planningText(p) { return t(p === "off" ? "planning.off" : "planning.on"); }
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -167,15 +235,33 @@ async function api(method, path, body, contentType) {
 }
 
 /* ---- language and theme ---- */
+function setWhoami() {
+  $("#whoami").textContent = state.user ? state.user + " (" + roleText(state.role) + ")" : "";
+}
+
+function statusOptions(sel, withDefault) {
+  const cur = sel.value;
+  const opts = Object.keys(STATUSES.en).map((s) => el("option", { value: s }, statusText(s)));
+  if (withDefault) opts.unshift(el("option", { value: "" }, t("set.servicedefault")));
+  sel.replaceChildren(...opts);
+  if (cur || withDefault) sel.value = cur;
+}
+
 function applyI18n() {
   document.documentElement.lang = state.lang;
   for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
   for (const e of document.querySelectorAll("[data-i18n-placeholder]"))
     e.placeholder = t(e.dataset.i18nPlaceholder);
-  const sel = $("#ovr-status");
-  sel.replaceChildren(...Object.keys(STATUSES.en).map((s) => el("option", { value: s }, statusText(s))));
+  for (const e of document.querySelectorAll("[data-i18n-aria-label]"))
+    e.setAttribute("aria-label", t(e.dataset.i18nAriaLabel));
+  statusOptions($("#ovr-status"), false);
+  statusOptions($("#slot-status"), false);
+  statusOptions($("#set-status"), true);
+  $("#slot-tz").textContent = t("slot.tz", { tz: browserZone() });
   setLive(state.es && state.es.readyState === 1);
+  setWhoami();
   renderExtensions();
+  renderSettings();
 }
 
 function setTheme(theme) {
@@ -188,7 +274,8 @@ function showLogin() {
   for (const v of document.querySelectorAll(".view")) v.hidden = true;
   $("#nav").hidden = true;
   $("#logout").hidden = true;
-  $("#whoami").textContent = "";
+  state.user = null;
+  setWhoami();
   $("#login-view").hidden = false;
   if (state.es) { state.es.close(); state.es = null; setLive(false); }
 }
@@ -198,7 +285,7 @@ async function startSession(session) {
   state.user = session.user;
   state.role = session.role;
   document.body.classList.toggle("readonly", session.role !== "admin");
-  $("#whoami").textContent = session.user + " (" + session.role + ")";
+  setWhoami();
   $("#logout").hidden = false;
   $("#nav").hidden = false;
   $("#login-view").hidden = true;
@@ -257,7 +344,7 @@ function extRow(e) {
     el("td", { class: "desired" }, statusChip(e.desired.status)),
     el("td", { class: "pbx" }, statusChip(e.pbx.status),
        e.pbx.in_sync === false ? el("span", { class: "sync-bad", title: t("ext.notsync") }, "≠") : null),
-    el("td", { class: "cause" }, e.desired.cause ? t("cause." + e.desired.cause) : t("ext.none"),
+    el("td", { class: "cause" }, e.desired.cause ? valueText("cause", e.desired.cause) : t("ext.none"),
        e.desired.slot && e.desired.slot.summary ? el("div", { class: "muted small" }, e.desired.slot.summary) : null),
     el("td", { class: "next" }, next ? statusText(next.status) + " · " + fmtTime(next.at) : t("ext.none")),
     el("td", { class: "override" }, ov
@@ -269,7 +356,7 @@ function extRow(e) {
     el("td", { class: "planning" }, el("label", { class: "switch" },
       el("input", { type: "checkbox", class: "planning-switch", checked: e.planning !== "off",
                     disabled: !admin, onchange: (ev) => setPlanning(e, ev.target) }),
-      e.planning === "off" ? "off" : "on")),
+      planningText(e.planning))),
     el("td", { class: "actions-cell" },
       admin ? el("button", { type: "button", class: "override-btn admin-action",
                              onclick: () => openOverride(e) }, t("ext.force")) : null, " ",
@@ -320,13 +407,19 @@ function connectEvents() {
   es.addEventListener("resync", () => { loadExtensions(); flash(t("resync")); });
   for (const kind of ["override", "apply", "apply_failed", "error", "source", "settings", "pbx_error"])
     es.addEventListener(kind, () => { if (state.view === "logs" && state.logsPage === 1) loadLogs(); });
+  // Settings changed elsewhere (another admin, the API): show them.
+  es.addEventListener("settings", (m) => {
+    const ev = JSON.parse(m.data);
+    if (state.view === "week" && state.settingsExt === ev.site + "/" + ev.ext && ev.settings)
+      renderSettings(Object.assign({}, ev.settings, { site: ev.site, ext: ev.ext }), false);
+  });
 }
 
 async function setPlanning(e, box) {
   try {
     await api("PUT", "/api/extensions/" + encodeURIComponent(e.number) + "/planning?site=" +
               encodeURIComponent(e.site), { enabled: box.checked });
-    flash(t("planning.done", { v: box.checked ? "on" : "off" }));
+    flash(t("planning.done", { v: planningText(box.checked ? "on" : "off") }));
   } catch (err) {
     box.checked = !box.checked;
     flash(err.message, true);
@@ -384,20 +477,39 @@ function isoDay(d) {
          String(d.getDate()).padStart(2, "0");
 }
 
+/* A local date and time of this browser ("2026-11-23T08:00") as RFC 3339
+   in UTC, with this browser's offset for that date. */
+function toIso(local) { return local ? new Date(local).toISOString().replace(/\.\d+Z$/, "Z") : ""; }
+
+function browserZone() {
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; }
+  catch (e) { return "UTC"; }
+}
+
+// The hand-typed slots of an extension live in one manual source.
+function manualId(site, number) { return "manual-" + site + "-" + number; }
+
+function dayLabel(i, d) { return t("days")[i] + " " + d.getDate() + "/" + (d.getMonth() + 1); }
+
 async function loadWeek() {
   const sel = $("#week-ext");
   if (state.weekExt) sel.value = state.weekExt;
   const key = sel.value;
-  if (!key) return;
+  if (!key) return null;
   state.weekExt = key;
   const [site, number] = key.split("/");
   const date = $("#week-date").value || isoDay(new Date());
   $("#week-date").value = date;
+  if (state.settingsExt !== key) loadSettings(key);
+  // Several loads may be under way (live events, a change): only the last shows.
+  const seq = ++state.weekSeq;
   let w;
   try {
     w = await api("GET", "/api/extensions/" + encodeURIComponent(number) + "/week?site=" +
                   encodeURIComponent(site) + "&date=" + date);
-  } catch (err) { flash(err.message, true); return; }
+  } catch (err) { flash(err.message, true); return null; }
+  if (seq !== state.weekSeq) return w;
+  state.week = w;
   const info = [];
   // The horizon ends at a local midnight (TIMEZONE): show that day, not a time.
   info.push(w.horizon ? t("week.horizon", { t: w.horizon.end.slice(0, 10) }) : t("week.noplanning"));
@@ -405,20 +517,57 @@ async function loadWeek() {
     u: w.override.until ? t("until", { t: fmtTime(w.override.until) }) : t("untilcleared") }));
   $("#week-info").textContent = info.join(" ");
   const start = w.week_start.slice(0, 10);
+  const manual = manualId(w.site, w.number);
+  const admin = state.role === "admin";
   const days = [];
+  const dayOptions = [];
   const base = new Date(start + "T12:00:00");
+  const today = isoDay(new Date());
   for (let i = 0; i < 7; i++) {
     const d = new Date(base.getTime() + i * 86400000);
     const iso = isoDay(d);
-    const slots = w.slots.filter((s) => s.start_local.slice(0, 10) === iso);
-    days.push(el("div", { class: "day" + (iso === isoDay(new Date()) ? " today" : "") },
-      el("h4", {}, t("days")[i] + " " + d.getDate() + "/" + (d.getMonth() + 1)),
-      ...slots.map((s) => el("div", { class: "slot" },
-        el("strong", {}, s.start_local.slice(11) + "–" + s.end_local.slice(11)), " ",
-        statusChip(s.status), s.summary ? el("div", { class: "muted" }, s.summary) : null,
-        el("div", { class: "muted small" }, s.source)))));
+    // A slot shows on every day it covers (not on the day it ends at 00:00).
+    const slots = w.slots.filter((s) => {
+      const a = s.start_local.slice(0, 10), b = s.end_local.slice(0, 10);
+      return a <= iso && (iso < b || (iso === b && (a === b || s.end_local.slice(11) !== "00:00")));
+    });
+    days.push(el("div", { class: "day" + (iso === today ? " today" : ""), "data-day": iso },
+      el("h4", {}, dayLabel(i, d)),
+      ...slots.map((s) => {
+        const mine = s.source === manual;
+        return el("div", { class: "slot" + (mine ? " manual" : ""), "data-uid": s.uid || "" },
+          admin && mine ? el("button", { type: "button", class: "slot-remove admin-action",
+            title: t("slot.remove"), onclick: (ev) => removeSlot(s, ev.target) }, t("slot.remove")) : null,
+          el("strong", {}, (s.start_local.slice(0, 10) === iso ? s.start_local.slice(11) : "…") + "–" +
+             (s.end_local.slice(0, 10) === iso ? s.end_local.slice(11) : "…")), " ",
+          statusChip(s.status), s.summary ? el("div", { class: "muted summary" }, s.summary) : null,
+          el("div", { class: "muted small" }, mine ? t("slot.manual") : s.source));
+      })));
+    dayOptions.push(el("option", { value: iso }, dayLabel(i, d)));
   }
   $("#week-grid").replaceChildren(...days);
+  const daySel = $("#slot-day");
+  const curDay = daySel.value;
+  daySel.replaceChildren(...dayOptions);
+  daySel.value = dayOptions.some((o) => o.value === curDay) ? curDay
+    : dayOptions.some((o) => o.value === today) ? today : dayOptions[0].value;
+  return w;
+}
+
+/* The schedule reaches web-api a moment after ical-ingest accepts a change,
+   and nothing on the event stream tells when: look again a few times until
+   the week shows the change (done(week) is true) or some time has passed. */
+function reloadWeekUntil(done) {
+  const key = state.weekExt;
+  const delays = [300, 700, 1000, 2000, 3000, 5000];
+  let i = 0;
+  const again = async () => {
+    if (state.view !== "week" || state.weekExt !== key) return;
+    const w = await loadWeek();
+    if (w && done(w)) return;
+    if (i < delays.length) setTimeout(again, delays[i++]);
+  };
+  setTimeout(again, delays[i++]);
 }
 
 function shiftWeek(days) {
@@ -426,6 +575,147 @@ function shiftWeek(days) {
   d.setDate(d.getDate() + days);
   $("#week-date").value = isoDay(d);
   loadWeek();
+}
+
+/* ---- an extension's settings (the scheduler's) ---- */
+async function loadSettings(key) {
+  state.settingsExt = key;
+  renderSettings(null, true);
+  $("#settings-error").textContent = "";
+  const [site, number] = key.split("/");
+  try {
+    const st = await api("GET", "/api/extensions/" + encodeURIComponent(number) + "/settings?site=" +
+                         encodeURIComponent(site));
+    if (state.settingsExt === key) renderSettings(st, true);
+  } catch (err) {
+    if (state.settingsExt === key) $("#settings-error").textContent = err.message;
+  }
+}
+
+/* Shows st (or, without it, the settings already shown, e.g. in another
+   language); with fillForm, puts them in the admin's form too. */
+function renderSettings(st, fillForm) {
+  if (st !== undefined) state.settings = st;
+  const s = state.settings;
+  const info = $("#settings-info");
+  if (!info) return;
+  if (!s) { info.replaceChildren(); }
+  else {
+    const eff = s.effective || {};
+    const fact = (cls, label, value) => [el("dt", {}, label), el("dd", { class: cls }, value)];
+    info.replaceChildren(
+      ...fact("set-default", t("set.default_status"), s.default_status ? statusText(s.default_status)
+        : t("set.servicedefault.v", { v: statusText(eff.default_status) })),
+      ...fact("set-timezone", t("set.timezone"), s.timezone ? s.timezone
+        : t("set.servicedefault.v", { v: eff.timezone || "" })),
+      ...fact("set-planning", t("set.planning"), planningText(s.planning)));
+  }
+  if (fillForm) {
+    const f = $("#settings-form");
+    f.default_status.value = (s && s.default_status) || "";
+    f.timezone.value = (s && s.timezone) || "";
+  }
+}
+
+async function saveSettings(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const key = state.settingsExt;
+  if (!key) return;
+  const [site, number] = key.split("/");
+  const body = { default_status: f.default_status.value || null,
+                 timezone: f.timezone.value.trim() || null };
+  $("#settings-error").textContent = "";
+  $("#set-submit").disabled = true;
+  try {
+    const st = await api("PUT", "/api/extensions/" + encodeURIComponent(number) + "/settings?site=" +
+                         encodeURIComponent(site), body);
+    if (state.settingsExt === key) renderSettings(st, true);
+    flash(t("set.saved"));
+  } catch (err) {
+    $("#settings-error").textContent = err.message;
+  } finally {
+    $("#set-submit").disabled = false;
+  }
+}
+
+function fillZones() {
+  let zones = [];
+  try { if (Intl.supportedValuesOf) zones = Intl.supportedValuesOf("timeZone"); } catch (e) { zones = []; }
+  if (!zones.length)
+    zones = ["UTC", "Europe/Paris", "Europe/Brussels", "Europe/Zurich", "Europe/London",
+             "Europe/Berlin", "Europe/Madrid", "Europe/Rome", "America/New_York",
+             "America/Chicago", "America/Los_Angeles", "America/Montreal", "Africa/Casablanca",
+             "Indian/Reunion", "America/Martinique", "America/Guadeloupe", "Pacific/Noumea",
+             "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney"];
+  $("#tz-list").replaceChildren(...zones.map((z) => el("option", { value: z })));
+}
+
+/* ---- hand-typed slots (a manual source per extension) ---- */
+async function manualSource(id) {
+  const r = await api("GET", "/api/sources");
+  return (r.sources || []).find((s) => s.id === id) || null;
+}
+
+// A slot as source/update takes it back (the fields source/list shows).
+function slotBody(s) {
+  const o = { start: s.start, end: s.end, status: s.status, summary: s.summary || "" };
+  if (s.uid) o.uid = s.uid;
+  return o;
+}
+
+async function addSlot(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const key = state.weekExt;
+  if (!key) return;
+  const [site, number] = key.split("/");
+  const id = manualId(site, number);
+  const slot = { start: toIso(f.day.value + "T" + f.start.value),
+                 end: toIso(f.day.value + "T" + f.end.value),
+                 status: f.status.value, summary: f.summary.value.trim(),
+                 uid: id + ":" + Date.now().toString(36) + Math.random().toString(36).slice(2, 6) };
+  $("#slot-error").textContent = "";
+  $("#slot-submit").disabled = true;
+  try {
+    const src = await manualSource(id);
+    if (src) {
+      await api("PATCH", "/api/sources/" + encodeURIComponent(id),
+                { slots: [...(src.slots || []).map(slotBody), slot] });
+    } else {
+      const e = state.exts.get(key);
+      await api("POST", "/api/sources", { kind: "manual", id, site, extension: number,
+        name: number + (e && e.name ? " " + e.name : ""), slots: [slot] });
+    }
+    f.summary.value = "";
+    const h = state.week && state.week.horizon;
+    if (h && (new Date(slot.end) <= new Date(h.start) || new Date(slot.start) >= new Date(h.end)))
+      flash(t("slot.outside", { a: h.start.slice(0, 10), b: h.end.slice(0, 10) }));
+    else flash(t("slot.added"));
+    reloadWeekUntil((w) => w.slots.some((s) => s.uid === slot.uid));
+  } catch (err) {
+    $("#slot-error").textContent = err.message;
+  } finally {
+    $("#slot-submit").disabled = false;
+  }
+}
+
+async function removeSlot(slot, button) {
+  const id = slot.source;
+  button.disabled = true;
+  try {
+    const src = await manualSource(id);
+    const slots = (src && src.slots) || [];
+    const rest = slots.filter((s) => s.uid !== slot.uid);
+    if (rest.length === slots.length) throw new Error(t("slot.gone", { id }));
+    // An empty list is accepted: the source stays, with no slot.
+    await api("PATCH", "/api/sources/" + encodeURIComponent(id), { slots: rest.map(slotBody) });
+    flash(t("slot.removed"));
+    reloadWeekUntil((w) => !w.slots.some((s) => s.uid === slot.uid));
+  } catch (err) {
+    button.disabled = false;
+    flash(err.message, true);
+  }
 }
 
 /* ---- sources ---- */
@@ -440,9 +730,12 @@ async function loadSources() {
     const err = s.state === "error" ? s.error : null;
     const when = s.last_success ? fmtTime(s.last_success) : null;
     return el("tr", { "data-source": s.id },
-      el("td", {}, s.id), el("td", {}, s.kind || ""), el("td", {}, s.name || ""),
+      el("td", {}, s.id), el("td", { class: "kind" }, valueText("srckind", s.kind)),
+      el("td", {}, s.name || "", s.slots ? el("div", { class: "muted small" },
+        s.slots.length === 1 ? t("src.slot1") : t("src.slots", { n: s.slots.length })) : null),
       el("td", {}, (s.extensions || []).join(", ")),
-      el("td", { class: err ? "error" : "" }, err || s.state || t("src.ok"),
+      el("td", { class: "state" + (err ? " error" : "") }, s.state ? valueText("srcstate", s.state) : t("src.ok"),
+        err ? el("div", { class: "small" }, err) : null,
         when ? el("div", { class: "muted small" }, when) : null,
         s.first_warning ? el("div", { class: "muted small" }, s.first_warning) : null),
       el("td", {},
@@ -497,12 +790,11 @@ async function uploadFile(ev) {
   } catch (err) {
     const details = (err.body && err.body.details) || [];
     $("#src-error").textContent = err.message + (details.length ? "\n" + details.map((d) =>
-      (d.line ? "line " + d.line + ": " : d.where ? d.where + ": " : "") + d.error).join("\n") : "");
+      (d.line ? t("src.line", { n: d.line }) : d.where ? d.where + ": " : "") + d.error).join("\n") : "");
   }
 }
 
 /* ---- logs ---- */
-function toIso(local) { return local ? new Date(local).toISOString().replace(/\.\d+Z$/, "Z") : ""; }
 
 async function loadLogs() {
   const f = $("#logs-form");
@@ -515,7 +807,7 @@ async function loadLogs() {
   try { r = await api("GET", "/api/logs?" + q); }
   catch (err) { flash(err.message, true); return; }
   $("#logs-table tbody").replaceChildren(...r.entries.map((e) => el("tr", { class: "log-" + e.kind },
-    el("td", {}, fmtTime(e.at)), el("td", {}, e.kind),
+    el("td", {}, fmtTime(e.at)), el("td", { class: "kind" }, valueText("kind", e.kind)),
     el("td", {}, e.extension ? (e.site !== "main" ? e.site + "/" : "") + e.extension : ""),
     el("td", {}, e.actor), el("td", { class: "message" }, e.message))));
   $("#logs-page").textContent = t("logs.page", { p: r.page, n: Math.max(r.pages, 1), t: r.total });
@@ -532,7 +824,7 @@ async function loadSites() {
   $("#sites-error").textContent = "";
   $("#sites-table tbody").replaceChildren(...(r.sites || []).map((s) => el("tr", {},
     el("td", {}, s.name), el("td", {}, s.url || ""),
-    el("td", { class: s.error ? "error" : "" }, s.state || "",
+    el("td", { class: "state" + (s.error ? " error" : "") }, valueText("sitestate", s.state),
        s.error ? el("div", { class: "small" }, s.error) : null,
        s.since ? el("div", { class: "muted small" }, fmtTime(s.since)) : null),
     el("td", {}, el("button", { type: "button", class: "admin-action",
@@ -545,8 +837,17 @@ async function testSite(name) {
   out.textContent = "…";
   try {
     const r = await api("POST", "/api/sites/" + encodeURIComponent(name) + "/test", {});
-    out.textContent = JSON.stringify(r, null, 2);
-  } catch (err) { out.textContent = err.message; }
+    out.textContent = checkLines(r.checks) || JSON.stringify(r, null, 2);
+  } catch (err) {
+    const details = (err.body && err.body.details) || [];
+    out.textContent = err.message + (details.length ? "\n" + checkLines(details) : "");
+  }
+}
+
+// The connection test's checks, one a line: "tls: ok — certificate verified".
+function checkLines(checks) {
+  return (checks || []).map((c) => c.check + ": " + valueText("check", c.result) +
+    (c.detail ? " — " + c.detail : "")).join("\n");
 }
 
 async function saveSite(ev) {
@@ -569,14 +870,14 @@ async function loadAccount() {
   try {
     const r = await api("GET", "/api/tokens");
     $("#tokens").replaceChildren(...r.tokens.map((k) => el("li", {},
-      k.name + " (" + k.role + ", " + k.user + ") ",
-      el("button", { type: "button", onclick: async () => {
-        await api("DELETE", "/api/tokens/" + k.id); loadAccount(); } }, t("acct.remove")))));
+      k.name + " (" + roleText(k.role) + ", " + k.user + ") ",
+      el("button", { type: "button", onclick: formHandler(async () => {
+        await api("DELETE", "/api/tokens/" + k.id); loadAccount(); }) }, t("acct.remove")))));
     if (state.role === "admin") {
       const u = await api("GET", "/api/users");
-      $("#users").replaceChildren(...u.users.map((x) => el("li", {}, x.name + " (" + x.role + ") ",
-        x.name !== state.user ? el("button", { type: "button", onclick: async () => {
-          await api("DELETE", "/api/users/" + encodeURIComponent(x.name)); loadAccount(); } },
+      $("#users").replaceChildren(...u.users.map((x) => el("li", {}, x.name + " (" + roleText(x.role) + ") ",
+        x.name !== state.user ? el("button", { type: "button", onclick: formHandler(async () => {
+          await api("DELETE", "/api/users/" + encodeURIComponent(x.name)); loadAccount(); }) },
           t("acct.remove")) : null)));
     }
   } catch (err) { flash(err.message, true); }
@@ -617,6 +918,9 @@ function init() {
   $("#week-date").addEventListener("change", loadWeek);
   $("#week-prev").addEventListener("click", () => shiftWeek(-7));
   $("#week-next").addEventListener("click", () => shiftWeek(7));
+  $("#settings-form").addEventListener("submit", saveSettings);
+  $("#slot-form").addEventListener("submit", addSlot);
+  fillZones();
   $("#src-reload").addEventListener("click", loadSources);
   $("#src-url-form").addEventListener("submit", addUrlSource);
   $("#src-upload-form").addEventListener("submit", uploadFile);
