@@ -25,6 +25,7 @@ struct web_wait {
   char site[PB_ID_MAX], ext[PB_ID_MAX];
   json_t *ok;      /* the 200 body of a command, owned */
   bool is_request; /* an R/svc request: answer with its data */
+  bool is_read;    /* a GET relayed (source/list...): not audited */
   int timeout_ms;
 };
 
@@ -98,7 +99,11 @@ static void on_answer(struct pb_bus *bus, json_t *response, void *ud) {
            response && !ok && pb_json_str(response, "error")
                ? pb_json_str(response, "error")
                : "");
-  web_audit_add(w, "command", x->site, x->ext, x->actor, what, audit);
+  /* The audit log is who changed what: a read is not a change. */
+  if (x->is_read)
+    json_decref(audit);
+  else
+    web_audit_add(w, "command", x->site, x->ext, x->actor, what, audit);
   if (!response)
     w->metrics.commands_timeout++;
   if (!x->wc) {
@@ -244,6 +249,8 @@ void web_service_request(struct web *w, const struct web_request *req,
     return;
   }
   x->is_request = true;
+  x->is_read =
+      strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
   int rc = pb_bus_request(w->bus, service, action, request, x->timeout_ms,
                           on_answer, x);
   if (rc) {

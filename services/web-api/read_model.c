@@ -94,6 +94,8 @@ static void on_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
               seg[1], seg[2], msg->len);
     else if (msg->len)
       e->schedule = strndup(msg->payload, msg->len);
+    /* The week view of that extension reads it again. */
+    announce(w, e, "schedule", msg->retained);
     return;
   }
   json_t *j = NULL;

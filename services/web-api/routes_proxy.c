@@ -57,7 +57,15 @@ static void relay_id(struct web *w, const struct web_request *req,
 
 void web_get_sources(struct web *w, const struct web_request *req,
                      struct web_response *resp) {
-  web_service_request(w, req, resp, INGEST, "source/list", json_object());
+  const char *id = web_query(req, "id");
+  if (id && !pb_topic_id_valid(id)) {
+    web_reply_error(resp, 400,
+                    "query parameter 'id' must be 1-64 characters of "
+                    "[A-Za-z0-9_-]");
+    return;
+  }
+  web_service_request(w, req, resp, INGEST, "source/list",
+                      id ? json_pack("{s:s}", "id", id) : json_object());
 }
 
 void web_post_sources(struct web *w, const struct web_request *req,

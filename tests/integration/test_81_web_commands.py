@@ -191,10 +191,20 @@ class WebCommands(unittest.TestCase):
         self.web.put("/api/extensions/2002/settings", {"default_status": None})
 
     def test_sources_are_relayed_to_ical_ingest(self):
+        audited = self.web.get("/api/logs?kind=command")[1]["total"]
         status, body, _ = self.web.get("/api/sources")
         self.assertEqual(status, 200, body)
         self.assertEqual(body["sources"][0]["id"], "teachers")
         self.assertNotIn("password", body["sources"][0])  # write-only, whatever happens
+        status, body, _ = self.web.get("/api/sources?id=teachers")
+        self.assertEqual(status, 200, body)
+        action, req = self.ingest.requests[-1]
+        self.assertEqual((action, req["id"]), ("source/list", "teachers"))
+        status, body, _ = self.web.get("/api/sources?id=a.b")
+        self.assertEqual(status, 400)
+        self.assertIn("'id'", body["error"])
+        # Reads are not changes: the audit log does not grow.
+        self.assertEqual(self.web.get("/api/logs?kind=command")[1]["total"], audited)
         status, body, _ = self.web.post("/api/sources", {"id": "new", "kind": "url",
                                                          "url": "https://x.example/cal.ics",
                                                          "extensions": ["2000"]})

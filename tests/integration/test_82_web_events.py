@@ -58,6 +58,14 @@ class WebEvents(unittest.TestCase):
             "at": "2026-11-21T10:29:54Z", "service": "yeastar-gateway"}))
         ev = [e for e in es.events(lambda e: e["event"] == "apply")][-1]
         self.assertEqual(json.loads(ev["data"])["ext"], "2001")
+        # A new schedule is announced too (the week view reads it again).
+        self.stack.bus.publish("ext/main/2001/schedule", json.dumps({
+            "site": "main", "ext": "2001", "horizon": {"start": "2026-11-21T00:00:00+01:00",
+                                                     "end": "2026-12-05T00:00:00+01:00"},
+            "slots": []}))
+        ev = [e for e in es.events(lambda e: e["event"] == "extension" and
+                                   json.loads(e["data"])["change"] == "schedule")][-1]
+        self.assertEqual(json.loads(ev["data"])["number"], "2001")
         es.close()
 
     def test_heartbeat(self):
