@@ -25,6 +25,14 @@ struct transfer {
   size_t len, cap, max;
   bool too_big;
   char etag[256], last_modified[128];
+  char retry_after[64];
+  /* The answers seen (interim 1xx ones aside), the status of the last, and
+   * whether an answer that was followed by another was not a permanent
+   * redirect. */
+  int answers;
+  long answer_status;
+  bool temporary_hop;
+  char *final_url;
   char errbuf[CURL_ERROR_SIZE];
   pb_http_done *done;
   void *ud;
@@ -78,16 +86,48 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   struct transfer *t = ud;
   size_t bytes = size * n;
   /* A new status line starts the headers of the next answer of a redirect
-   * chain: only the final answer's validators count. */
+   * chain: only the final answer's headers count. An interim answer (1xx)
+   * is not one of the chain. */
   if (bytes > 5 && strncmp(data, "HTTP/", 5) == 0) {
+    const char *sp = memchr(data, ' ', bytes);
+    long status = 0;
+    for (const char *p = sp ? sp + 1 : data + bytes;
+         p < data + bytes && *p >= '0' && *p <= '9' && status < 1000; p++)
+      status = status * 10 + (*p - '0');
     t->etag[0] = '\0';
     t->last_modified[0] = '\0';
+    t->retry_after[0] = '\0';
+    if (status >= 200) {
+      if (t->answers > 0 && t->answer_status != 301 && t->answer_status != 308)
+        t->temporary_hop = true;
+      t->answers++;
+      t->answer_status = status;
+    }
   }
   if (bytes > 5 && strncasecmp(data, "ETag:", 5) == 0)
     copy_header(data + 5, bytes - 5, t->etag, sizeof t->etag);
   else if (bytes > 14 && strncasecmp(data, "Last-Modified:", 14) == 0)
     copy_header(data + 14, bytes - 14, t->last_modified, sizeof t->last_modified);
+  else if (bytes > 12 && strncasecmp(data, "Retry-After:", 12) == 0)
+    copy_header(data + 12, bytes - 12, t->retry_after, sizeof t->retry_after);
   return bytes;
+}
+
+/* A copy of `url` without user:password@ (libcurl writes the credentials
+ * it was given into the effective URL), NULL for none or out of memory. */
+static char *without_userinfo(const char *url) {
+  const char *auth = url ? strstr(url, "://") : NULL;
+  if (!auth)
+    return url ? strdup(url) : NULL;
+  auth += 3;
+  const char *at = NULL;
+  for (const char *p = auth; *p && !strchr("/?#", *p); p++)
+    if (*p == '@')
+      at = p;
+  char *copy = strdup(url);
+  if (copy && at)
+    memmove(copy + (auth - url), copy + (at + 1 - url), strlen(at + 1) + 1);
+  return copy;
 }
 
 static void transfer_free(struct transfer *t) {
@@ -102,6 +142,7 @@ static void transfer_free(struct transfer *t) {
   curl_easy_cleanup(t->easy);
   curl_slist_free_all(t->headers);
   free(t->buf);
+  free(t->final_url);
   free(t);
   http->running--;
 }
@@ -174,6 +215,17 @@ static void finish(struct transfer *t, CURLcode code) {
   r.len = t->len;
   r.etag = t->etag[0] ? t->etag : NULL;
   r.last_modified = t->last_modified[0] ? t->last_modified : NULL;
+  r.retry_after = t->retry_after[0] ? t->retry_after : NULL;
+  long redirects = 0;
+  curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+  r.redirects = (int)redirects;
+  char *final_url = NULL;
+  curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &final_url);
+  r.final_url = t->final_url = without_userinfo(final_url);
+  /* Each answer but the last was a redirect followed; an answer that was
+   * not (an authentication round) leaves the chain unclear: not permanent. */
+  r.redirects_permanent =
+      redirects > 0 && t->answers == redirects + 1 && !t->temporary_hop;
   pb_http_done *done = t->done;
   void *ud = t->ud;
   /* The buffer must outlive the callback: free the transfer afterwards. */
@@ -306,6 +358,8 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* A proxy's CONNECT answer is not one of the server's answers. */
+  curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 10000L);

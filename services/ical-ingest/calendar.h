@@ -44,6 +44,10 @@ struct cal_options {
   /* Also yield cancelled and transparent events, as ordinary ones (for
    * diagnosis and comparison with other readers; the schedule skips them). */
   bool include_ignored;
+  /* Optional: set to whether any value was read in `tz` (a floating time
+   * without X-WR-TIMEZONE, an all-day day, an unknown TZID): the
+   * occurrences then depend on `tz`, and differ from one zone to another. */
+  bool *uses_tz;
 };
 
 /* Reads `len` bytes of iCalendar and calls `cb` for every occurrence that

@@ -134,6 +134,9 @@ const struct cal_zone *cal_zones_calendar(const struct cal_zones *z);
 const struct cal_zone *cal_zones_utc(const struct cal_zones *z);
 /* The configured zone, for all-day days. */
 const struct cal_zone *cal_zones_days(const struct cal_zones *z);
+/* How many conversions went through the configured zone (directly, or as
+ * the floating zone): none means the reading does not depend on it. */
+size_t cal_zones_days_reads(const struct cal_zones *z);
 
 int64_t cal_zone_to_utc(const struct cal_zone *zone, int64_t day, int32_t sec);
 void cal_zone_from_utc(const struct cal_zone *zone, int64_t utc, int64_t *day,

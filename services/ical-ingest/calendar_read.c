@@ -577,6 +577,8 @@ int cal_expand(const char *buf, size_t len, const struct cal_options *opts,
   rc = read_all(&rd);
   if (rc == 0)
     rc = cal_expand_all(&rd, cb, ud);
+  if (opts->uses_tz)
+    *opts->uses_tz = cal_zones_days_reads(rd.zones) > 0;
   if (rd.warnings > CAL_WARNINGS_MAX && opts->warn) {
     char msg[120];
     snprintf(msg, sizeof msg, "%zu more warnings not shown",

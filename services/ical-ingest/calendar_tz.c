@@ -21,6 +21,7 @@ struct cal_zone {
   const struct pb_tz *tz; /* Z_IANA */
   struct pb_tz *owned;    /* loaded here, freed with the table */
   struct cal_vtz *vtz;    /* Z_VTZ */
+  size_t *reads;          /* the configured zone: counts its conversions */
 };
 
 struct tzid {
@@ -32,6 +33,7 @@ struct tzid {
 
 struct cal_zones {
   struct cal_zone utc, days; /* days: the configured zone */
+  size_t days_reads;         /* values read in it */
   struct cal_zone *calendar; /* X-WR-TIMEZONE, or NULL */
   struct tzid *ids;
   size_t n, cap;
@@ -52,6 +54,7 @@ int cal_zones_new(const struct pb_tz *floating, int end_year,
   z->utc.kind = Z_UTC;
   z->days.kind = floating ? Z_IANA : Z_UTC;
   z->days.tz = floating;
+  z->days.reads = &z->days_reads;
   *out = z;
   return 0;
 }
@@ -239,7 +242,13 @@ const struct cal_zone *cal_zones_days(const struct cal_zones *z) {
   return &z->days;
 }
 
+size_t cal_zones_days_reads(const struct cal_zones *z) {
+  return z->days_reads;
+}
+
 int64_t cal_zone_to_utc(const struct cal_zone *zone, int64_t day, int32_t sec) {
+  if (zone->reads)
+    ++*zone->reads;
   switch (zone->kind) {
   case Z_IANA: {
     struct pb_civil c = {
@@ -258,6 +267,8 @@ int64_t cal_zone_to_utc(const struct cal_zone *zone, int64_t day, int32_t sec) {
 void cal_zone_from_utc(const struct cal_zone *zone, int64_t utc, int64_t *day,
                        int32_t *sec) {
   int64_t local = utc;
+  if (zone->reads)
+    ++*zone->reads;
   if (zone->kind == Z_IANA)
     local = utc + pb_tz_offset_at(zone->tz, utc);
   else if (zone->kind == Z_VTZ) {

@@ -78,7 +78,8 @@ struct slot_vec {
 int slot_vec_push(struct slot_vec *v, const struct pb_slot *s);
 void slot_vec_cleanup(struct slot_vec *v);
 /* Concrete slots of `ext` from the weekly template, overlapping [from, to),
- * local days in tz (DST-aware: an 08:00 slot is 08:00 local every day). */
+ * local days in tz, the extension's zone (DST-aware: an 08:00 slot is 08:00
+ * local every day). */
 int ingest_expand_weekly(const struct weekly_slot *slots, size_t n,
                          const char *ext, const struct pb_tz *tz, int64_t from,
                          int64_t to, const char *source, int priority,
@@ -102,6 +103,34 @@ int ingest_store_each_weekly(struct pb_store *st, const char *site,
                              const char *ext, ingest_slot_cb *cb, void *ud);
 int ingest_store_mark_published(struct pb_store *st, const char *site,
                                 const char *ext, bool has_slots);
+/* True when a source feeds (site, ext) or a schedule was published for it. */
+bool ingest_store_extension_known(struct pb_store *st, const char *site,
+                                  const char *ext);
+/* Each extension's own time zone, as last read from its settings. */
+int ingest_store_save_zone(struct pb_store *st, const char *site,
+                           const char *ext, const char *zone);
+typedef void ingest_zone_cb(const char *site, const char *ext, const char *zone,
+                            void *ud);
+int ingest_store_each_zone(struct pb_store *st, ingest_zone_cb *cb, void *ud);
+
+/* ---- extensions' time zones (ext_zones.c) ---- */
+struct ingest_zones;
+/* `fallback` (TIMEZONE) is lent for the table's life. */
+int ingest_zones_new(const struct pb_tz *fallback, struct ingest_zones **out);
+void ingest_zones_free(struct ingest_zones *z);
+/* The zone plannings of (site, ext) are read in: its own, else the
+ * fallback. Lent until ingest_zones_free (zones once loaded stay). */
+const struct pb_tz *ingest_zones_get(const struct ingest_zones *z,
+                                     const char *site, const char *ext);
+/* Gives (site, ext) the zone `name` (NULL or "": the fallback). *changed
+ * tells whether its zone is another one now. PB_ENOTFOUND for a zone the
+ * system does not know (nothing changes). */
+int ingest_zones_set(struct ingest_zones *z, const char *site, const char *ext,
+                     const char *name, bool *changed);
+/* The `timezone` of an R/ext/<site>/<ext>/settings payload into `name`
+ * ("" for null, absent, or an empty payload). PB_EPARSE with err. */
+int ingest_settings_zone(const char *payload, size_t len, char *name,
+                         size_t cap, char *err, size_t errlen);
 
 /* ---- sources (source_url.c, source_spec.c): a calendar URL, an uploaded
  * .ics, a weekly planning or hand-typed slots, aimed at extensions ---- */
@@ -131,6 +160,21 @@ void ingest_url_cleanup(struct source_url *u); /* wipes the secrets */
  * "***" (text only shrinks). For messages that leave the service. */
 void ingest_redact(char *text, size_t cap, const struct source_url *u,
                    const char *password);
+/* Whether a calendar found at `to` after permanent redirects (RFC 9110
+ * §15.4.2, §15.4.9) from `from` may be fetched there directly from now on:
+ * http(s) only, no user:password@, never from https down to http, and with
+ * `credentials` only on the same origin (scheme, host and port). Returns 0
+ * with `out` parsed, else PB_EINVAL with the reason in `why`. */
+int ingest_url_moved(const struct source_url *from, const char *to,
+                     bool credentials, struct source_url *out, char *why,
+                     size_t whylen);
+
+/* ---- Retry-After (retry_after.c) ---- */
+/* The instant a Retry-After value (seconds or HTTP-date) asks to wait
+ * until, seen at `now`, within [now, now + max_wait]. PB_EPARSE when it is
+ * neither form. */
+int ingest_retry_after(const char *value, int64_t now, int64_t max_wait,
+                       int64_t *at);
 
 /* A source as configured (what source/add and source/update set). */
 struct source_def {
@@ -194,6 +238,7 @@ struct source_fetch {
   int failures;              /* attempts failed in a row */
   int64_t http_status;       /* of the last answer, 0 without one */
   char error[512];           /* of the last attempt, "" when it worked */
+  int64_t not_before;        /* Retry-After: no attempt before, 0: none */
 };
 /* Inserts or replaces a source (its targets, and `body` when not NULL) in
  * one transaction; the URL and password are sealed with `box`. */
@@ -237,19 +282,22 @@ struct ingest {
   struct pb_http *http;          /* calendar downloads */
   struct pb_secretbox *box;      /* seals URLs and passwords at rest */
   struct ingest_rules *rules;    /* MAPPING_RULES, MAPPING_DEFAULT_STATUS */
+  struct ingest_zones *zones;    /* each extension's zone (ext_zones.c) */
   struct source_set *sources;    /* every source but weekly ones' slots */
   struct fetch_ticket *tickets;  /* downloads under way (source_fetch.c) */
 };
 
 /* Publishes the schedule of every known extension (start, reconnect,
  * midnight) or of one extension (after an import or a source change): the
- * slots of every source that feeds it, merged. */
+ * slots of every source that feeds it, merged, read in the extension's
+ * zone. */
 void ingest_publish_all(struct ingest *in);
 void ingest_publish_one(struct ingest *in, const char *site, const char *ext);
 /* Each extension a source feeds (its weekly slots' for a weekly one). */
 void ingest_publish_source(struct ingest *in, const struct source_def *d);
 void ingest_arm_horizon(struct ingest *in);
-/* The horizon at `now`: [local midnight, + SCHEDULE_HORIZON_DAYS). */
+/* The horizon at `now`: [local midnight, + SCHEDULE_HORIZON_DAYS), in
+ * TIMEZONE for every extension (it starts before now in any zone). */
 void ingest_horizon(const struct ingest *in, int64_t now, int64_t *from,
                     int64_t *to);
 
@@ -258,6 +306,17 @@ struct cal_read_stats {
   size_t ignored;              /* occurrences the rules said to ignore */
   size_t warnings;             /* events the reader skipped or bent */
   char first_warning[200];     /* "line N: ..." */
+  /* Values were read in the zone given (floating times, all-day days):
+   * the slots differ from one extension's zone to another's. */
+  bool local_zone;
+};
+
+/* A source's slots read in another zone than TIMEZONE, for the extensions
+ * in that zone, while the calendar has floating times or all-day events. */
+struct zone_slots {
+  const struct pb_tz *tz;      /* lent by ingest_zones */
+  struct slot_vec slots;
+  unsigned revision;           /* of the source's slots they match */
 };
 
 struct source {
@@ -278,6 +337,9 @@ struct source {
   struct slot_vec slots;
   int64_t win_from, win_to;
   bool expanded;
+  unsigned revision;           /* bumped each time `slots` are replaced */
+  struct zone_slots *zoned;    /* the same in other zones (source_expand.c) */
+  size_t nzoned;
   struct cal_read_stats stats; /* of the last reading */
 };
 
@@ -293,6 +355,11 @@ int ingest_source_insert(struct ingest *in, struct source_def *d,
 int ingest_source_replace(struct ingest *in, struct source *s,
                           struct source_def *d);
 void ingest_source_remove(struct ingest *in, struct source *s);
+/* Takes `url` (cleared on return) as the source's URL, stored at once; the
+ * new URL's secrets are masked in the log from now on. On failure the
+ * source keeps its URL. */
+int ingest_source_move(struct ingest *in, struct source *s,
+                       struct source_url *url);
 /* The source's own rules chained before the global ones. */
 int ingest_source_rules(const struct ingest *in, const struct source_def *d,
                         struct ingest_rules **out, char *err, size_t errlen);
@@ -300,19 +367,25 @@ int ingest_source_rules(const struct ingest *in, const struct source_def *d,
 /* ---- calendars into slots (source_expand.c) ---- */
 /* Reads `len` bytes of iCalendar over [from, to) and maps each occurrence
  * with `rules`, counting those ignored and the reader's warnings (events
- * skipped or read leniently). Fills err on failure. */
+ * skipped or read leniently). Floating times and all-day days are read in
+ * `tz` (NULL: TIMEZONE). Fills err on failure. */
 int ingest_calendar_slots(const struct ingest *in, const char *source_id,
                           int priority, const struct ingest_rules *rules,
-                          const char *buf, size_t len, int64_t from, int64_t to,
-                          struct slot_vec *out, struct cal_read_stats *stats,
-                          char *err, size_t errlen);
+                          const char *buf, size_t len, const struct pb_tz *tz,
+                          int64_t from, int64_t to, struct slot_vec *out,
+                          struct cal_read_stats *stats, char *err,
+                          size_t errlen);
 /* Re-expands the stored calendar when the horizon moved since the last
  * expansion (or `force`); *changed tells whether the slots differ. */
 int ingest_source_expand(struct ingest *in, struct source *s, bool force,
                          bool *changed);
-/* Appends the source's slots that overlap [from, to). */
-int ingest_source_append(struct ingest *in, struct source *s, int64_t from,
-                         int64_t to, struct slot_vec *out);
+/* Appends the source's slots that overlap [from, to), for an extension
+ * in zone `tz`. */
+int ingest_source_append(struct ingest *in, struct source *s,
+                         const struct pb_tz *tz, int64_t from, int64_t to,
+                         struct slot_vec *out);
+/* Frees the source's slots in other zones. */
+void ingest_source_zoned_cleanup(struct source *s);
 /* Checks and takes a new calendar for a source (a download or an upload):
  * reads it over the horizon, stores it, replaces the slots and republishes
  * the schedules when they changed. On failure nothing changes. */
@@ -343,6 +416,11 @@ void ingest_status_clear(struct ingest *in, const char *id);
 /* R/events/source: `fields` (taken, may be NULL) plus id and action. */
 void ingest_source_event(struct ingest *in, const struct source_def *d,
                          const char *action, json_t *fields);
+
+/* ---- extensions' settings (settings_watch.c) ---- */
+/* Loads the stored zones and follows R/ext/+/+/settings: a zone change
+ * republishes that extension's schedule. */
+int ingest_settings_watch(struct ingest *in);
 
 /* ---- source requests (source_request.c) ---- */
 int ingest_source_serve(struct ingest *in);

@@ -1,6 +1,7 @@
-/* ical-ingest's database: sources, their weekly slots, and which extensions
+/* ical-ingest's database: sources, their weekly slots, which extensions
  * have a published schedule (so one that loses all its slots gets an empty
- * schedule rather than keeping a stale retained one). */
+ * schedule rather than keeping a stale retained one), and the extensions'
+ * own time zones. */
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,16 @@ static const struct pb_migration migrations[] = {
         "  failures INTEGER NOT NULL DEFAULT 0,"
         "  http_status INTEGER NOT NULL DEFAULT 0,"
         "  error TEXT NOT NULL DEFAULT '');"},
+    /* A server's Retry-After, kept across restarts; each extension's own
+     * time zone, as its retained settings last said (settings_watch.c), so
+     * that the first schedules after a start are already in it. */
+    {3, "ALTER TABLE source_fetch ADD COLUMN not_before INTEGER NOT NULL "
+        "DEFAULT 0;"
+        "CREATE TABLE ext_zones ("
+        "  site TEXT NOT NULL,"
+        "  ext TEXT NOT NULL,"
+        "  zone TEXT NOT NULL,"
+        "  PRIMARY KEY (site, ext));"},
 };
 
 int ingest_store_open(const char *data_dir, struct pb_store **out) {
@@ -163,4 +174,42 @@ int ingest_store_mark_published(struct pb_store *st, const char *site,
   if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
     return PB_EDB;
   return pb_stmt_run(s);
+}
+
+bool ingest_store_extension_known(struct pb_store *st, const char *site,
+                                  const char *ext) {
+  struct pb_stmt *s = pb_store_stmt(st,
+      "SELECT 1 FROM published WHERE site = ?1 AND ext = ?2 UNION ALL "
+      "SELECT 1 FROM source_targets t JOIN sources s ON s.id = t.source_id "
+      "WHERE s.site = ?1 AND t.ext = ?2 UNION ALL "
+      "SELECT 1 FROM weekly_slots w JOIN sources s ON s.id = w.source_id "
+      "WHERE s.site = ?1 AND w.ext = ?2 LIMIT 1");
+  if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
+    return true; /* republishing an unknown one costs less than missing one */
+  int rc = pb_stmt_step(s);
+  return rc != PB_STMT_DONE;
+}
+
+int ingest_store_save_zone(struct pb_store *st, const char *site,
+                           const char *ext, const char *zone) {
+  bool own = zone && *zone;
+  struct pb_stmt *s = pb_store_stmt(st, own
+      ? "INSERT INTO ext_zones(site, ext, zone) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(site, ext) DO UPDATE SET zone = ?3"
+      : "DELETE FROM ext_zones WHERE site = ?1 AND ext = ?2");
+  if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext) ||
+      (own && pb_stmt_bind_text(s, 3, zone)))
+    return PB_EDB;
+  return pb_stmt_run(s);
+}
+
+int ingest_store_each_zone(struct pb_store *st, ingest_zone_cb *cb, void *ud) {
+  struct pb_stmt *s =
+      pb_store_stmt(st, "SELECT site, ext, zone FROM ext_zones ORDER BY 1, 2");
+  if (!s)
+    return PB_EDB;
+  int rc;
+  while ((rc = pb_stmt_step(s)) == PB_STMT_ROW)
+    cb(pb_stmt_text(s, 0), pb_stmt_text(s, 1), pb_stmt_text(s, 2), ud);
+  return rc < 0 ? rc : 0;
 }

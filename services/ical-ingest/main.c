@@ -119,8 +119,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   in.bus = svc.bus;
-  if (sources_start(&in)) {
+  if (ingest_settings_watch(&in) || sources_start(&in)) {
     sources_stop(&in);
+    ingest_zones_free(in.zones);
     pb_store_close(in.store);
     pb_service_cleanup(&svc);
     return 1;
@@ -132,6 +133,7 @@ int main(int argc, char **argv) {
   exit_code = pb_service_run(&svc);
   pb_timer_free(in.horizon_timer);
   sources_stop(&in);
+  ingest_zones_free(in.zones);
   pb_bus_free(svc.bus);
   svc.bus = NULL;
   pb_store_close(in.store);

@@ -1,8 +1,11 @@
 /* Publishes each extension's concrete slots over the moving horizon on
  * R/ext/<site>/<ext>/schedule (retained), merging every source that feeds
- * it (weekly plannings, calendars, hand-typed slots): after an import or a
- * source change, after every (re)connection, and every local midnight when
- * the horizon moves. */
+ * it (weekly plannings, calendars, hand-typed slots), read on the
+ * extension's wall clock (its own zone, else TIMEZONE): after an import or
+ * a source change, after every (re)connection, when the extension's zone
+ * changes, and every local midnight when the horizon moves. The horizon
+ * follows TIMEZONE's midnights for every extension: it always starts
+ * before now, whatever the extension's zone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +20,7 @@
 #include "pb/tz.h"
 
 struct expand_ctx {
-  const struct ingest *in;
+  const struct pb_tz *tz;
   const char *ext;
   int64_t from, to;
   struct slot_vec vec;
@@ -28,7 +31,7 @@ static void expand_one(const struct weekly_slot *w, const char *source,
                        int priority, void *ud) {
   struct expand_ctx *x = ud;
   if (x->rc == 0)
-    x->rc = ingest_expand_weekly(w, 1, x->ext, x->in->tz, x->from, x->to, source,
+    x->rc = ingest_expand_weekly(w, 1, x->ext, x->tz, x->from, x->to, source,
                                  priority, &x->vec);
 }
 
@@ -49,7 +52,9 @@ void ingest_horizon(const struct ingest *in, int64_t now, int64_t *from,
 
 void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
   int64_t now = pb_clock_now();
-  struct expand_ctx x = {.in = in, .ext = ext};
+  const struct pb_tz *tz =
+      in->zones ? ingest_zones_get(in->zones, site, ext) : in->tz;
+  struct expand_ctx x = {.tz = tz, .ext = ext};
   ingest_horizon(in, now, &x.from, &x.to);
   if (ingest_store_each_weekly(in->store, site, ext, expand_one, &x) || x.rc) {
     pb_error("cannot expand the planning of %s/%s: %s", site, ext,
@@ -63,7 +68,7 @@ void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
     struct source *src = ingest_source_at(in, i);
     if (!ingest_source_targets(&src->def, site, ext))
       continue;
-    int rc = ingest_source_append(in, src, x.from, x.to, &x.vec);
+    int rc = ingest_source_append(in, src, tz, x.from, x.to, &x.vec);
     if (rc) {
       pb_error("cannot add the slots of source %s to %s/%s: %s", src->def.id,
                site, ext, pb_strerror(rc));
@@ -79,7 +84,8 @@ void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
                           .slots = x.vec.items};
   pb_strlcpy(s.site, site, sizeof s.site);
   pb_strlcpy(s.ext, ext, sizeof s.ext);
-  json_t *j = pb_schedule_to_json(&s, in->tz);
+  /* Written with the extension's offsets, like its desired status. */
+  json_t *j = pb_schedule_to_json(&s, tz);
   char topic[256];
   snprintf(topic, sizeof topic, "ext/%s/%s/schedule", site, ext);
   if (pb_bus_publish_json(in->bus, topic, j, true) == 0)

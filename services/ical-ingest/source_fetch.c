@@ -1,7 +1,9 @@
 /* Downloading calendar URLs with libcurl (shared/http.c) on the service's
  * loop: conditional requests (RFC 9110 If-None-Match / If-Modified-Since),
  * timeouts, bounded redirects and size, basic auth, a refresh interval with
- * jitter, exponential backoff after failures. A failure never touches the
+ * jitter, exponential backoff after failures, a server's Retry-After after
+ * 429 or 503 (§10.2.3), and permanent redirects (301, 308: §15.4.2,
+ * §15.4.9) remembered as the source's new URL. A failure never touches the
  * last good calendar; it is told on the source's status and as an event. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +17,10 @@
 #include "pb/http.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/tz.h"
 
 #define FIRST_RETRY_S 60 /* first retry after a failure, then doubling */
+#define RETRY_AFTER_MAX_S 86400 /* a longer Retry-After waits this long */
 #define START_SPREAD_S                                                         \
   10 /* overdue downloads at start are spread over this                        \
       */
@@ -83,6 +87,9 @@ void ingest_fetch_plan(struct ingest *in, struct source *s) {
     when = s->fetch.last_attempt + jitter(backoff_s(in, s), 0.2);
   else
     when = s->fetch.last_attempt + jitter(interval_s(in, s), 0.1);
+  /* The server's Retry-After, when it asks for longer than the backoff. */
+  if (s->fetch.not_before > when)
+    when = s->fetch.not_before;
   if (when <=
       now) /* overdue (the service was stopped): soon, not all at once */
     when = now + (int64_t)(START_SPREAD_S * uniform());
@@ -126,6 +133,60 @@ static void describe_failure(const struct ingest *in,
     snprintf(err, errlen, "HTTP %ld%s", r->status, http_reason(r->status));
 }
 
+/* A 429 or 503 with Retry-After: no attempt before the time it names
+ * (capped at RETRY_AFTER_MAX_S), told in the error. */
+static void read_retry_after(const struct ingest *in, struct source *s,
+                             const struct pb_http_response *r, int64_t now,
+                             char *err, size_t errlen) {
+  s->fetch.not_before = 0;
+  if (r->err || (r->status != 429 && r->status != 503) || !r->retry_after)
+    return;
+  int64_t at;
+  if (ingest_retry_after(r->retry_after, now, RETRY_AFTER_MAX_S, &at)) {
+    pb_warn("source %s: Retry-After '%.40s' is neither seconds nor an "
+            "HTTP-date: ignored",
+            s->def.id, r->retry_after);
+    return;
+  }
+  s->fetch.not_before = at;
+  char when[40];
+  pb_time_format_rfc3339(at, pb_tz_offset_at(in->tz, at), when, sizeof when);
+  size_t n = strlen(err);
+  snprintf(err + n, errlen - n, " (it asks to wait until %s)", when);
+}
+
+/* After a good answer reached through permanent redirects only, later
+ * downloads go to the new URL directly (when it may be stored). */
+static void follow_move(struct ingest *in, struct source *s,
+                        const struct pb_http_response *r) {
+  if (!r->redirects_permanent || !r->final_url)
+    return;
+  struct source_url to;
+  char why[200];
+  char was[SOURCE_URL_MAX + 1];
+  pb_strlcpy(was, s->def.url.shown, sizeof was);
+  if (ingest_url_moved(&s->def.url, r->final_url, s->def.username[0] != '\0',
+                       &to, why, sizeof why)) {
+    pb_info("source %s: %s moved permanently, but it is kept: %s", s->def.id,
+            was, why);
+    return;
+  }
+  if (ingest_source_move(in, s, &to)) {
+    pb_error("source %s: its new URL could not be stored (database error)",
+             s->def.id);
+    ingest_url_cleanup(&to);
+    return;
+  }
+  pb_info("source %s: the calendar moved permanently (%d redirect%s): %s is "
+          "now %s",
+          s->def.id, r->redirects, r->redirects == 1 ? "" : "s", was,
+          s->def.url.shown);
+  json_t *ev =
+      json_pack("{s:s,s:s,s:I}", "url", s->def.url.shown, "previous_url", was,
+                "http_status", (json_int_t)r->status);
+  ingest_source_event(in, &s->def, "moved", ev);
+}
+
 static struct fetch_ticket *take_ticket(struct ingest *in,
                                         struct fetch_ticket *t) {
   for (struct fetch_ticket **pp = &in->tickets; *pp; pp = &(*pp)->next) {
@@ -164,6 +225,9 @@ static void on_done(const struct pb_http_response *r, void *ud) {
   }
   ingest_redact(err, sizeof err, &s->def.url, s->def.password);
   int64_t now = pb_clock_now();
+  read_retry_after(in, s, r, now, err, sizeof err);
+  if (ok)
+    follow_move(in, s, r);
   bool recovered = s->fetch.failures > 0 || s->fetch.last_success < 0;
   if (ok) {
     s->fetch.failures = 0;

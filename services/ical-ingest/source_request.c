@@ -119,7 +119,8 @@ static int check_upload(struct ingest *in, const struct source_def *d,
   int rc = ingest_source_rules(in, d, &rules, err, errlen);
   if (!rc)
     rc = ingest_calendar_slots(in, d->id, d->priority, rules, d->content,
-                               d->content_len, from, to, v, stats, err, errlen);
+                               d->content_len, NULL, from, to, v, stats, err,
+                               errlen);
   ingest_rules_free(rules);
   if (rc)
     return rc;
@@ -316,6 +317,7 @@ static void on_update(struct pb_bus *bus, const char *action, json_t *req,
     s->etag[0] = s->last_modified[0] = '\0';
     s->fetch.failures = 0;
     s->fetch.error[0] = '\0';
+    s->fetch.not_before = 0; /* another server's Retry-After is not ours */
     if (ingest_fetch_now(in, s))
       ingest_fetch_plan(in, s);
   } else if (s->def.kind == SOURCE_URL && !s->fetching) {

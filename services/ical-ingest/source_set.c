@@ -91,6 +91,7 @@ static void source_free(struct source *s) {
   ingest_rules_free(s->rules);
   ingest_source_cleanup(&s->def);
   slot_vec_cleanup(&s->slots);
+  ingest_source_zoned_cleanup(s);
   free(s);
 }
 
@@ -165,6 +166,31 @@ int ingest_source_replace(struct ingest *in, struct source *s,
   ingest_source_cleanup(&old);
   /* Manual slots are the definition itself: take them at once. */
   s->expanded = false;
+  return 0;
+}
+
+/* Unregisters the secrets of a URL no source uses any more. */
+static void forget_url(const struct ingest *in, const struct source_url *u) {
+  forget_one(in, NULL, u->full);
+  for (size_t i = 0; i < u->nsecrets; i++)
+    forget_one(in, NULL, u->secrets[i]);
+}
+
+int ingest_source_move(struct ingest *in, struct source *s,
+                       struct source_url *url) {
+  struct source_url old = s->def.url;
+  s->def.url = *url;
+  memset(url, 0, sizeof *url);
+  register_secrets(&s->def); /* before anything could log the new URL */
+  if (ingest_store_save_source(in->store, in->box, &s->def, NULL)) {
+    struct source_url failed = s->def.url;
+    s->def.url = old;
+    forget_url(in, &failed);
+    ingest_url_cleanup(&failed);
+    return PB_EDB;
+  }
+  forget_url(in, &old);
+  ingest_url_cleanup(&old);
   return 0;
 }
 

@@ -163,17 +163,18 @@ int ingest_store_save_fetch(struct pb_store *st, const char *id,
   struct pb_stmt *s = pb_store_stmt(
       st,
       "INSERT INTO source_fetch(source_id, last_attempt, last_success, "
-      "last_change, failures, http_status, error) VALUES "
-      "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(source_id) DO UPDATE SET "
+      "last_change, failures, http_status, error, not_before) VALUES "
+      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(source_id) DO UPDATE SET "
       "last_attempt = ?2, last_success = ?3, last_change = ?4, failures = ?5, "
-      "http_status = ?6, error = ?7");
+      "http_status = ?6, error = ?7, not_before = ?8");
   if (!s || pb_stmt_bind_text(s, 1, id) ||
       pb_stmt_bind_int(s, 2, f->last_attempt) ||
       pb_stmt_bind_int(s, 3, f->last_success) ||
       pb_stmt_bind_int(s, 4, f->last_change) ||
       pb_stmt_bind_int(s, 5, f->failures) ||
       pb_stmt_bind_int(s, 6, f->http_status) ||
-      pb_stmt_bind_text(s, 7, f->error) || pb_stmt_run(s))
+      pb_stmt_bind_text(s, 7, f->error) ||
+      pb_stmt_bind_int(s, 8, f->not_before) || pb_stmt_run(s))
     return PB_EDB;
   return 0;
 }
@@ -225,6 +226,7 @@ static int load_one(struct pb_stmt *s, struct pb_secretbox *box,
   f->failures = (int)pb_stmt_int(s, 10);
   f->http_status = pb_stmt_int(s, 11);
   pb_strlcpy(f->error, pb_stmt_text(s, 12), sizeof f->error);
+  f->not_before = pb_stmt_int(s, 13);
   return 0;
 }
 
@@ -236,7 +238,8 @@ int ingest_store_each_source(struct pb_store *st, struct pb_secretbox *box,
   struct pb_stmt *s = pb_store_stmt(
       st, "SELECT s.id, s.kind, s.site, s.priority, s.name, s.spec, s.sealed, "
           "f.last_attempt, f.last_success, f.last_change, f.failures, "
-          "f.http_status, f.error FROM sources s LEFT JOIN source_fetch f ON "
+          "f.http_status, f.error, f.not_before FROM sources s LEFT JOIN "
+          "source_fetch f ON "
           "f.source_id = s.id ORDER BY s.id");
   if (!s)
     return PB_EDB;

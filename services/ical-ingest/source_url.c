@@ -2,7 +2,8 @@
  * splitting off user:password@, and building the form that may be shown in
  * logs, on the bus and in responses. Feeds carry their credential in the
  * URL (iPlanning ?u=TOKEN, Google's /private-HEX/, Outlook's and Nextcloud's
- * path tokens), so everything that could be one is hidden. */
+ * path tokens), so everything that could be one is hidden. Also which URL a
+ * permanent redirect may leave a source with. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,4 +243,53 @@ void ingest_redact(char *text, size_t cap, const struct source_url *u,
     mask(text, u->password);
   }
   mask(text, password);
+}
+
+/* "scheme://host[:port]" of a URL without userinfo: its length. */
+static size_t origin_len(const char *full) {
+  const char *auth = strstr(full, "://");
+  if (!auth)
+    return 0;
+  auth += 3;
+  return (size_t)(auth - full) + strcspn(auth, "/?#");
+}
+
+int ingest_url_moved(const struct source_url *from, const char *to,
+                     bool credentials, struct source_url *out, char *why,
+                     size_t whylen) {
+  memset(out, 0, sizeof *out);
+  if (!to || strcmp(to, from->full) == 0) {
+    snprintf(why, whylen, "it is the same URL");
+    return PB_EINVAL;
+  }
+  bool https = strncasecmp(to, "https://", 8) == 0;
+  if (!https && strncasecmp(to, "http://", 7) != 0) {
+    snprintf(why, whylen, "the new URL is not http or https");
+    return PB_EINVAL;
+  }
+  if (!https && strncasecmp(from->full, "https://", 8) == 0) {
+    snprintf(why, whylen, "the new URL is plain http, the stored one https");
+    return PB_EINVAL;
+  }
+  char err[200];
+  if (ingest_url_parse(to, out, err, sizeof err)) {
+    snprintf(why, whylen, "the new URL is refused: %s", err);
+    return PB_EINVAL;
+  }
+  if (out->username) {
+    snprintf(why, whylen, "the new URL holds a user name or password");
+    ingest_url_cleanup(out);
+    return PB_EINVAL;
+  }
+  /* Credentials are only sent back to the origin they were given for
+   * (libcurl does not send them across a redirect to another host either). */
+  size_t a = origin_len(from->full), b = origin_len(out->full);
+  if (credentials && (a != b || strncasecmp(from->full, out->full, a) != 0)) {
+    snprintf(why, whylen,
+             "it is on another host, and the source's user name and password "
+             "must not be sent there");
+    ingest_url_cleanup(out);
+    return PB_EINVAL;
+  }
+  return 0;
 }

@@ -2,7 +2,8 @@
  * content lines and values (RFC 5545 §3.1, §3.3), the recurrence engine
  * against the examples of §3.8.5.3, time zones (IANA, Windows, a feed's
  * VTIMEZONE), and cal_expand's handling of replaced, cancelled and free
- * instances, bounds and errors. */
+ * instances, bounds and errors, and whether a reading depends on the zone
+ * it is given. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,6 +679,61 @@ static void test_warnings_capped(void) {
   free(buf);
 }
 
+/* Whether a reading depends on the zone given (floating times, all-day
+ * days, unknown TZIDs): an extension in another zone then needs its own
+ * reading; TZID, UTC and X-WR-TIMEZONE times do not. */
+static bool reads_in_zone(const char *ics, const struct pb_tz *tz,
+                          int64_t *first) {
+  struct got g;
+  memset(&g, 0, sizeof g);
+  bool uses = false;
+  struct cal_options o = {.tz = tz,
+                          .from = utc(2026, 3, 1, 0, 0),
+                          .to = utc(2026, 5, 1, 0, 0),
+                          .warn = on_warning,
+                          .warn_ud = &g,
+                          .uses_tz = &uses};
+  char err[300];
+  CHECK_INT(cal_expand(ics, strlen(ics), &o, collect, &g, err, sizeof err), 0);
+  if (first)
+    *first = g.n ? g.o[0].start : -1;
+  return uses;
+}
+
+static void test_reading_depends_on_zone(void) {
+  struct pb_tz *ny;
+  CHECK_INT(pb_tz_load("America/New_York", &ny), 0);
+  int64_t at;
+  /* a floating 09:00 is 09:00 on the wall clock of the zone given */
+  const char *floating = one_event("DTSTART:20260330T090000\r\nDURATION:PT1H\r\n");
+  CHECK(reads_in_zone(floating, paris, &at));
+  CHECK_INT(at, utc(2026, 3, 30, 7, 0));
+  CHECK(reads_in_zone(floating, ny, &at));
+  CHECK_INT(at, utc(2026, 3, 30, 13, 0));
+  /* an all-day event is that day in the zone given */
+  CHECK(reads_in_zone(one_event("DTSTART;VALUE=DATE:20260331\r\n"), ny, &at));
+  CHECK_INT(at, utc(2026, 3, 31, 4, 0));
+  /* an unknown TZID is read as floating */
+  CHECK(reads_in_zone(one_event("DTSTART;TZID=Nowhere/Atlantis:20260330T090000\r\n"
+                                "DURATION:PT1H\r\n"),
+                      ny, NULL));
+  /* zoned and UTC times are the same instants in any zone */
+  CHECK(!reads_in_zone(one_event("DTSTART;TZID=Europe/Paris:20260330T090000\r\n"
+                                 "DURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"),
+                       ny, &at));
+  CHECK_INT(at, utc(2026, 3, 30, 7, 0));
+  CHECK(!reads_in_zone(one_event("DTSTART:20260330T070000Z\r\n"
+                                 "DTEND:20260330T080000Z\r\n"),
+                       ny, NULL));
+  /* floating times follow X-WR-TIMEZONE when the calendar names one */
+  CHECK(!reads_in_zone("BEGIN:VCALENDAR\r\nX-WR-TIMEZONE:Europe/Paris\r\n"
+                       "BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260330T090000\r\n"
+                       "DURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                       ny, &at));
+  CHECK_INT(at, utc(2026, 3, 30, 7, 0));
+  pb_tz_free(ny);
+}
+
 int main(void) {
   if (pb_tz_load("Europe/Paris", &paris)) {
     fprintf(stderr, "no Europe/Paris zone\n");
@@ -698,6 +754,7 @@ int main(void) {
   RUN(test_errors);
   RUN(test_bounds);
   RUN(test_warnings_capped);
+  RUN(test_reading_depends_on_zone);
   pb_tz_free(paris);
   return CHECK_DONE();
 }

@@ -211,6 +211,29 @@ static void expand_across_dst(void) {
   pb_tz_free(tz);
 }
 
+/* An extension in New York gets its Monday 08:00 on New York's wall clock,
+ * whatever TIMEZONE is: the US changes to summer time three weeks before
+ * Europe (8 March 2026), and the slot follows it there. */
+static void expand_in_extension_zone(void) {
+  struct pb_tz *ny;
+  CHECK_INT(pb_tz_load("America/New_York", &ny), 0);
+  struct weekly_slot w[] = {
+      {.ext = "2000", .wday = 1, .start_min = 480, .end_min = 720,
+       .status = PB_PRESENCE_AWAY, .line = 2},
+  };
+  struct slot_vec v = {0};
+  /* a horizon of Paris midnights: 2 to 16 March 2026 */
+  CHECK_INT(ingest_expand_weekly(w, 1, "2000", ny, at("2026-03-02T00:00:00+01:00"),
+                                 at("2026-03-16T00:00:00+01:00"), "weekly", 0, &v),
+            0);
+  CHECK_INT(v.count, 2);
+  CHECK_INT(v.items[0].start, at("2026-03-02T08:00:00-05:00"));
+  CHECK_INT(v.items[0].end, at("2026-03-02T12:00:00-05:00"));
+  CHECK_INT(v.items[1].start, at("2026-03-09T08:00:00-04:00"));
+  slot_vec_cleanup(&v);
+  pb_tz_free(ny);
+}
+
 int main(void) {
   RUN(csv_good);
   RUN(csv_semicolons_and_column_order);
@@ -219,5 +242,6 @@ int main(void) {
   RUN(json_good_and_bad);
   RUN(day_and_time_parsing);
   RUN(expand_across_dst);
+  RUN(expand_in_extension_zone);
   return CHECK_DONE();
 }

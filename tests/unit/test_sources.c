@@ -1,7 +1,10 @@
 /* Unit tests of source definitions (services/ical-ingest/source_spec.c,
  * source_url.c): what an add or update request may hold, the reason given
  * for each refusal, URL secrets masked and collected, updates laid over the
- * stored definition, the stored form read back. */
+ * stored definition, the stored form read back; which permanent redirects
+ * may become a source's URL; Retry-After values (retry_after.c); the
+ * extensions' time zones from their settings (ext_zones.c) and in the
+ * store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "pb/json.h"
 #include "pb/secretbox.h"
 #include "pb/store.h"
+#include "pb/tz.h"
 
 static const struct source_limits lim = {
     .default_site = "main", .max_bytes = 1000, .import_max = 500};
@@ -407,6 +411,13 @@ static bool dir_contains(const char *dir, const char *needle) {
   return found;
 }
 
+static void zone_seen(const char *site, const char *ext, const char *zone,
+                      void *ud) {
+  char *text = ud;
+  size_t n = strlen(text);
+  snprintf(text + n, 256 - n, "%s/%s=%s;", site, ext, zone);
+}
+
 struct loaded {
   struct source_def defs[4];
   struct source_fetch fetch[4];
@@ -449,7 +460,8 @@ static void test_store_round_trip_with_sealed_secrets(void) {
                            .last_success = 90,
                            .last_change = 80,
                            .failures = 2,
-                           .http_status = 500};
+                           .http_status = 500,
+                           .not_before = 4000};
   pb_strlcpy(f.error, "HTTP 500", sizeof f.error);
   CHECK_INT(ingest_store_save_fetch(st, "alice", &f), 0);
   /* neither the token nor the password is stored in clear */
@@ -467,6 +479,7 @@ static void test_store_round_trip_with_sealed_secrets(void) {
   CHECK_INT(l.fetch[0].failures, 2);
   CHECK_INT(l.fetch[0].last_change, 80);
   CHECK_STR(l.fetch[0].error, "HTTP 500");
+  CHECK_INT(l.fetch[0].not_before, 4000);
   ingest_source_cleanup(&l.defs[0]);
   /* the calendar comes back byte for byte, NULs included */
   struct source_body back;
@@ -495,6 +508,207 @@ static void test_store_round_trip_with_sealed_secrets(void) {
   CHECK_INT(system(cmd), 0);
 }
 
+/* ---- permanent redirects (ingest_url_moved) ---- */
+
+static void moved_refused(const char *from, const char *to, bool credentials,
+                          const char *want) {
+  struct source_url u, out;
+  char err[256], why[200] = "";
+  CHECK_INT(ingest_url_parse(from, &u, err, sizeof err), 0);
+  CHECK_INT(ingest_url_moved(&u, to, credentials, &out, why, sizeof why),
+            PB_EINVAL);
+  if (!strstr(why, want))
+    fprintf(stderr, "moved %s -> %s: '%s', wanted '%s'\n", from, to, why, want);
+  CHECK(strstr(why, want) != NULL);
+  CHECK(out.full == NULL);
+  ingest_url_cleanup(&u);
+}
+
+static void test_permanent_redirects(void) {
+  struct source_url u, out;
+  char err[256], why[200] = "";
+  CHECK_INT(ingest_url_parse("https://old.example.org/feed/?u=TOKEN1234", &u,
+                             err, sizeof err),
+            0);
+  /* another host, no credentials: taken, its token masked like any URL's */
+  CHECK_INT(ingest_url_moved(&u, "https://new.example.org/cal/?u=NEWTOKEN99",
+                             false, &out, why, sizeof why),
+            0);
+  CHECK_STR(out.full, "https://new.example.org/cal/?u=NEWTOKEN99");
+  CHECK_STR(out.shown, "https://new.example.org/cal/?u=***");
+  CHECK_INT(out.nsecrets, 1);
+  ingest_url_cleanup(&out);
+  /* with credentials: the same origin only (host case aside) */
+  CHECK_INT(ingest_url_moved(&u, "https://OLD.example.org/v2/feed/?u=TOKEN1234",
+                             true, &out, why, sizeof why),
+            0);
+  ingest_url_cleanup(&out);
+  ingest_url_cleanup(&u);
+  moved_refused("https://old.example.org/feed/", "https://new.example.org/feed/",
+                true, "on another host");
+  moved_refused("https://old.example.org/feed/",
+                "https://old.example.org:8443/feed/", true, "on another host");
+  moved_refused("http://old.example.org/feed/", "https://old.example.org/feed/",
+                true, "on another host");
+  moved_refused("https://old.example.org/feed/", "http://old.example.org/feed/",
+                false, "plain http");
+  moved_refused("https://old.example.org/feed/", "ftp://old.example.org/feed/",
+                false, "not http or https");
+  moved_refused("https://old.example.org/feed/",
+                "https://bob:pw@new.example.org/feed/", false,
+                "user name or password");
+  moved_refused("https://old.example.org/feed/", "https://old.example.org/feed/",
+                false, "the same URL");
+  moved_refused("https://old.example.org/feed/", "https://new.example.org/a b",
+                false, "the new URL is refused: the URL contains a space");
+}
+
+/* ---- Retry-After (RFC 9110 §10.2.3, §5.6.7) ---- */
+
+static void test_retry_after(void) {
+  /* Monday 30 March 2026, 05:00:00 UTC */
+  const int64_t now = pb_days_from_civil(2026, 3, 30) * 86400 + 5 * 3600;
+  const int64_t day = 86400;
+  int64_t at = -1;
+  CHECK_INT(ingest_retry_after("120", now, day, &at), 0);
+  CHECK_INT(at, now + 120);
+  CHECK_INT(ingest_retry_after(" 0 ", now, day, &at), 0);
+  CHECK_INT(at, now);
+  /* capped, however many digits */
+  CHECK_INT(ingest_retry_after("172800", now, day, &at), 0);
+  CHECK_INT(at, now + day);
+  CHECK_INT(ingest_retry_after("99999999999999999999999999", now, day, &at), 0);
+  CHECK_INT(at, now + day);
+  /* the three HTTP-date forms, all meaning 07:30:15 UTC that day */
+  const int64_t want = now + 2 * 3600 + 30 * 60 + 15;
+  CHECK_INT(ingest_retry_after("Mon, 30 Mar 2026 07:30:15 GMT", now, day, &at), 0);
+  CHECK_INT(at, want);
+  CHECK_INT(ingest_retry_after("Monday, 30-Mar-26 07:30:15 GMT", now, day, &at), 0);
+  CHECK_INT(at, want);
+  CHECK_INT(ingest_retry_after("Mon Mar 30 07:30:15 2026", now, day, &at), 0);
+  CHECK_INT(at, want);
+  CHECK_INT(ingest_retry_after("Mon Mar  2 07:30:15 2026", now, 40 * day, &at), 0);
+  CHECK_INT(at, now); /* in the past: no wait */
+  /* a date past the cap, a date in the past */
+  CHECK_INT(ingest_retry_after("Fri, 03 Apr 2026 07:30:15 GMT", now, day, &at), 0);
+  CHECK_INT(at, now + day);
+  CHECK_INT(ingest_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, day, &at), 0);
+  CHECK_INT(at, now);
+  /* neither form */
+  const char *bad[] = {"", "soon", "-5", "12s", "1.5",
+                       "Mon, 30 Mar 2026 07:30:15 CET",
+                       "Mon, 30 Foo 2026 07:30:15 GMT",
+                       "Mon, 30 Mar 2026 25:30:15 GMT",
+                       "Mon, 30 Mar 2026 07:30 GMT", NULL};
+  for (size_t i = 0; bad[i]; i++)
+    CHECK_INT(ingest_retry_after(bad[i], now, day, &at), PB_EPARSE);
+  CHECK_INT(ingest_retry_after(NULL, now, day, &at), PB_EPARSE);
+}
+
+/* ---- extensions' time zones (ext_zones.c) ---- */
+
+static void test_extension_zones(void) {
+  struct pb_tz *paris;
+  CHECK_INT(pb_tz_load("Europe/Paris", &paris), 0);
+  struct ingest_zones *z = NULL;
+  CHECK_INT(ingest_zones_new(paris, &z), 0);
+  bool changed = true;
+  /* without settings: TIMEZONE */
+  CHECK(ingest_zones_get(z, "main", "2000") == paris);
+  CHECK_INT(ingest_zones_set(z, "main", "2000", "America/New_York", &changed), 0);
+  CHECK(changed);
+  const struct pb_tz *ny = ingest_zones_get(z, "main", "2000");
+  CHECK_STR(pb_tz_name(ny), "America/New_York");
+  CHECK(ingest_zones_get(z, "main", "2001") == paris);
+  CHECK(ingest_zones_get(z, "other", "2000") == paris);
+  /* the same zone again: no change, the same loaded zone shared */
+  CHECK_INT(ingest_zones_set(z, "main", "2000", "America/New_York", &changed), 0);
+  CHECK(!changed);
+  CHECK_INT(ingest_zones_set(z, "main", "2001", "America/New_York", &changed), 0);
+  CHECK(changed && ingest_zones_get(z, "main", "2001") == ny);
+  /* naming TIMEZONE itself is no change for an extension that had none */
+  CHECK_INT(ingest_zones_set(z, "main", "2002", "Europe/Paris", &changed), 0);
+  CHECK(!changed && ingest_zones_get(z, "main", "2002") == paris);
+  /* an unknown zone changes nothing */
+  CHECK_INT(ingest_zones_set(z, "main", "2000", "Mars/Olympus", &changed),
+            PB_ENOTFOUND);
+  CHECK(ingest_zones_get(z, "main", "2000") == ny);
+  /* null: back to TIMEZONE */
+  CHECK_INT(ingest_zones_set(z, "main", "2000", NULL, &changed), 0);
+  CHECK(changed && ingest_zones_get(z, "main", "2000") == paris);
+  CHECK_INT(ingest_zones_set(z, "main", "2001", "", &changed), 0);
+  CHECK(changed && ingest_zones_get(z, "main", "2001") == paris);
+  ingest_zones_free(z);
+  ingest_zones_free(NULL);
+
+  /* the settings payload as the scheduler publishes it (docs/topics.md) */
+  char name[64], err[200];
+  const char *ny_settings =
+      "{\"planning\":\"on\",\"default_status\":\"off_work\",\"timezone\":"
+      "\"America/New_York\",\"effective\":{\"default_status\":\"off_work\","
+      "\"timezone\":\"America/New_York\"}}";
+  CHECK_INT(ingest_settings_zone(ny_settings, strlen(ny_settings), name,
+                                 sizeof name, err, sizeof err),
+            0);
+  CHECK_STR(name, "America/New_York");
+  const char *defaults =
+      "{\"planning\":\"off\",\"default_status\":null,\"timezone\":null,"
+      "\"effective\":{\"default_status\":\"available\",\"timezone\":"
+      "\"Europe/Paris\"}}";
+  CHECK_INT(ingest_settings_zone(defaults, strlen(defaults), name, sizeof name,
+                                 err, sizeof err),
+            0);
+  CHECK_STR(name, ""); /* its own is none: TIMEZONE, not the effective one */
+  CHECK_INT(ingest_settings_zone("", 0, name, sizeof name, err, sizeof err), 0);
+  CHECK_STR(name, "");
+  CHECK_INT(ingest_settings_zone("{\"planning\":\"on\"}", 17, name, sizeof name,
+                                 err, sizeof err),
+            0);
+  CHECK_STR(name, "");
+  CHECK_INT(ingest_settings_zone("on", 2, name, sizeof name, err, sizeof err),
+            PB_EPARSE);
+  CHECK_INT(ingest_settings_zone("[1]", 3, name, sizeof name, err, sizeof err),
+            PB_EPARSE);
+  CHECK_INT(ingest_settings_zone("{\"timezone\":5}", 14, name, sizeof name, err,
+                                 sizeof err),
+            PB_EPARSE);
+  CHECK(strstr(err, "'timezone'") != NULL);
+  pb_tz_free(paris);
+}
+
+static void test_store_zones_and_known_extensions(void) {
+  char dir[] = "/tmp/pb-zones-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  struct pb_store *st = NULL;
+  CHECK_INT(ingest_store_open(dir, &st), 0);
+  CHECK(!ingest_store_extension_known(st, "main", "2000"));
+  CHECK_INT(ingest_store_mark_published(st, "main", "2000", true), 0);
+  CHECK(ingest_store_extension_known(st, "main", "2000"));
+  CHECK(!ingest_store_extension_known(st, "other", "2000"));
+  struct weekly_plan plan = {0};
+  struct weekly_slot w = {.ext = "2001", .wday = 1, .start_min = 480,
+                          .end_min = 600, .status = PB_PRESENCE_AWAY, .line = 2};
+  CHECK_INT(ingest_plan_add(&plan, &w), 0);
+  CHECK_INT(ingest_store_save_weekly(st, "weekly", "main", 0, &plan), 0);
+  CHECK(ingest_store_extension_known(st, "main", "2001"));
+  ingest_plan_cleanup(&plan);
+  CHECK_INT(ingest_store_save_zone(st, "main", "2000", "America/New_York"), 0);
+  CHECK_INT(ingest_store_save_zone(st, "main", "2001", "Asia/Tokyo"), 0);
+  CHECK_INT(ingest_store_save_zone(st, "main", "2001", "Asia/Kolkata"), 0);
+  CHECK_INT(ingest_store_save_zone(st, "main", "2002", "Asia/Tokyo"), 0);
+  CHECK_INT(ingest_store_save_zone(st, "main", "2002", NULL), 0);
+  pb_store_close(st);
+  /* read back after a reopen */
+  CHECK_INT(ingest_store_open(dir, &st), 0);
+  char seen[256] = "";
+  CHECK_INT(ingest_store_each_zone(st, zone_seen, seen), 0);
+  CHECK_STR(seen, "main/2000=America/New_York;main/2001=Asia/Kolkata;");
+  pb_store_close(st);
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK_INT(system(cmd), 0);
+}
+
 int main(void) {
   RUN(test_url_masking);
   RUN(test_url_refusals);
@@ -503,5 +717,9 @@ int main(void) {
   RUN(test_refusals_name_the_field);
   RUN(test_copy_text);
   RUN(test_store_round_trip_with_sealed_secrets);
+  RUN(test_permanent_redirects);
+  RUN(test_retry_after);
+  RUN(test_extension_zones);
+  RUN(test_store_zones_and_known_extensions);
   return CHECK_DONE();
 }

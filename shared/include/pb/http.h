@@ -61,6 +61,17 @@ struct pb_http_response {
   double seconds;            /* total transfer time */
   enum pb_http_failure failure; /* PB_HTTP_FAIL_NONE when there is an answer */
   const char *primary_ip;    /* address connected to, "" when none */
+  /* The final answer's Retry-After header as sent (RFC 9110 §10.2.3:
+   * seconds or an HTTP-date), NULL when none. */
+  const char *retry_after;
+  /* Redirects followed (max_redirects), and the URL of the final answer
+   * (the request's own URL when none was followed), without any
+   * user:password@ libcurl puts in it. */
+  int redirects;
+  const char *final_url;
+  /* Every redirect followed was permanent (301 or 308; false when none
+   * was followed): final_url may replace the URL asked for. */
+  bool redirects_permanent;
 };
 
 typedef void pb_http_done(const struct pb_http_response *resp, void *ud);
