@@ -75,6 +75,26 @@ static unsigned refusal_status(const json_t *response) {
   return 400;
 }
 
+/* The audit entry of a command: what was sent, to whom, and the answer. */
+static void audit_answer(struct web *w, const struct web_wait *x,
+                         const json_t *response, bool ok) {
+  const char *error = response && !ok ? pb_json_str(response, "error") : NULL;
+  json_t *audit = json_pack("{s:s,s:s,s:s}", "service", x->service, "action",
+                            x->action, "result",
+                            !response ? "timeout"
+                            : ok      ? "ok"
+                                      : "error");
+  if (error)
+    json_object_set_new(audit, "error", json_string(error));
+  char what[256];
+  snprintf(what, sizeof what, "%s sent to %s: %s%s%s", x->action, x->service,
+           !response ? "no answer"
+           : ok      ? "ok"
+                     : "refused",
+           error ? ": " : "", error ? error : "");
+  web_audit_add(w, "command", x->site, x->ext, x->actor, what, audit);
+}
+
 static void on_answer(struct pb_bus *bus, json_t *response, void *ud) {
   (void)bus;
   struct web_wait *x = ud;
@@ -82,28 +102,9 @@ static void on_answer(struct pb_bus *bus, json_t *response, void *ud) {
   unlink_wait(w, x);
   const char *status = pb_json_str(response, "status");
   bool ok = status && strcmp(status, "ok") == 0;
-  json_t *audit = json_pack("{s:s,s:s,s:s}", "service", x->service, "action",
-                            x->action, "result",
-                            !response ? "timeout"
-                            : ok      ? "ok"
-                                      : "error");
-  if (response && !ok && pb_json_str(response, "error"))
-    json_object_set_new(audit, "error",
-                        json_string(pb_json_str(response, "error")));
-  char what[256];
-  snprintf(what, sizeof what, "%s sent to %s: %s%s%s", x->action, x->service,
-           !response ? "no answer"
-           : ok      ? "ok"
-                     : "refused",
-           response && !ok && pb_json_str(response, "error") ? ": " : "",
-           response && !ok && pb_json_str(response, "error")
-               ? pb_json_str(response, "error")
-               : "");
   /* The audit log is who changed what: a read is not a change. */
-  if (x->is_read)
-    json_decref(audit);
-  else
-    web_audit_add(w, "command", x->site, x->ext, x->actor, what, audit);
+  if (!x->is_read)
+    audit_answer(w, x, response, ok);
   if (!response)
     w->metrics.commands_timeout++;
   if (!x->wc) {
@@ -249,8 +250,7 @@ void web_service_request(struct web *w, const struct web_request *req,
     return;
   }
   x->is_request = true;
-  x->is_read =
-      strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  x->is_read = !web_method_changes_state(req->method);
   int rc = pb_bus_request(w->bus, service, action, request, x->timeout_ms,
                           on_answer, x);
   if (rc) {

@@ -11,6 +11,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/secretbox.h"
+#include "pb/store.h"
 #include "pb/worker.h"
 #include "web.h"
 
@@ -75,8 +76,8 @@ static void job_done(void *ud) {
 }
 
 struct web_pw_job *web_pw_job_new(struct web *w, const struct web_request *req,
-                                  web_pw_finish_fn *finish, const char *check,
-                                  const char *set) {
+                                  web_pw_finish_fn *finish, const char *name,
+                                  const char *check, const char *set) {
   struct web_pw_job *j = calloc(1, sizeof *j);
   if (!j)
     return NULL;
@@ -89,8 +90,18 @@ struct web_pw_job *web_pw_job_new(struct web *w, const struct web_request *req,
     job_free(j);
     return NULL;
   }
+  pb_strlcpy(j->name, name, sizeof j->name);
   pb_strlcpy(j->actor, req->auth.user, sizeof j->actor);
   pb_strlcpy(j->client_ip, req->client_ip, sizeof j->client_ip);
+  if (check) {
+    struct pb_stmt *st =
+        pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
+    if (st && !pb_stmt_bind_text(st, 1, name) &&
+        pb_stmt_step(st) == PB_STMT_ROW) {
+      pb_strlcpy(j->check_hash, pb_stmt_text(st, 0), sizeof j->check_hash);
+      web_stmt_finish(st);
+    }
+  }
   return j;
 }
 

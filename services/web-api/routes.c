@@ -83,7 +83,7 @@ static bool path_matches(const char *pattern, const struct web_request *req) {
   return true;
 }
 
-static bool state_changing(const char *method) {
+bool web_method_changes_state(const char *method) {
   return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
          strcmp(method, "OPTIONS") != 0;
 }
@@ -111,7 +111,7 @@ static bool authorized(const struct route *rt, const struct web_request *req,
   /* A session cookie is sent by the browser on its own, so a state change
    * must also prove it comes from our page: the session's CSRF token in a
    * header that another site's page cannot set. */
-  if (req->auth.by_cookie && state_changing(req->method)) {
+  if (req->auth.by_cookie && web_method_changes_state(req->method)) {
     const char *tok = web_header(req, "X-CSRF-Token");
     if (!tok || !pb_secret_equal(tok, req->auth.csrf)) {
       web_reply_error(resp, 403,

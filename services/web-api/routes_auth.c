@@ -97,19 +97,11 @@ void web_post_login(struct web *w, const struct web_request *req,
     json_decref(body);
     return;
   }
-  struct web_pw_job *j = web_pw_job_new(w, req, login_finish, pw, NULL);
+  struct web_pw_job *j = web_pw_job_new(w, req, login_finish, user, pw, NULL);
   if (!j) {
     web_reply_error(resp, 503, "out of memory");
     json_decref(body);
     return;
-  }
-  pb_strlcpy(j->name, user, sizeof j->name);
-  struct pb_stmt *st =
-      pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
-  if (st && !pb_stmt_bind_text(st, 1, user) &&
-      pb_stmt_step(st) == PB_STMT_ROW) {
-    pb_strlcpy(j->check_hash, pb_stmt_text(st, 0), sizeof j->check_hash);
-    web_stmt_finish(st);
   }
   /* Counted as failed until the check says otherwise, so that attempts
    * waiting for the worker cannot get past WEB_LOGIN_MAX_FAILURES. */
@@ -196,10 +188,9 @@ void web_post_users(struct web *w, const struct web_request *req,
     struct web_pw_job *j;
     if (web_user_role(w, name, &existing) == 0) {
       web_reply_error(resp, 409, "user '%s' already exists", name);
-    } else if (!(j = web_pw_job_new(w, req, add_user_finish, NULL, pw))) {
+    } else if (!(j = web_pw_job_new(w, req, add_user_finish, name, NULL, pw))) {
       web_reply_error(resp, 503, "out of memory");
     } else {
-      pb_strlcpy(j->name, name, sizeof j->name);
       j->role = role;
       web_pw_job_submit(j, resp);
     }
@@ -237,7 +228,7 @@ void web_delete_user(struct web *w, const struct web_request *req,
 /* The current password was checked (self-service) and the new one hashed. */
 static void password_finish(struct web_pw_job *j, struct web_response *resp) {
   struct web *w = j->w;
-  bool self = j->flag;
+  bool self = j->check != NULL; /* only one's own change gives the current */
   if (self && !j->check_ok) {
     web_reply_error(resp, 403, "field 'current_password' is wrong");
   } else if (j->hash_rc ||
@@ -275,25 +266,15 @@ void web_put_password(struct web *w, const struct web_request *req,
                                sizeof err))) {
     web_reply_error(resp, 400, "%s", err);
   } else if (check_password_rules(pw, resp) == 0) {
-    struct web_pw_job *j =
-        web_pw_job_new(w, req, password_finish, self ? current : NULL, pw);
+    struct web_pw_job *j = web_pw_job_new(w, req, password_finish, name,
+                                          self ? current : NULL, pw);
     if (!j) {
       web_reply_error(resp, 503, "out of memory");
     } else {
-      pb_strlcpy(j->name, name, sizeof j->name);
       j->role = role;
-      j->flag = self;
-      if (self) {
+      if (self)
         pb_strlcpy(j->keep_session, req->auth.session_hash,
                    sizeof j->keep_session);
-        struct pb_stmt *st =
-            pb_store_stmt(w->store, "SELECT pwhash FROM users WHERE name = ?1");
-        if (st && !pb_stmt_bind_text(st, 1, name) &&
-            pb_stmt_step(st) == PB_STMT_ROW) {
-          pb_strlcpy(j->check_hash, pb_stmt_text(st, 0), sizeof j->check_hash);
-          web_stmt_finish(st);
-        }
-      }
       web_pw_job_submit(j, resp);
     }
   }

@@ -123,7 +123,7 @@ struct web_pw_job {
   struct web *w;
   struct web_conn *wc; /* NULL once the request went away */
   web_pw_finish_fn *finish;
-  char *check; /* a password to verify against check_hash, or NULL */
+  char *check; /* a password to verify against `name`'s, or NULL */
   char check_hash[PB_PASSWORD_HASH_MAX]; /* "": no such user (a dummy hash
                                             is checked, for the same time) */
   char *set;     /* a new password to hash (when the check, if any, passed) */
@@ -136,12 +136,13 @@ struct web_pw_job {
   char client_ip[64];
   char keep_session[65]; /* the caller's session survives its password change */
   enum web_role role;
-  bool flag; /* route-specific (self-service password change) */
 };
-/* A job for `req`; the passwords are copied (and wiped when it ends). */
+/* A job for `req` about the account `name`: with `check`, that account's
+ * stored hash is read to check it against. The passwords are copied (and
+ * wiped when the job ends). */
 struct web_pw_job *web_pw_job_new(struct web *w, const struct web_request *req,
-                                  web_pw_finish_fn *finish, const char *check,
-                                  const char *set);
+                                  web_pw_finish_fn *finish, const char *name,
+                                  const char *check, const char *set);
 /* Queues the job and defers `resp`; on a full queue answers 503 itself. */
 void web_pw_job_submit(struct web_pw_job *job, struct web_response *resp);
 void web_pw_job_detach(struct web_conn *wc);
@@ -235,6 +236,8 @@ void web_http_stop(struct web *w);
 /* ---- routes (routes.c and the routes_*.c files) ---- */
 typedef void web_route_fn(struct web *w, const struct web_request *req,
                           struct web_response *resp);
+/* Not GET, HEAD or OPTIONS: CSRF applies, and a relayed request is audited. */
+bool web_method_changes_state(const char *method);
 void web_route(struct web *w, struct web_request *req,
                struct web_response *resp);
 /* routes_ext.c */

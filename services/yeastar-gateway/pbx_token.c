@@ -319,33 +319,47 @@ void gw_token_forget(struct gw_site *s) {
   gw_store_delete_token(s);
 }
 
-static void on_deleted(const struct pb_http_response *r, void *ud) {
-  struct gw_site *s = ud;
+/* Whether the PBX accepted a del_token; else why not in `why`. */
+static bool deleted_ok(const struct pb_http_response *r, char *why,
+                       size_t len) {
   json_t *j = r->err ? NULL : pb_json_parse(r->body, r->len, NULL, 0);
   int64_t code = -1;
   const char *msg = r->errmsg ? r->errmsg : "no answer";
-  if (j && gw_envelope(j, &code, &msg) && code == 0) {
+  bool ok = j && gw_envelope(j, &code, &msg) && code == 0;
+  pb_strlcpy(why, msg, len); /* msg may point into j */
+  json_decref(j);
+  return ok;
+}
+
+static void on_deleted(const struct pb_http_response *r, void *ud) {
+  struct gw_site *s = ud;
+  char why[256];
+  if (deleted_ok(r, why, sizeof why)) {
     pb_info("site %s: token revoked (del_token)", s->name);
     gw_token_forget(s);
   } else {
     pb_warn("site %s: del_token failed (%s): the token stays stored and is "
-            "reused at the next start", s->name, msg);
+            "reused at the next start", s->name, why);
   }
-  json_decref(j);
   if (--s->gw->deleting == 0)
     pb_loop_stop(s->gw->loop); /* main runs the loop again only for these */
 }
 
-void gw_token_delete(struct gw_site *s) {
+/* Sends del_token for the site's valid token; false when there is none or
+ * it cannot be sent. */
+static bool send_del_token(struct gw_site *s, pb_http_done *done) {
   if (!access_valid(s, pb_clock_now()))
-    return;
+    return false;
   char url[GW_URL_MAX + 256];
   struct pb_http_request req;
-  if (gw_http_request(s->gw, &s->set, s->base_url, "GET", "del_token", NULL,
-                      s->access_token, NULL, url, sizeof url, &req) ||
-      pb_http_send(s->gw->http, &req, on_deleted, s))
-    return;
-  s->gw->deleting++;
+  return gw_http_request(s->gw, &s->set, s->base_url, "GET", "del_token", NULL,
+                         s->access_token, NULL, url, sizeof url, &req) == 0 &&
+         pb_http_send(s->gw->http, &req, done, s) == 0;
+}
+
+void gw_token_delete(struct gw_site *s) {
+  if (send_del_token(s, on_deleted))
+    s->gw->deleting++;
 }
 
 /* A removed site's token is revoked so that it does not hold one of the
@@ -353,27 +367,18 @@ void gw_token_delete(struct gw_site *s) {
  * answer (or the failure) is in. */
 static void on_removed_deleted(const struct pb_http_response *r, void *ud) {
   struct gw_site *s = ud;
-  json_t *j = r->err ? NULL : pb_json_parse(r->body, r->len, NULL, 0);
-  int64_t code = -1;
-  const char *msg = r->errmsg ? r->errmsg : "no answer";
-  if (j && gw_envelope(j, &code, &msg) && code == 0)
+  char why[256];
+  if (deleted_ok(r, why, sizeof why))
     pb_info("site %s: removed, its token revoked (del_token)", s->name);
   else
     pb_warn("site %s: removed, but del_token failed (%s): its token expires "
-            "on the PBX on its own", s->name, msg);
-  json_decref(j);
+            "on the PBX on its own", s->name, why);
   s->inflight--;
   gw_site_release(s);
 }
 
 bool gw_token_revoke_removed(struct gw_site *s) {
-  if (!access_valid(s, pb_clock_now()))
-    return false;
-  char url[GW_URL_MAX + 256];
-  struct pb_http_request req;
-  if (gw_http_request(s->gw, &s->set, s->base_url, "GET", "del_token", NULL,
-                      s->access_token, NULL, url, sizeof url, &req) ||
-      pb_http_send(s->gw->http, &req, on_removed_deleted, s))
+  if (!send_del_token(s, on_removed_deleted))
     return false;
   s->inflight++; /* keeps the site until the answer */
   return true;
