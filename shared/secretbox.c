@@ -21,7 +21,7 @@ struct pb_secretbox {
   unsigned char key[crypto_secretbox_KEYBYTES];
 };
 
-static int read_key(const char *path, unsigned char *key) {
+static int read_key(const char *path, unsigned char *key, size_t len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno == ENOENT ? PB_ENOTFOUND : PB_EIO;
@@ -32,11 +32,10 @@ static int read_key(const char *path, unsigned char *key) {
     close(fd);
     return PB_ECRYPTO;
   }
-  ssize_t n = read(fd, key, crypto_secretbox_KEYBYTES);
+  ssize_t n = read(fd, key, len);
   close(fd);
-  if (n != (ssize_t)crypto_secretbox_KEYBYTES) {
-    pb_error("secret key %s is damaged (expected %d bytes)", path,
-             (int)crypto_secretbox_KEYBYTES);
+  if (n != (ssize_t)len) {
+    pb_error("secret key %s is damaged (expected %zu bytes)", path, len);
     return PB_ECRYPTO;
   }
   return 0;
@@ -44,17 +43,18 @@ static int read_key(const char *path, unsigned char *key) {
 
 /* Write to a temporary file and link it into place, so two services starting
  * together agree on one key: the loser of the race reads the winner's. */
-static int create_key(const char *dir, const char *path, unsigned char *key) {
+static int create_key(const char *dir, const char *path, unsigned char *key,
+                      size_t len) {
   char tmp[600];
-  snprintf(tmp, sizeof tmp, "%s/.secret.key.%ld", dir, (long)getpid());
+  snprintf(tmp, sizeof tmp, "%s/.key.%ld", dir, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     pb_error("cannot create %s: %s", tmp, strerror(errno));
     return PB_EIO;
   }
-  crypto_secretbox_keygen(key);
-  ssize_t n = write(fd, key, crypto_secretbox_KEYBYTES);
-  int ok = n == (ssize_t)crypto_secretbox_KEYBYTES && fsync(fd) == 0;
+  randombytes_buf(key, len);
+  ssize_t n = write(fd, key, len);
+  int ok = n == (ssize_t)len && fsync(fd) == 0;
   close(fd);
   if (!ok) {
     unlink(tmp);
@@ -65,7 +65,7 @@ static int create_key(const char *dir, const char *path, unsigned char *key) {
   unlink(tmp);
   if (rc != 0) {
     if (link_errno == EEXIST)
-      return read_key(path, key);
+      return read_key(path, key, len);
     pb_error("cannot create %s: %s", path, strerror(link_errno));
     return PB_EIO;
   }
@@ -74,22 +74,29 @@ static int create_key(const char *dir, const char *path, unsigned char *key) {
   return 0;
 }
 
+int pb_key_file(const char *data_dir, const char *name, unsigned char *key,
+                size_t len) {
+  if (sodium_init() < 0)
+    return PB_ECRYPTO;
+  if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+    pb_error("cannot create data directory %s: %s", data_dir, strerror(errno));
+    return PB_EIO;
+  }
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s", data_dir, name);
+  int rc = read_key(path, key, len);
+  if (rc == PB_ENOTFOUND)
+    rc = create_key(data_dir, path, key, len);
+  return rc;
+}
+
 int pb_secretbox_open(const char *data_dir, struct pb_secretbox **out) {
   if (sodium_init() < 0)
     return PB_ECRYPTO;
   struct pb_secretbox *box = sodium_malloc(sizeof *box);
   if (!box)
     return PB_ENOMEM;
-  if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
-    pb_error("cannot create data directory %s: %s", data_dir, strerror(errno));
-    sodium_free(box);
-    return PB_EIO;
-  }
-  char path[600];
-  snprintf(path, sizeof path, "%s/secret.key", data_dir);
-  int rc = read_key(path, box->key);
-  if (rc == PB_ENOTFOUND)
-    rc = create_key(data_dir, path, box->key);
+  int rc = pb_key_file(data_dir, "secret.key", box->key, sizeof box->key);
   if (rc) {
     sodium_free(box);
     return rc;
