@@ -2,6 +2,7 @@
 #include "pb/service.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pb/bus.h"
@@ -21,8 +22,10 @@ int pb_service_init(struct pb_service *svc, const char *name, int argc,
   const char *zone = pb_config_str(svc->cfg, PB_CFG_TIMEZONE);
   int rc = *zone ? pb_tz_load(zone, &svc->tz) : pb_tz_load_system(&svc->tz);
   if (rc) {
-    pb_error("cannot load time zone '%s': %s", *zone ? zone : "(system)",
-             pb_strerror(rc));
+    const char *env = getenv("TZ"); /* the system zone comes from TZ first */
+    pb_error("cannot load time zone '%s'%s: %s",
+             *zone ? zone : env && *env ? env : "(system)",
+             *zone || !env || !*env ? "" : " (from TZ)", pb_strerror(rc));
     *exit_code = 2;
     return rc;
   }

@@ -407,12 +407,50 @@ int pb_tz_load(const char *name, struct pb_tz **out) {
   return rc;
 }
 
+/* A zone read from a file by path: named after what follows "zoneinfo/"
+ * ("/usr/share/zoneinfo/Europe/Paris" is Europe/Paris), else "localtime". */
+static int load_path(const char *path, struct pb_tz **out) {
+  const char *z = strstr(path, "zoneinfo/");
+  const char *name = z && valid_name(z + 9) ? z + 9 : "localtime";
+  return load_file(path, name, out);
+}
+
+/* The TZ variable as the C library reads it (POSIX.1-2017 §8.3): ":name"
+ * or "name" is an IANA zone, ":/path" a TZif file, anything else a POSIX
+ * rule ("CET-1CEST,M3.5.0,M10.5.0/3", "UTC0"). */
+static int load_tz_env(const char *env, struct pb_tz **out) {
+  const char *v = env[0] == ':' ? env + 1 : env;
+  if (v[0] == '/')
+    return load_path(v, out);
+  int rc = valid_name(v) ? pb_tz_load(v, out) : PB_EINVAL;
+  if (rc == PB_OK || env[0] == ':')
+    return rc;
+  struct posix rule;
+  if (strnlen(v, NAME_LEN) >= NAME_LEN || !parse_posix(v, &rule))
+    return rc;
+  struct pb_tz *tz = calloc(1, sizeof *tz);
+  if (!tz)
+    return PB_ENOMEM;
+  snprintf(tz->name, sizeof tz->name, "%s", v);
+  tz->off0 = rule.std_off;
+  tz->footer = rule;
+  *out = tz;
+  return PB_OK;
+}
+
 int pb_tz_load_system(struct pb_tz **out) {
   char buf[4096], *p = NULL;
   FILE *f;
   ssize_t n;
   if (!out)
     return PB_EINVAL;
+  *out = NULL;
+  /* TZ wins over the files, as it does for every other program; set but
+   * unusable is an error rather than a silent fall back to another zone.
+   * An empty TZ (a blank line in an env file) counts as unset. */
+  const char *env = getenv("TZ");
+  if (env && *env && strcmp(env, ":") != 0)
+    return load_tz_env(env, out);
   /* Debian records the zone's name as the first word of /etc/timezone. */
   if ((f = fopen("/etc/timezone", "re")) != NULL) {
     if (fgets(buf, sizeof buf, f)) {

@@ -196,6 +196,7 @@ static void test_invalid_names(void) {
 static void test_system(void) {
   struct pb_tz *tz = NULL;
   char name[128];
+  unsetenv("TZ");
   CHECK_INT(pb_tz_load_system(&tz), PB_OK);
   CHECK(tz != NULL);
   pb_tz_system_name(name, sizeof name);
@@ -203,6 +204,62 @@ static void test_system(void) {
   pb_tz_free(tz);
   pb_tz_system_name(name, 2); /* truncated, terminated */
   CHECK_INT(strlen(name), 1);
+}
+
+/* TZ names the zone when set, as for every other program; TIMEZONE (the
+ * caller's choice) is only consulted before this is called. */
+static void test_system_tz_env(void) {
+  struct pb_tz *tz = NULL;
+  char sys[128];
+  unsetenv("TZ");
+  pb_tz_system_name(sys, sizeof sys);
+  /* Whichever of the two the system zone is not. */
+  const char *zone = strcmp(sys, "Asia/Tokyo") ? "Asia/Tokyo" : "America/New_York";
+  char colon[64];
+  snprintf(colon, sizeof colon, ":%s", zone);
+  const char *forms[] = {zone, colon};
+  for (int i = 0; i < 2; i++) {
+    setenv("TZ", forms[i], 1);
+    CHECK_INT(pb_tz_load_system(&tz), PB_OK);
+    CHECK_STR(pb_tz_name(tz), zone);
+    pb_tz_free(tz);
+    tz = NULL;
+    pb_tz_system_name(sys, sizeof sys);
+    CHECK_STR(sys, zone);
+  }
+  /* A file by path, named after its place under zoneinfo. */
+  setenv("TZ", ":/usr/share/zoneinfo/Europe/Paris", 1);
+  CHECK_INT(pb_tz_load_system(&tz), PB_OK);
+  CHECK_STR(pb_tz_name(tz), "Europe/Paris");
+  CHECK_INT(pb_tz_offset_at(tz, utc_of(2024, 7, 1, 12, 0, 0)), 7200);
+  pb_tz_free(tz);
+  tz = NULL;
+  /* A POSIX rule, as glibc reads it. */
+  setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+  CHECK_INT(pb_tz_load_system(&tz), PB_OK);
+  CHECK_INT(pb_tz_offset_at(tz, utc_of(2024, 1, 15, 12, 0, 0)), 3600);
+  CHECK_INT(pb_tz_offset_at(tz, utc_of(2024, 7, 15, 12, 0, 0)), 7200);
+  CHECK_INT(pb_tz_offset_at(tz, utc_of(2024, 3, 31, 0, 59, 59)), 3600);
+  CHECK_INT(pb_tz_offset_at(tz, utc_of(2024, 3, 31, 1, 0, 0)), 7200);
+  pb_tz_free(tz);
+  tz = NULL;
+  setenv("TZ", "UTC0", 1);
+  CHECK_INT(pb_tz_load_system(&tz), PB_OK);
+  CHECK_INT(pb_tz_offset_at(tz, utc_of(2024, 7, 15, 12, 0, 0)), 0);
+  pb_tz_free(tz);
+  tz = NULL;
+  /* Set but unusable is an error, not some other zone. */
+  setenv("TZ", ":No/Such_Zone", 1);
+  CHECK(pb_tz_load_system(&tz) != PB_OK);
+  CHECK(tz == NULL);
+  setenv("TZ", "../../etc/passwd", 1);
+  CHECK(pb_tz_load_system(&tz) != PB_OK);
+  CHECK(tz == NULL);
+  /* Empty counts as unset (a blank line in an env file). */
+  setenv("TZ", "", 1);
+  CHECK_INT(pb_tz_load_system(&tz), PB_OK);
+  pb_tz_free(tz);
+  unsetenv("TZ");
 }
 
 /* Compares with glibc every `step` seconds; returns the mismatch count. Also
@@ -448,6 +505,7 @@ int main(void) {
   RUN(test_half_hours);
   RUN(test_invalid_names);
   RUN(test_system);
+  RUN(test_system_tz_env);
   RUN(test_vs_glibc);
   RUN(test_files);
   return CHECK_DONE();

@@ -38,7 +38,7 @@ enum pb_config_type {
   X(DATA_DIR, PB_CT_STRING, "./data", 0, 0,                                    \
     "Directory holding each service's SQLite database and the secret key.")   \
   X(TIMEZONE, PB_CT_TIMEZONE, "", 0, 0,                                        \
-    "IANA time zone of plannings (empty: the system's).")                      \
+    "IANA time zone of plannings (empty: TZ, else the system's).")                      \
   X(SITE, PB_CT_ID, "main", 0, 0,                                              \
     "Name of the PBX site that the YEASTAR_* keys describe.")                  \
   X(LOG_LEVEL, PB_CT_LOGLEVEL, "info", 0, 0,                                   \

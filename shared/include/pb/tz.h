@@ -22,7 +22,10 @@ struct pb_civil {
 /* Load an IANA zone ("Europe/Paris", "UTC"). Names are validated: no "..",
  * no leading "/". Searches $TZDIR, then /usr/share/zoneinfo. */
 int pb_tz_load(const char *name, struct pb_tz **out);
-/* The system's zone: /etc/timezone, else the /etc/localtime link, else UTC. */
+/* The system's zone: the TZ variable when set and not empty (":Europe/Paris",
+ * "Europe/Paris", ":/path/to/TZif" or a POSIX rule such as "UTC0"; an
+ * unusable TZ is an error, not another zone), else /etc/timezone, else the
+ * /etc/localtime link or file, else UTC. */
 int pb_tz_load_system(struct pb_tz **out);
 void pb_tz_free(struct pb_tz *tz);
 const char *pb_tz_name(const struct pb_tz *tz);
