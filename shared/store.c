@@ -166,17 +166,27 @@ int pb_store_open(const char *path, const struct pb_migration *migrations,
 }
 
 #define CKPT_EVERY_MS 1000
-#define CKPT_AT_ONCE_PAGES 4000
+/* Past this many WAL pages after a commit, the thread is woken at once. */
+#define CKPT_AT_ONCE_PAGES 1000
+/* Past this many, the thread has fallen far behind (starved, or a reader
+ * held it back): the writer checkpoints itself, as SQLite's own automatic
+ * checkpoint would, so that the file stays bounded whatever happens. */
+#define CKPT_WRITER_PAGES 4000
+/* The WAL file's size cap once checkpointed: SQLite truncates it to this
+ * when it starts the log over (journal_size_limit), and the thread
+ * truncates it itself when it finds it larger. */
+#define WAL_LIMIT_BYTES (4 * 1024 * 1024)
 
 static int on_commit(void *ud, sqlite3 *db, const char *name, int pages) {
-  (void)db;
-  (void)name;
   struct checkpointer *c = ud;
   pthread_mutex_lock(&c->lock);
   c->wal_pages = pages;
   if (pages >= CKPT_AT_ONCE_PAGES)
     pthread_cond_signal(&c->cond);
   pthread_mutex_unlock(&c->lock);
+  /* BUSY when the thread is checkpointing right now: then it is at work. */
+  if (pages >= CKPT_WRITER_PAGES)
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   return SQLITE_OK;
 }
 
@@ -185,14 +195,34 @@ struct ckpt_args {
   char path[512];
 };
 
+static long long wal_size(const char *path) {
+  char wal[600];
+  struct stat st;
+  snprintf(wal, sizeof wal, "%s-wal", path);
+  return stat(wal, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* PASSIVE checkpoints after commits never wait for the writer; when the
+ * writer next begins with the whole log copied, it starts the log over and
+ * cuts the file back to WAL_LIMIT_BYTES. A writer that pauses for a whole
+ * interval with the file still over the cap (a burst ended before a
+ * checkpoint could catch up) gets a TRUNCATE checkpoint, which empties it;
+ * it has no busy handler, so it never waits for a writer that came back. */
 static void *checkpoint_loop(void *arg) {
   struct ckpt_args *a = arg;
   struct checkpointer *c = a->c;
   sqlite3 *db = NULL;
-  /* Its own connection: SQLite lets a checkpoint run beside the writer. */
+  bool oversize = false;
+  /* Its own connection: SQLite lets a checkpoint run beside the writer.
+   * A connection learns that the file is in WAL mode, and opens the WAL,
+   * only when it first reads the database: until then a checkpoint on it
+   * silently does nothing, so read once. */
   if (sqlite3_open_v2(a->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK) {
-    pb_error("database %s: the checkpoint thread cannot open it", a->path);
+                      NULL) != SQLITE_OK ||
+      sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL,
+                   NULL) != SQLITE_OK) {
+    pb_error("database %s: the checkpoint thread cannot open it: %s", a->path,
+             db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     db = NULL;
   }
@@ -204,15 +234,17 @@ static void *checkpoint_loop(void *arg) {
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
     pthread_cond_timedwait(&c->cond, &c->lock, &until);
-    if (c->stop || !c->wal_pages || !db)
+    if (c->stop || !db || (!c->wal_pages && !oversize))
       continue;
+    int mode = c->wal_pages ? SQLITE_CHECKPOINT_PASSIVE
+                            : SQLITE_CHECKPOINT_TRUNCATE;
     c->wal_pages = 0;
     pthread_mutex_unlock(&c->lock);
     int log = 0, done = 0;
-    if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                  &done) != SQLITE_OK &&
+    if (sqlite3_wal_checkpoint_v2(db, NULL, mode, &log, &done) != SQLITE_OK &&
         sqlite3_errcode(db) != SQLITE_BUSY)
       pb_warn("database %s: checkpoint failed: %s", a->path, sqlite3_errmsg(db));
+    oversize = wal_size(a->path) > WAL_LIMIT_BYTES;
     pthread_mutex_lock(&c->lock);
     if (done < log && !c->wal_pages)
       c->wal_pages = log - done; /* a reader held some back: again later */
@@ -238,7 +270,12 @@ int pb_store_checkpoint_in_background(struct pb_store *s) {
   pthread_cond_init(&c->cond, NULL);
   a->c = c;
   snprintf(a->path, sizeof a->path, "%s", s->path);
-  /* The hook replaces SQLite's own automatic checkpoint after commits. */
+  /* The hook replaces SQLite's own automatic checkpoint after commits;
+   * the size limit makes the writer cut the file back when it starts the
+   * log over after a checkpoint. */
+  char limit[64];
+  snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%d", WAL_LIMIT_BYTES);
+  pb_store_exec(s, limit);
   sqlite3_wal_hook(s->db, on_commit, c);
   if (pthread_create(&c->thread, NULL, checkpoint_loop, a) != 0) {
     sqlite3_wal_autocheckpoint(s->db, 1000);

@@ -27,9 +27,12 @@ int pb_store_open(const char *path, const struct pb_migration *migrations,
 void pb_store_close(struct pb_store *store);
 /* Moves WAL checkpoints (the one kind of write that waits for the disk:
  * fsync) to a thread with its own connection, at most once a second after
- * commits, so a busy disk never stalls the caller's loop. Commits stay
- * durable against a crash of the process (synchronous=NORMAL). Optional;
- * stopped by pb_store_close. */
+ * commits (at once past 1,000 WAL pages), so a busy disk never stalls the
+ * caller's loop. Commits stay durable against a crash of the process
+ * (synchronous=NORMAL). The -wal file stays bounded: cut back to 4 MiB when
+ * the log starts over, truncated by the thread when it finds it larger,
+ * and checkpointed by the writer itself past 4,000 pages should the thread
+ * fall that far behind. Optional; stopped by pb_store_close. */
 int pb_store_checkpoint_in_background(struct pb_store *store);
 int pb_store_version(struct pb_store *store);
 /* A service's own database, DATA_DIR/<service>.db: the directory created
