@@ -3,7 +3,10 @@
  * (old -> new, cause), overrides set/cleared/expired (who, reason), apply
  * and source failures, refused commands — and from web-api's own actions
  * (logins, users, tokens, commands sent). Paginated by GET /api/logs; rows
- * older than WEB_AUDIT_RETENTION_DAYS are deleted every hour. */
+ * older than WEB_AUDIT_RETENTION_DAYS are deleted every hour. Anyone on the
+ * bus may publish an event, so its size is capped where it comes in
+ * (WEB_EVENT_MAX_BYTES), and one GET /api/logs reads at most LOGS_MAX_BYTES
+ * for at most LOGS_BUDGET_MS, then answers what it has with a cursor. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,10 @@
 
 #define PRUNE_EVERY_MS (3600 * 1000)
 #define PER_PAGE_MAX 500
+/* One answer of GET /api/logs: the loop is held for at most this long, and
+ * the body holds about this many bytes of entries. */
+#define LOGS_BUDGET_MS 200
+#define LOGS_MAX_BYTES (4 * 1024 * 1024)
 
 struct web_audit {
   struct pb_timer *prune;
@@ -104,6 +111,23 @@ static void describe(struct web *w, const char *kind, json_t *ev, char *msg,
   }
 }
 
+/* An event above WEB_EVENT_MAX_BYTES: its bytes are not parsed, kept or
+ * streamed, only that it came (so a flood shows, without its cost). */
+static void too_large(struct web *w, const char *kind,
+                      const struct pb_bus_msg *msg, size_t max) {
+  pb_warn("event on %s of %zu bytes ignored: larger than WEB_EVENT_MAX_BYTES "
+          "(%zu)",
+          msg->topic, msg->len, max);
+  char text[256];
+  snprintf(text, sizeof text,
+           "event too large: %zu bytes (WEB_EVENT_MAX_BYTES %zu), not kept",
+           msg->len, max);
+  json_t *rec = json_pack("{s:s,s:b,s:I,s:s}", "kind", kind, "too_large", 1,
+                          "size", (json_int_t)msg->len, "topic", msg->topic);
+  web_sse_publish(w, kind, json_incref(rec));
+  web_audit_add(w, kind, "", "", "", text, rec);
+}
+
 static void on_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
                      void *ud) {
   (void)bus;
@@ -111,6 +135,11 @@ static void on_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
   const char *kind = msg->topic + strlen("events/");
   if (!pb_topic_id_valid(kind))
     return;
+  size_t max = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_EVENT_MAX_BYTES);
+  if (msg->len > max) {
+    too_large(w, kind, msg, max);
+    return;
+  }
   json_t *ev = pb_json_parse(msg->payload, msg->len, NULL, 0);
   if (!json_is_object(ev)) {
     pb_warn("ignoring an event on %s that is not a JSON object", msg->topic);
@@ -205,12 +234,13 @@ static int time_param(const struct web_request *req, const char *name,
 
 void web_get_logs(struct web *w, const struct web_request *req,
                   struct web_response *resp) {
-  int64_t page, per_page, from, to;
+  int64_t page, per_page, from, to, before;
   const char *ext = web_query(req, "extension");
   const char *site = web_query(req, "site");
   const char *kind = web_query(req, "kind");
   if (int_param(req, "page", 1, 1, 1000000, &page, resp) ||
       int_param(req, "per_page", 50, 1, PER_PAGE_MAX, &per_page, resp) ||
+      int_param(req, "before", 0, 1, INT64_MAX, &before, resp) ||
       time_param(req, "from", &from, resp) || time_param(req, "to", &to, resp))
     return;
   if ((ext && !pb_topic_id_valid(ext)) || (site && !pb_topic_id_valid(site)) ||
@@ -220,6 +250,10 @@ void web_get_logs(struct web *w, const struct web_request *req,
                     "[A-Za-z0-9_-]");
     return;
   }
+  /* With a cursor (`before`, from an earlier answer's next_before) the
+   * entries are those below it: `page` does not apply. */
+  if (before)
+    page = 1;
 #define WHERE                                                                  \
   " FROM audit WHERE (?1 IS NULL OR ext = ?1) AND (?2 IS NULL OR site = ?2)"   \
   " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR at >= ?4)"                \
@@ -228,9 +262,11 @@ void web_get_logs(struct web *w, const struct web_request *req,
   static const char *const sqls[2] = {
       "SELECT COUNT(*)" WHERE,
       "SELECT id, at, kind, site, ext, actor, message, data" WHERE
-      " ORDER BY id DESC LIMIT ?6 OFFSET ?7"};
+      " AND (?8 IS NULL OR id < ?8) ORDER BY id DESC LIMIT ?6 OFFSET ?7"};
 #undef WHERE
-  int64_t total = 0;
+  int64_t total = 0, started = pb_clock_mono_ms(), last_id = 0;
+  size_t bytes = 0, n = 0;
+  bool truncated = false;
   json_t *entries = json_array();
   for (int pass = 0; pass < 2; pass++) {
     struct pb_stmt *st = pb_store_stmt(w->store, sqls[pass]);
@@ -242,7 +278,9 @@ void web_get_logs(struct web *w, const struct web_request *req,
                    : pb_stmt_bind_null(st, 4)) ||
         (to >= 0 ? pb_stmt_bind_int(st, 5, to) : pb_stmt_bind_null(st, 5)) ||
         (pass && (pb_stmt_bind_int(st, 6, per_page) ||
-                  pb_stmt_bind_int(st, 7, (page - 1) * per_page)))) {
+                  pb_stmt_bind_int(st, 7, (page - 1) * per_page) ||
+                  (before ? pb_stmt_bind_int(st, 8, before)
+                          : pb_stmt_bind_null(st, 8))))) {
       json_decref(entries);
       web_reply_error(resp, 503, "cannot read the audit log");
       return;
@@ -252,22 +290,47 @@ void web_get_logs(struct web *w, const struct web_request *req,
         total = pb_stmt_int(st, 0);
         continue;
       }
-      json_t *e = json_pack("{s:I}", "id", (json_int_t)pb_stmt_int(st, 0));
+      last_id = pb_stmt_int(st, 0);
+      json_t *e = json_pack("{s:I}", "id", (json_int_t)last_id);
       pb_json_set_time_tz(e, "at", pb_stmt_int(st, 1), w->tz);
       json_object_set_new(e, "kind", json_string(pb_stmt_text(st, 2)));
       json_object_set_new(e, "site", json_string(pb_stmt_text(st, 3)));
       json_object_set_new(e, "extension", json_string(pb_stmt_text(st, 4)));
       json_object_set_new(e, "actor", json_string(pb_stmt_text(st, 5)));
-      json_object_set_new(e, "message", json_string(pb_stmt_text(st, 6)));
+      const char *message = pb_stmt_text(st, 6);
+      json_object_set_new(e, "message", json_string(message));
       const char *data = pb_stmt_is_null(st, 7) ? NULL : pb_stmt_text(st, 7);
-      json_t *dj = data ? pb_json_parse(data, strlen(data), NULL, 0) : NULL;
+      size_t dlen = data ? strlen(data) : 0;
+      json_t *dj = data ? pb_json_parse(data, dlen, NULL, 0) : NULL;
       json_object_set_new(e, "data", dj ? dj : json_null());
       json_array_append_new(entries, e);
+      n++;
+      bytes += strlen(message) + dlen + 200;
+      if ((bytes >= LOGS_MAX_BYTES ||
+           pb_clock_mono_ms() - started >= LOGS_BUDGET_MS) &&
+          n < (size_t)per_page) {
+        truncated = true;
+        /* Fetching the statement again resets it: its read transaction
+         * ends without reading the rows left. */
+        pb_store_stmt(w->store, sqls[pass]);
+        break;
+      }
     }
   }
+  if (truncated)
+    pb_info("GET /api/logs: answered %zu entries of %lld asked (%zu bytes, "
+            "%lld ms): truncated",
+            n, (long long)per_page, bytes,
+            (long long)(pb_clock_mono_ms() - started));
   json_t *out = json_pack(
-      "{s:I,s:I,s:I,s:I,s:o}", "page", (json_int_t)page, "per_page",
+      "{s:I,s:I,s:I,s:I,s:o,s:b}", "page", (json_int_t)page, "per_page",
       (json_int_t)per_page, "total", (json_int_t)total, "pages",
-      (json_int_t)((total + per_page - 1) / per_page), "entries", entries);
+      (json_int_t)((total + per_page - 1) / per_page), "entries", entries,
+      "truncated", truncated);
+  /* Where the next answer starts: the oldest id of this one. */
+  json_object_set_new(out, "next_before",
+                      n && (truncated || n == (size_t)per_page)
+                          ? json_integer(last_id)
+                          : json_null());
   web_reply_json(resp, 200, out);
 }

@@ -105,8 +105,9 @@ static int load(struct web *w) {
       free(s);
   }
   st = pb_store_stmt(
-      w->store, "SELECT t.hash, t.id, t.user, t.role, u.role FROM tokens t "
-                "JOIN users u ON u.name = t.user");
+      w->store,
+      "SELECT t.hash, t.id, t.user, t.role, u.role, t.expires_at FROM tokens t "
+      "JOIN users u ON u.name = t.user");
   while (st && (rc = pb_stmt_step(st)) == PB_STMT_ROW) {
     struct web_token *t = calloc(1, sizeof *t);
     if (!t)
@@ -117,6 +118,7 @@ static int load(struct web *w) {
     web_role_parse(pb_stmt_text(st, 3), &own);
     web_role_parse(pb_stmt_text(st, 4), &user);
     t->role = own < user ? own : user;
+    t->expires_at = pb_stmt_is_null(st, 5) ? 0 : pb_stmt_int(st, 5);
     if (pb_map_put(a->tokens, pb_stmt_text(st, 0), t))
       free(t);
   }
@@ -147,15 +149,25 @@ int web_user_store_hash(struct web *w, const char *user, const char *hash,
 }
 
 /* Sessions of `user` end (all but `keep_hash`) when its password changes;
- * with `tokens_too` (the user is removed) its API tokens go as well. */
-void web_auth_revoke_user(struct web *w, const char *user,
-                          const char *keep_hash, bool tokens_too) {
+ * with `tokens_too` (the user is removed, or an admin or --reset-admin set
+ * its password: whoever knew the old one may have made tokens) its API
+ * tokens go as well. */
+int64_t web_auth_revoke_user(struct web *w, const char *user,
+                             const char *keep_hash, bool tokens_too) {
   struct web_auth_state *a = w->auth;
+  int64_t tokens = 0;
   struct pb_stmt *st = pb_store_stmt(
       w->store, "DELETE FROM sessions WHERE user = ?1 AND hash <> ?2");
   if (st && !pb_stmt_bind_text(st, 1, user) &&
       !pb_stmt_bind_text(st, 2, keep_hash ? keep_hash : ""))
     pb_stmt_run(st);
+  if (tokens_too) {
+    st = pb_store_stmt(w->store, "DELETE FROM tokens WHERE user = ?1");
+    if (st && !pb_stmt_bind_text(st, 1, user) && !pb_stmt_run(st))
+      tokens = pb_store_changes(w->store);
+  }
+  if (!a)
+    return tokens; /* web-api --reset-admin: only the database */
   for (int round = 0; round < (tokens_too ? 2 : 1); round++) {
     struct pb_map *m = round ? a->tokens : a->sessions;
     /* Collect first: the map must not change while it is walked. */
@@ -174,6 +186,7 @@ void web_auth_revoke_user(struct web *w, const char *user,
       free(pb_map_remove(m, keys[i]));
     free(keys);
   }
+  return tokens;
 }
 
 static int create_first_admin(struct web *w) {
@@ -191,9 +204,12 @@ static int create_first_admin(struct web *w) {
     if (pb_random_token(15, generated, sizeof generated))
       return PB_ECRYPTO;
     pw = generated;
-  } else if (strlen(given) < 8) {
-    pb_error("WEB_ADMIN_PASSWORD must be at least 8 characters");
-    return PB_ECONFIG;
+  } else {
+    char why[256];
+    if (web_password_policy("admin", given, why, sizeof why)) {
+      pb_error("WEB_ADMIN_PASSWORD %s (docs/api.md, \"Passwords\")", why);
+      return PB_ECONFIG;
+    }
   }
   int rc = web_user_set_password(w, "admin", pw, WEB_ROLE_ADMIN, true);
   if (rc)
@@ -281,11 +297,11 @@ void web_auth_identify(struct web *w, struct web_conn *wc,
       tok++;
     pb_sha256_hex(tok, strlen(tok), hash, sizeof hash);
     struct web_token *t = pb_map_get(a->tokens, hash);
-    if (!t)
-      return;
+    int64_t now = pb_clock_now();
+    if (!t || (t->expires_at && now >= t->expires_at))
+      return; /* an expired token stays listed, refused, until removed */
     out->role = t->role;
     pb_strlcpy(out->user, t->user, sizeof out->user);
-    int64_t now = pb_clock_now();
     /* Written at most once a minute: a script polling hard costs no I/O. */
     if (now - t->last_used_at >= 60) {
       t->last_used_at = now;
@@ -419,8 +435,8 @@ void web_session_delete(struct web *w, const char *hash) {
 /* ---- API tokens ---- */
 
 int web_token_create(struct web *w, const char *name, const char *user,
-                     enum web_role role, char *token, size_t token_len,
-                     int64_t *id) {
+                     enum web_role role, int64_t expires_at, char *token,
+                     size_t token_len, int64_t *id) {
   char rnd[64], hash[65];
   if (pb_random_token(32, rnd, sizeof rnd))
     return PB_ECRYPTO;
@@ -428,18 +444,23 @@ int web_token_create(struct web *w, const char *name, const char *user,
   snprintf(token, token_len, "pbt_%s", rnd);
   pb_sha256_hex(token, strlen(token), hash, sizeof hash);
   struct pb_stmt *st = pb_store_stmt(
-      w->store, "INSERT INTO tokens(name, user, role, hash, created_at) "
-                "VALUES (?1, ?2, ?3, ?4, ?5)");
+      w->store,
+      "INSERT INTO tokens(name, user, role, hash, created_at, expires_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!st || pb_stmt_bind_text(st, 1, name) || pb_stmt_bind_text(st, 2, user) ||
       pb_stmt_bind_text(st, 3, web_role_name(role)) ||
       pb_stmt_bind_text(st, 4, hash) ||
-      pb_stmt_bind_int(st, 5, pb_clock_now()) || pb_stmt_run(st))
+      pb_stmt_bind_int(st, 5, pb_clock_now()) ||
+      (expires_at ? pb_stmt_bind_int(st, 6, expires_at)
+                  : pb_stmt_bind_null(st, 6)) ||
+      pb_stmt_run(st))
     return PB_EDB;
   struct web_token *t = calloc(1, sizeof *t);
   if (!t)
     return PB_ENOMEM;
   t->id = *id = pb_store_last_id(w->store);
   t->role = role;
+  t->expires_at = expires_at;
   pb_strlcpy(t->user, user, sizeof t->user);
   if (pb_map_put(w->auth->tokens, hash, t)) {
     free(t);
@@ -481,14 +502,14 @@ int web_auth_reset_cli(const struct pb_config *cfg, const char *user) {
     rc = web_user_set_password(&w, user, pw, exists ? role : WEB_ROLE_ADMIN,
                                !exists);
   if (!rc) {
-    /* Sessions of that user end, in the running web-api too: it reads
-     * sessions again when the database's data_version moves. */
-    struct pb_stmt *st =
-        pb_store_stmt(w.store, "DELETE FROM sessions WHERE user = ?1");
-    if (st && !pb_stmt_bind_text(st, 1, user))
-      pb_stmt_run(st);
+    /* Sessions and API tokens of that user end, in the running web-api
+     * too: it reads them again when the database's data_version moves. */
+    int64_t tokens = web_auth_revoke_user(&w, user, NULL, true);
     printf("%s account '%s': new password: %s\n",
            exists ? "reset the" : "created the", user, pw);
+    if (tokens > 0)
+      printf("revoked its %lld API token(s): create new ones\n",
+             (long long)tokens);
   } else {
     fprintf(stderr, "web-api: cannot set the password of '%s': %s\n", user,
             pb_strerror(rc));

@@ -2,12 +2,15 @@
  * override and planning of every extension and the availability of every
  * service, rebuilt from the broker's retained messages at each start
  * (docs/topics.md). Every live change is also handed to the event stream
- * and counted for /metrics. */
+ * and counted for /metrics. Whatever is published is checked first: a
+ * payload above WEB_EVENT_MAX_BYTES (the schedule: SCHEDULE_MAX) or an
+ * availability other than online/offline is not kept. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb/bus.h"
+#include "pb/config.h"
 #include "pb/log.h"
 #include "pb/map.h"
 #include "web.h"
@@ -98,6 +101,12 @@ static void on_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
     announce(w, e, "schedule", msg->retained);
     return;
   }
+  size_t max = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_EVENT_MAX_BYTES);
+  if (msg->len > max) {
+    pb_warn("ignoring %s of %zu bytes: larger than WEB_EVENT_MAX_BYTES (%zu)",
+            msg->topic, msg->len, max);
+    return;
+  }
   json_t *j = NULL;
   if (msg->len) {
     j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
@@ -178,16 +187,31 @@ static void on_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
   struct web *w = ud;
   char buf[256];
   const char *seg[4];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3)
+  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3 ||
+      !pb_topic_id_valid(seg[1]))
     return;
-  char *v = strndup(msg->payload, msg->len > 16 ? 16 : msg->len);
+  /* online, offline, or nothing (the retained value was cleared: the
+   * service is unknown again). */
+  const char *value = msg->len == 6 && memcmp(msg->payload, "online", 6) == 0
+                          ? "online"
+                      : msg->len == 7 && memcmp(msg->payload, "offline", 7) == 0
+                          ? "offline"
+                      : msg->len == 0 ? "unknown"
+                                      : NULL;
+  if (!value) {
+    /* Not echoed: anything on the bus may write here, newlines too. */
+    pb_warn("ignoring %s: its %zu bytes are not 'online' or 'offline'",
+            msg->topic, msg->len);
+    return;
+  }
   free(pb_map_remove(w->services, seg[1]));
+  char *v = msg->len ? strdup(value) : NULL;
   if (v && pb_map_put(w->services, seg[1], v))
     free(v);
-  if (v && !msg->retained)
+  if (!msg->retained)
     web_sse_publish(
         w, "availability",
-        json_pack("{s:s,s:s}", "service", seg[1], "availability", v));
+        json_pack("{s:s,s:s}", "service", seg[1], "availability", value));
 }
 
 /* R/site/<site>/status (yeastar-gateway): kept as published, for
@@ -201,6 +225,12 @@ static void on_site_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
   if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3 ||
       !pb_topic_id_valid(seg[1]))
     return;
+  size_t max = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_EVENT_MAX_BYTES);
+  if (msg->len > max) {
+    pb_warn("ignoring %s of %zu bytes: larger than WEB_EVENT_MAX_BYTES (%zu)",
+            msg->topic, msg->len, max);
+    return;
+  }
   json_t *j = msg->len ? pb_json_parse(msg->payload, msg->len, NULL, 0) : NULL;
   if (msg->len && !json_is_object(j)) {
     pb_warn("ignoring an unreadable %s", msg->topic);

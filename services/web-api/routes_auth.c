@@ -13,14 +13,15 @@
 #include "pb/store.h"
 #include "web.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 256
+/* A token's life is at most ten years (then it is a forgotten token). */
+#define TOKEN_DAYS_MAX 3650
 
-static int check_password_rules(const char *pw, struct web_response *resp) {
-  size_t n = strlen(pw);
-  if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
-    web_reply_error(resp, 400, "field 'password' must be %d to %d characters",
-                    PASSWORD_MIN, PASSWORD_MAX);
+/* The password policy (password_policy.c), answered as a 400. */
+static int check_password_rules(const char *user, const char *pw,
+                                struct web_response *resp) {
+  char why[256];
+  if (web_password_policy(user, pw, why, sizeof why)) {
+    web_reply_error(resp, 400, "field 'password' %s", why);
     return -1;
   }
   return 0;
@@ -184,7 +185,7 @@ void web_post_users(struct web *w, const struct web_request *req,
     web_reply_error(
         resp, 400,
         "field 'role': unknown role '%.64s' (valid: admin, readonly)", role_s);
-  } else if (check_password_rules(pw, resp) == 0) {
+  } else if (check_password_rules(name, pw, resp) == 0) {
     struct web_pw_job *j;
     if (web_user_role(w, name, &existing) == 0) {
       web_reply_error(resp, 409, "user '%s' already exists", name);
@@ -216,9 +217,6 @@ void web_delete_user(struct web *w, const struct web_request *req,
     web_reply_error(resp, 503, "cannot remove the user");
     return;
   }
-  st = pb_store_stmt(w->store, "DELETE FROM tokens WHERE user = ?1");
-  if (st && !pb_stmt_bind_text(st, 1, name))
-    pb_stmt_run(st);
   web_auth_revoke_user(w, name, NULL, true);
   web_audit_add(w, "user", "", "", req->auth.user, "removed a user",
                 json_pack("{s:s}", "name", name));
@@ -235,10 +233,18 @@ static void password_finish(struct web_pw_job *j, struct web_response *resp) {
              web_user_store_hash(w, j->name, j->new_hash, j->role, false)) {
     web_reply_error(resp, 503, "cannot store the password");
   } else {
-    web_auth_revoke_user(w, j->name, self ? j->keep_session : NULL, false);
-    web_audit_add(w, "user", "", "", j->actor, "changed a password",
-                  json_pack("{s:s}", "name", j->name));
-    web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+    /* One's own change keeps the caller's session and one's tokens; an
+     * admin's reset is for an account that may be in other hands: all its
+     * sessions and API tokens end. */
+    int64_t tokens =
+        web_auth_revoke_user(w, j->name, self ? j->keep_session : NULL, !self);
+    web_audit_add(w, "user", "", "", j->actor,
+                  self ? "changed a password" : "reset a password",
+                  json_pack("{s:s,s:I}", "name", j->name, "tokens_revoked",
+                            (json_int_t)tokens));
+    web_reply_json(resp, 200,
+                   json_pack("{s:s,s:I}", "status", "ok", "tokens_revoked",
+                             (json_int_t)tokens));
   }
 }
 
@@ -265,7 +271,7 @@ void web_put_password(struct web *w, const struct web_request *req,
       (self && pb_json_get_str(body, "current_password", true, &current, err,
                                sizeof err))) {
     web_reply_error(resp, 400, "%s", err);
-  } else if (check_password_rules(pw, resp) == 0) {
+  } else if (check_password_rules(name, pw, resp) == 0) {
     struct web_pw_job *j = web_pw_job_new(w, req, password_finish, name,
                                           self ? current : NULL, pw);
     if (!j) {
@@ -287,8 +293,8 @@ void web_get_tokens(struct web *w, const struct web_request *req,
   json_t *arr = json_array();
   struct pb_stmt *st = pb_store_stmt(
       w->store,
-      "SELECT id, name, user, role, created_at, last_used_at FROM tokens "
-      "WHERE ?1 IS NULL OR user = ?1 ORDER BY id");
+      "SELECT id, name, user, role, created_at, last_used_at, expires_at "
+      "FROM tokens WHERE ?1 IS NULL OR user = ?1 ORDER BY id");
   if (st && (all ? pb_stmt_bind_null(st, 1)
                  : pb_stmt_bind_text(st, 1, req->auth.user)))
     st = NULL;
@@ -301,9 +307,52 @@ void web_get_tokens(struct web *w, const struct web_request *req,
     pb_json_set_time_tz(t, "last_used_at",
                         pb_stmt_is_null(st, 5) ? -1 : pb_stmt_int(st, 5),
                         w->tz);
+    int64_t expires = pb_stmt_is_null(st, 6) ? -1 : pb_stmt_int(st, 6);
+    pb_json_set_time_tz(t, "expires_at", expires, w->tz);
+    json_object_set_new(
+        t, "expired", json_boolean(expires >= 0 && expires <= pb_clock_now()));
     json_array_append_new(arr, t);
   }
   web_reply_json(resp, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+/* `expires_in_days` or `expires_at` of POST /api/tokens: 0 (never) or the
+ * instant; -1 after answering a 400. */
+static int64_t token_expiry(const json_t *body, struct web_response *resp) {
+  char err[256];
+  int64_t days = -1, at = -1, now = pb_clock_now();
+  int rc = pb_json_get_int(body, "expires_in_days", false, &days, err,
+                           sizeof err);
+  if (rc == PB_ENOTFOUND)
+    days = -1;
+  else if (rc)
+    goto bad;
+  else if (days < 1 || days > TOKEN_DAYS_MAX) {
+    snprintf(err, sizeof err,
+             "field 'expires_in_days' must be an integer from 1 to %d",
+             TOKEN_DAYS_MAX);
+    goto bad;
+  }
+  /* Absent or null: at is -1. */
+  if (pb_json_get_time(body, "expires_at", false, &at, err, sizeof err))
+    goto bad;
+  if (at < 0) {
+    /* no instant given */
+  } else if (days >= 0) {
+    snprintf(err, sizeof err,
+             "give 'expires_in_days' or 'expires_at', not both");
+    goto bad;
+  } else if (at <= now || at > now + (int64_t)TOKEN_DAYS_MAX * 86400) {
+    snprintf(err, sizeof err,
+             "field 'expires_at' must be in the future, at most %d days from "
+             "now",
+             TOKEN_DAYS_MAX);
+    goto bad;
+  }
+  return days >= 0 ? now + days * 86400 : at >= 0 ? at : 0;
+bad:
+  web_reply_error(resp, 400, "%s", err);
+  return -1;
 }
 
 void web_post_tokens(struct web *w, const struct web_request *req,
@@ -314,11 +363,14 @@ void web_post_tokens(struct web *w, const struct web_request *req,
   const char *name = NULL, *role_s = NULL;
   char err[256];
   enum web_role role = req->auth.role;
+  int64_t expires = 0;
   int rc = pb_json_get_str(body, "name", true, &name, err, sizeof err);
   if (!rc)
     rc = pb_json_get_str(body, "role", false, &role_s, err, sizeof err);
   if (rc && rc != PB_ENOTFOUND) {
     web_reply_error(resp, 400, "%s", err);
+  } else if ((expires = token_expiry(body, resp)) < 0) {
+    /* answered */
   } else if (!*name || strlen(name) > 128 ||
              !pb_utf8_valid(name, strlen(name))) {
     web_reply_error(resp, 400, "field 'name' must be 1 to 128 characters");
@@ -332,17 +384,21 @@ void web_post_tokens(struct web *w, const struct web_request *req,
   } else {
     char token[80];
     int64_t id;
-    if (web_token_create(w, name, req->auth.user, role, token, sizeof token,
-                         &id)) {
+    if (web_token_create(w, name, req->auth.user, role, expires, token,
+                         sizeof token, &id)) {
       web_reply_error(resp, 503, "cannot store the token");
     } else {
+      json_t *data = json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name",
+                               name, "role", web_role_name(role));
+      pb_json_set_time_tz(data, "expires_at", expires ? expires : -1, w->tz);
       web_audit_add(w, "token", "", "", req->auth.user, "created an API token",
-                    json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name",
-                              name, "role", web_role_name(role)));
-      web_reply_json(resp, 201,
-                     json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id,
-                               "name", name, "user", req->auth.user, "role",
-                               web_role_name(role), "token", token));
+                    data);
+      json_t *out =
+          json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "name",
+                    name, "user", req->auth.user, "role", web_role_name(role),
+                    "token", token);
+      pb_json_set_time_tz(out, "expires_at", expires ? expires : -1, w->tz);
+      web_reply_json(resp, 201, out);
     }
   }
   json_decref(body);

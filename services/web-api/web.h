@@ -78,6 +78,7 @@ struct web_token {
   char user[PB_ID_MAX];
   enum web_role role; /* the token's, capped by its user's */
   int64_t last_used_at;
+  int64_t expires_at; /* 0: never */
 };
 struct web_failures {
   int64_t window_start;
@@ -109,6 +110,15 @@ int web_user_set_password(struct web *w, const char *user, const char *password,
                           enum web_role role, bool create);
 int web_user_store_hash(struct web *w, const char *user, const char *hash,
                         enum web_role role, bool create);
+
+/* ---- password policy (password_policy.c) ---- */
+#define WEB_PASSWORD_MIN 8
+#define WEB_PASSWORD_MAX 256
+/* 0 when `password` is acceptable for the account `user`, else PB_EINVAL
+ * and, in `why`, the rule it breaks as the end of a sentence ("must be at
+ * least 8 characters"). */
+int web_password_policy(const char *user, const char *password, char *why,
+                        size_t len);
 
 /* ---- password checks off the loop (password_check.c) ----
  * An Argon2id check or hash costs tens of milliseconds: a route hands it to
@@ -149,8 +159,11 @@ void web_pw_job_detach(struct web_conn *wc);
 int web_pw_init(struct web *w);
 /* Finishes the queued checks (their requests get their answers). */
 void web_pw_stop(struct web *w);
-void web_auth_revoke_user(struct web *w, const char *user,
-                          const char *keep_hash, bool tokens_too);
+/* Ends the sessions of `user` but `keep_hash` (may be NULL) and, with
+ * `tokens_too`, deletes its API tokens: in memory and in the database.
+ * Returns how many tokens went. */
+int64_t web_auth_revoke_user(struct web *w, const char *user,
+                             const char *keep_hash, bool tokens_too);
 /* Seconds to wait before another login attempt, 0 when allowed. */
 int64_t web_login_blocked(struct web *w, const char *ip, const char *user);
 void web_login_result(struct web *w, const char *ip, const char *user, bool ok);
@@ -158,9 +171,10 @@ int web_session_create(struct web *w, const char *user, enum web_role role,
                        char *cookie, size_t cookie_len, char *csrf,
                        size_t csrf_len, int64_t *expires_at);
 void web_session_delete(struct web *w, const char *hash);
+/* `expires_at` 0: the token never expires. */
 int web_token_create(struct web *w, const char *name, const char *user,
-                     enum web_role role, char *token, size_t token_len,
-                     int64_t *id);
+                     enum web_role role, int64_t expires_at, char *token,
+                     size_t token_len, int64_t *id);
 /* Only `owner`'s token unless owner is NULL (an admin). */
 int web_token_delete(struct web *w, int64_t id, const char *owner);
 

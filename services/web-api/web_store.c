@@ -1,6 +1,7 @@
 /* web-api's own database, DATA_DIR/web-api.db: accounts, login sessions,
- * API tokens (only hashes of session ids and tokens are stored) and the
- * audit log. Everything else web-api shows is rebuilt from the bus. */
+ * API tokens (only hashes of session ids and tokens are stored; a token
+ * may expire) and the audit log. Everything else web-api shows is rebuilt
+ * from the bus. */
 #include "pb/store.h"
 
 #include <stdio.h>
@@ -43,6 +44,13 @@ static const struct pb_migration migrations[] = {
         "CREATE INDEX audit_at ON audit(at);"
         "CREATE INDEX audit_ext ON audit(site, ext, at);"
         "CREATE INDEX audit_kind ON audit(kind, at);"},
+    /* API tokens may expire (NULL: never). */
+    {2, "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"},
+    /* Events were kept whole before WEB_EVENT_MAX_BYTES: a huge one is
+     * replaced once by the record a too-large event gets now. */
+    {3, "UPDATE audit SET data = json_object('kind', kind, 'too_large', "
+        "json('true'), 'size', length(CAST(data AS BLOB))) "
+        "WHERE length(CAST(data AS BLOB)) > 65536;"},
 };
 
 int web_store_open(const struct pb_config *cfg, struct pb_store **out) {

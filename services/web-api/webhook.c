@@ -3,12 +3,16 @@
  * checked over the raw bytes, before anything is parsed, in constant time;
  * an accepted body is relayed unchanged on R/site/<site>/pbx_event
  * (docs/topics.md), where the gateway reads it. Secrets come from
- * PBX_WEBHOOK_SECRETS ("main=SECRET;other=SECRET2"). */
+ * PBX_WEBHOOK_SECRETS ("main=SECRET;other=SECRET2"). The P-Series body has
+ * no timestamp or nonce, so a captured request could be sent again at will:
+ * the same body for the same site within WEB_WEBHOOK_REPLAY_SECONDS is
+ * answered 200 (the PBX must not retry it) but not relayed again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb/bus.h"
+#include "pb/clock.h"
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/log.h"
@@ -16,8 +20,23 @@
 #include "pb/secretbox.h"
 #include "web.h"
 
+/* Digests of the bodies relayed lately, oldest first in a ring: a bounded
+ * table (8192 webhooks within the window, 13 a second for 10 minutes); past
+ * it the oldest is forgotten early, and said once. */
+#define REPLAY_MAX 8192
+
+struct seen_body {
+  char digest[65]; /* SHA-256 of the site and of the body */
+  int64_t at;
+};
+
 struct web_hooks {
   struct pb_map *secrets; /* site -> secret (owned) */
+  struct seen_body *seen; /* the ring */
+  size_t head, count;
+  struct pb_map *by_digest; /* digest -> its slot in the ring */
+  int64_t window_s;         /* 0: no replay check */
+  bool full_said;
 };
 
 static int parse_secrets(struct web_hooks *h, const char *spec) {
@@ -66,7 +85,10 @@ int web_webhook_init(struct web *w) {
     return PB_ENOMEM;
   w->hooks = h;
   h->secrets = pb_map_new();
-  if (!h->secrets)
+  h->by_digest = pb_map_new();
+  h->seen = calloc(REPLAY_MAX, sizeof *h->seen);
+  h->window_s = pb_config_int(w->cfg, PB_CFG_WEB_WEBHOOK_REPLAY_SECONDS);
+  if (!h->secrets || !h->by_digest || !h->seen)
     return PB_ENOMEM;
   return parse_secrets(h, pb_config_str(w->cfg, PB_CFG_PBX_WEBHOOK_SECRETS));
 }
@@ -79,8 +101,53 @@ void web_webhook_cleanup(struct web *w) {
   while (w->hooks->secrets && (s = pb_map_next(w->hooks->secrets, &pos, NULL)))
     pb_secret_free(s);
   pb_map_free(w->hooks->secrets);
+  pb_map_free(w->hooks->by_digest);
+  free(w->hooks->seen);
   free(w->hooks);
   w->hooks = NULL;
+}
+
+static void digest_of(const char *site, const char *body, size_t len,
+                      char *out, size_t outlen) {
+  char buf[PB_ID_MAX + 66];
+  char body_hash[65];
+  pb_sha256_hex(body, len, body_hash, sizeof body_hash);
+  int n = snprintf(buf, sizeof buf, "%s:%s", site, body_hash);
+  pb_sha256_hex(buf, (size_t)n, out, outlen);
+}
+
+/* Forgets the oldest digest. */
+static void forget_oldest(struct web_hooks *h) {
+  struct seen_body *old = &h->seen[h->head];
+  if (pb_map_get(h->by_digest, old->digest) == old)
+    pb_map_remove(h->by_digest, old->digest);
+  h->head = (h->head + 1) % REPLAY_MAX;
+  h->count--;
+}
+
+/* The time the same body was relayed for this site within the window,
+ * or -1. */
+static int64_t seen_at(struct web_hooks *h, const char *digest, int64_t now) {
+  while (h->count && h->seen[h->head].at <= now - h->window_s)
+    forget_oldest(h);
+  struct seen_body *b = pb_map_get(h->by_digest, digest);
+  return b ? b->at : -1;
+}
+
+static void remember(struct web_hooks *h, const char *digest, int64_t now) {
+  if (h->count == REPLAY_MAX) {
+    if (!h->full_said)
+      pb_warn("webhooks: more than %d within %lld s: the oldest are "
+              "forgotten before the end of WEB_WEBHOOK_REPLAY_SECONDS",
+              REPLAY_MAX, (long long)h->window_s);
+    h->full_said = true;
+    forget_oldest(h);
+  }
+  struct seen_body *b = &h->seen[(h->head + h->count) % REPLAY_MAX];
+  pb_strlcpy(b->digest, digest, sizeof b->digest);
+  b->at = now;
+  if (pb_map_put(h->by_digest, digest, b) == 0)
+    h->count++;
 }
 
 static void refuse(struct web *w, struct web_response *resp, unsigned status,
@@ -139,6 +206,24 @@ void web_post_webhook(struct web *w, const struct web_request *req,
            "..., \"msg\": <string or object>}");
     return;
   }
+  struct web_hooks *h = w->hooks;
+  char digest[65];
+  int64_t now = pb_clock_now(), before = -1;
+  if (h->window_s > 0) {
+    digest_of(site, req->body, req->body_len, digest, sizeof digest);
+    before = seen_at(h, digest, now);
+  }
+  if (before >= 0) {
+    /* 200: a PBX that did not get our first answer retries, and must stop. */
+    pb_warn("webhook for site '%s' ignored: the same body was relayed %lld s "
+            "ago (a replay or a retry; WEB_WEBHOOK_REPLAY_SECONDS)",
+            site, (long long)(now - before));
+    web_reply_json(resp, 200,
+                   json_pack("{s:s,s:I}", "status", "duplicate", "type",
+                             json_integer_value(type)));
+    json_decref(j);
+    return;
+  }
   char topic[128];
   snprintf(topic, sizeof topic, "site/%s/pbx_event", site);
   if (pb_bus_publish(w->bus, topic, req->body, req->body_len, false)) {
@@ -146,6 +231,8 @@ void web_post_webhook(struct web *w, const struct web_request *req,
     web_reply_error(resp, 503, "cannot relay the event on the bus");
     return;
   }
+  if (h->window_s > 0)
+    remember(h, digest, now);
   w->metrics.webhooks_accepted++;
   web_reply_json(
       resp, 200,

@@ -108,6 +108,10 @@ enum pb_config_type {
     "Seconds between two heartbeats on an idle event stream.")                 \
   X(WEB_SSE_MAX_CLIENTS, PB_CT_INT, "500", 1, 900,                             \
     "Event-stream clients web-api serves at once.")                           \
+  X(WEB_EVENT_MAX_BYTES, PB_CT_INT, "16384", 1024, 1048576,                    \
+    "Largest bus event web-api keeps in the audit log or streams; a bigger one is recorded as too large (kind, size, topic).") \
+  X(WEB_WEBHOOK_REPLAY_SECONDS, PB_CT_INT, "600", 0, 86400,                    \
+    "A PBX webhook body seen again within this many seconds is answered but not relayed (0: no replay check).") \
   X(PBX_WEBHOOK_SECRETS, PB_CT_SECRET, "", 0, 0,                               \
     "Webhook secrets per site: 'main=SECRET;other=SECRET2' (a site without one refuses webhooks).") \
   X(IMPORT_MAX_BYTES, PB_CT_INT, "4194304", 1024, 268435456,                   \
