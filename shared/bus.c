@@ -20,6 +20,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/sealed.h"
 
 #define MAX_SUBS 64
 #define MAX_PAYLOAD (32u * 1024 * 1024)
@@ -92,6 +93,8 @@ struct pb_bus {
   void *on_connect_ud;
   struct pending *pending;
   struct served *served;         /* request handlers, freed with the bus */
+  const struct pb_keypair *keypair; /* opens sealed requests (lent) */
+  const char *const *secret_fields; /* warned about when sent in clear */
   bool responses_subscribed;
   uint64_t next_tx;
 };
@@ -698,6 +701,33 @@ static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
   json_t *tx = json_object_get(req, "transaction");
   if (tx)
     reply.transaction = json_incref(tx);
+  if (json_object_get(req, "sealed")) {
+    /* {"sealed":..., "transaction":...}: the handler sees what was sealed,
+     * with the transaction of the envelope. */
+    json_t *inner = bus->keypair ? pb_sealed_request_open(bus->keypair, req,
+                                                          err, sizeof err)
+                                 : NULL;
+    if (!bus->keypair)
+      snprintf(err, sizeof err, "%s takes no sealed requests", bus->service);
+    json_decref(req);
+    if (!inner) {
+      pb_warn("bus: refused a sealed request on %s: %s", msg->topic, err);
+      pb_bus_reply_error(&reply, err, NULL);
+      json_decref(reply.transaction);
+      return;
+    }
+    req = inner;
+    if (tx)
+      json_object_set(req, "transaction", reply.transaction);
+    else
+      json_object_del(req, "transaction");
+  } else if (bus->keypair) {
+    for (size_t i = 0; bus->secret_fields && bus->secret_fields[i]; i++)
+      if (json_object_get(req, bus->secret_fields[i]))
+        pb_warn("bus: a request on %s carries '%s' in clear: seal it to the "
+                "key on R/svc/%s/pubkey (docs/topics.md)",
+                msg->topic, bus->secret_fields[i], bus->service);
+  }
   sv->handler(bus, sv->action, req, &reply, sv->ud);
   if (!reply.sent)
     pb_bus_reply_error(&reply, "the service gave no answer", NULL);
@@ -718,6 +748,12 @@ int pb_bus_serve(struct pb_bus *bus, const char *action,
   char pattern[TOPIC_MAX];
   snprintf(pattern, sizeof pattern, "svc/%s/request/%s", bus->service, action);
   return pb_bus_subscribe(bus, pattern, on_request, sv);
+}
+
+void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
+                         const char *const *secret_fields) {
+  bus->keypair = keypair;
+  bus->secret_fields = secret_fields;
 }
 
 /* ---- request/response, client side ---- */

@@ -26,6 +26,9 @@ struct transfer {
   bool too_big;
   char etag[256], last_modified[128];
   char retry_after[64];
+  char content_type[128];
+  enum pb_addr_policy addresses;
+  char refused[160];           /* why a connection was not opened */
   /* The answers seen (interim 1xx ones aside), the status of the last, and
    * whether an answer that was followed by another was not a permanent
    * redirect. */
@@ -97,6 +100,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     t->etag[0] = '\0';
     t->last_modified[0] = '\0';
     t->retry_after[0] = '\0';
+    t->content_type[0] = '\0';
     if (status >= 200) {
       if (t->answers > 0 && t->answer_status != 301 && t->answer_status != 308)
         t->temporary_hop = true;
@@ -110,6 +114,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     copy_header(data + 14, bytes - 14, t->last_modified, sizeof t->last_modified);
   else if (bytes > 12 && strncasecmp(data, "Retry-After:", 12) == 0)
     copy_header(data + 12, bytes - 12, t->retry_after, sizeof t->retry_after);
+  else if (bytes > 13 && strncasecmp(data, "Content-Type:", 13) == 0)
+    copy_header(data + 13, bytes - 13, t->content_type, sizeof t->content_type);
   return bytes;
 }
 
@@ -151,7 +157,7 @@ const char *pb_http_failure_name(enum pb_http_failure f) {
   static const char *const names[] = {"none",    "dns",     "connect",
                                       "tls",     "tls_verify", "tls_pin",
                                       "timeout", "no_answer", "too_big",
-                                      "other"};
+                                      "other",   "address"};
   return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "other";
 }
 
@@ -200,7 +206,11 @@ static void finish(struct transfer *t, CURLcode code) {
   char *ip = NULL;
   curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip);
   r.primary_ip = ip ? ip : "";
-  if (t->too_big) {
+  if (code != CURLE_OK && t->refused[0]) {
+    r.failure = PB_HTTP_FAIL_ADDRESS;
+    r.err = PB_EHTTP;
+    r.errmsg = t->refused;
+  } else if (t->too_big) {
     r.failure = PB_HTTP_FAIL_TOO_BIG;
     r.err = PB_ETOOBIG;
     r.errmsg = "the answer is larger than the allowed size";
@@ -216,6 +226,7 @@ static void finish(struct transfer *t, CURLcode code) {
   r.etag = t->etag[0] ? t->etag : NULL;
   r.last_modified = t->last_modified[0] ? t->last_modified : NULL;
   r.retry_after = t->retry_after[0] ? t->retry_after : NULL;
+  r.content_type = t->content_type[0] ? t->content_type : NULL;
   long redirects = 0;
   curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_COUNT, &redirects);
   r.redirects = (int)redirects;
@@ -294,6 +305,20 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
+/* Every connection a transfer opens (after DNS, at each redirect, to each
+ * address tried) passes here, so the address checked is the one used: a
+ * host name that resolves elsewhere the second time (DNS rebinding) or a
+ * redirect to an internal host is caught too. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose,
+                                 struct curl_sockaddr *a) {
+  struct transfer *t = ud;
+  if (purpose == CURLSOCKTYPE_IPCXN &&
+      pb_addr_check(&a->addr, a->addrlen, t->addresses, t->refused,
+                    sizeof t->refused) != 0)
+    return CURL_SOCKET_BAD;
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 int pb_http_new(struct pb_loop *loop, int max_parallel, struct pb_http **out) {
@@ -358,6 +383,11 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  t->addresses = req->addresses;
+  if (req->addresses != PB_ADDR_ANY) {
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+  }
   /* A proxy's CONNECT answer is not one of the server's answers. */
   curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

@@ -160,6 +160,10 @@ void ingest_url_cleanup(struct source_url *u); /* wipes the secrets */
  * "***" (text only shrinks). For messages that leave the service. */
 void ingest_redact(char *text, size_t cap, const struct source_url *u,
                    const char *password);
+/* Whether two URLs without userinfo have one origin: scheme, host and
+ * port alike (RFC 6454; case-insensitive, an explicit default port counts
+ * as another). */
+bool ingest_url_same_origin(const char *a, const char *b);
 /* Whether a calendar found at `to` after permanent redirects (RFC 9110
  * §15.4.2, §15.4.9) from `from` may be fetched there directly from now on:
  * http(s) only, no user:password@, never from https down to http, and with

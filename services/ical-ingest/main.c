@@ -12,6 +12,7 @@
 #include "pb/http.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/sealed.h"
 #include "pb/secretbox.h"
 #include "pb/service.h"
 #include "pb/store.h"
@@ -31,8 +32,14 @@ static const struct pb_cli_option options[] = {
     {NULL, NULL, NULL},
 };
 
+/* Requests carrying a calendar's URL or password come sealed to this key
+ * pair (pb/sealed.h); its public key is on R/svc/ical-ingest/pubkey. */
+static struct pb_keypair *request_keys;
+static const char *const secret_fields[] = {"url", "password", NULL};
+
 static void on_connect(struct pb_bus *bus, void *ud) {
-  (void)bus;
+  if (request_keys)
+    pb_sealed_publish_key(bus, request_keys);
   ingest_publish_all(ud);
   ingest_status_publish_all(ud);
 }
@@ -119,7 +126,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   in.bus = svc.bus;
+  if (pb_keypair_open(pb_config_str(svc.cfg, PB_CFG_DATA_DIR), "ical-ingest",
+                      &request_keys)) {
+    pb_error("cannot open the request key pair in %s",
+             pb_config_str(svc.cfg, PB_CFG_DATA_DIR));
+    pb_store_close(in.store);
+    pb_service_cleanup(&svc);
+    return 1;
+  }
+  pb_bus_serve_sealed(svc.bus, request_keys, secret_fields);
   if (ingest_settings_watch(&in) || sources_start(&in)) {
+    pb_keypair_free(request_keys);
     sources_stop(&in);
     ingest_zones_free(in.zones);
     pb_store_close(in.store);
@@ -136,6 +153,7 @@ int main(int argc, char **argv) {
   ingest_zones_free(in.zones);
   pb_bus_free(svc.bus);
   svc.bus = NULL;
+  pb_keypair_free(request_keys);
   pb_store_close(in.store);
   pb_service_cleanup(&svc);
   return exit_code;

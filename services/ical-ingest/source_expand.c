@@ -111,17 +111,11 @@ static int looks_like_icalendar(const char *buf, size_t len, char *err,
              "the calendar is empty (%zu bytes, no BEGIN:VCALENDAR)", len);
     return PB_EPARSE;
   }
-  char start[48];
-  size_t n = 0;
-  for (size_t k = i; k < len && n < 40; k++) {
-    unsigned char c = (unsigned char)buf[k];
-    start[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
-  }
-  start[n] = '\0';
+  /* Never quoted: a downloaded answer may be an internal page. */
   snprintf(err, errlen,
-           "this is not an iCalendar file: it does not start "
-           "with BEGIN:VCALENDAR but with \"%s\"",
-           start);
+           "this is not an iCalendar file: it does not start with "
+           "BEGIN:VCALENDAR (%zu bytes)",
+           len);
   return PB_EPARSE;
 }
 

@@ -4,7 +4,11 @@
  * jitter, exponential backoff after failures, a server's Retry-After after
  * 429 or 503 (§10.2.3), and permanent redirects (301, 308: §15.4.2,
  * §15.4.9) remembered as the source's new URL. A failure never touches the
- * last good calendar; it is told on the source's status and as an event. */
+ * last good calendar; it is told on the source's status and as an event.
+ * A URL given over the bus must not make the service a proxy into its own
+ * network: link-local and cloud metadata addresses are never connected to,
+ * private and loopback ones only with SOURCE_ALLOW_PRIVATE_ADDRESSES, and
+ * an error never quotes what such a server answered (status, type, size). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,10 +120,23 @@ static const char *http_reason(int64_t status) {
   }
 }
 
+static bool allow_private(const struct ingest *in) {
+  return pb_config_bool(in->cfg, PB_CFG_SOURCE_ALLOW_PRIVATE_ADDRESSES);
+}
+
 static void describe_failure(const struct ingest *in,
                              const struct pb_http_response *r, char *err,
                              size_t errlen) {
-  if (r->err == PB_ETOOBIG || r->failure == PB_HTTP_FAIL_TOO_BIG)
+  if (r->failure == PB_HTTP_FAIL_ADDRESS)
+    snprintf(err, errlen,
+             "refused to connect: %s, calendars are not read from such "
+             "addresses%s",
+             r->errmsg,
+             allow_private(in) || !strstr(r->errmsg, "private")
+                 ? ""
+                 : " (SOURCE_ALLOW_PRIVATE_ADDRESSES=true allows private "
+                   "and loopback addresses, for an on-premise calendar)");
+  else if (r->err == PB_ETOOBIG || r->failure == PB_HTTP_FAIL_TOO_BIG)
     snprintf(err, errlen,
              "the calendar is larger than SOURCE_MAX_BYTES (%lld "
              "bytes): refused",
@@ -220,6 +237,14 @@ static void on_done(const struct pb_http_response *r, void *ud) {
   } else if (r->status >= 200 && r->status < 300) {
     ok = ingest_source_accept(in, s, r->body, r->len, r->etag, r->last_modified,
                               &changed, err, sizeof err) == 0;
+    if (!ok) {
+      /* What was answered, never its bytes: the URL may lead anywhere. */
+      char what[700];
+      snprintf(what, sizeof what, "HTTP %ld, %.80s, %zu bytes: %s", r->status,
+               r->content_type ? r->content_type : "no Content-Type", r->len,
+               err);
+      pb_strlcpy(err, what, sizeof err);
+    }
   } else {
     describe_failure(in, r, err, sizeof err);
   }
@@ -296,6 +321,7 @@ int ingest_fetch_now(struct ingest *in, struct source *s) {
       .username = s->def.username[0] ? s->def.username : NULL,
       .password = s->def.password,
       .accept_encoding = true,
+      .addresses = allow_private(in) ? PB_ADDR_NOT_LINK_LOCAL : PB_ADDR_PUBLIC,
   };
   int rc = pb_http_send(in->http, &req, on_done, t);
   if (rc) {

@@ -543,6 +543,18 @@ int ingest_source_parse(const json_t *req, const struct source_def *base,
   }
   rc = parse_merged(m, base != NULL, lim, out, err, errlen);
   json_decref(m);
+  /* The stored password goes only to the server it was given for: a new
+   * URL elsewhere needs the password again (or null), in the same request,
+   * or whoever may update sources could collect it on a host of theirs. */
+  if (!rc && base && base->kind == SOURCE_URL && base->password &&
+      !json_object_get(req, "password") && !out->url.username &&
+      !ingest_url_same_origin(base->url.full, out->url.full)) {
+    snprintf(err, errlen,
+             "field 'url': the new URL is on another server (its scheme, "
+             "host or port changed) and the source has a password: give "
+             "'password' again in the same request (null to drop it)");
+    rc = PB_EINVAL;
+  }
   if (rc)
     ingest_source_cleanup(out);
   return rc;

@@ -254,6 +254,11 @@ static size_t origin_len(const char *full) {
   return (size_t)(auth - full) + strcspn(auth, "/?#");
 }
 
+bool ingest_url_same_origin(const char *a, const char *b) {
+  size_t na = origin_len(a), nb = origin_len(b);
+  return na > 0 && na == nb && strncasecmp(a, b, na) == 0;
+}
+
 int ingest_url_moved(const struct source_url *from, const char *to,
                      bool credentials, struct source_url *out, char *why,
                      size_t whylen) {
@@ -283,8 +288,7 @@ int ingest_url_moved(const struct source_url *from, const char *to,
   }
   /* Credentials are only sent back to the origin they were given for
    * (libcurl does not send them across a redirect to another host either). */
-  size_t a = origin_len(from->full), b = origin_len(out->full);
-  if (credentials && (a != b || strncasecmp(from->full, out->full, a) != 0)) {
+  if (credentials && !ingest_url_same_origin(from->full, out->full)) {
     snprintf(why, whylen,
              "it is on another host, and the source's user name and password "
              "must not be sent there");

@@ -13,6 +13,7 @@
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/log.h"
+#include "pb/sealed.h"
 #include "web.h"
 
 struct web_wait {
@@ -242,6 +243,28 @@ void web_service_request(struct web *w, const struct web_request *req,
   if (service_offline(w, service, resp)) {
     json_decref(request);
     return;
+  }
+  /* A service that published a key gets every request sealed to it
+   * (service_keys.c); a secret is never sent in clear. */
+  const struct pb_sealed_key *key = web_service_key(w, service);
+  if (!key && web_request_has_secret(service, request)) {
+    json_decref(request);
+    web_reply_error(resp, 503,
+                    "the service's key is not known yet (%s publishes it on "
+                    "R/svc/%s/pubkey when it starts): the request carries a "
+                    "secret and was not sent; try again in a moment",
+                    service, service);
+    return;
+  }
+  if (key) {
+    json_t *sealed = pb_sealed_request(key, request);
+    json_decref(request);
+    if (!sealed) {
+      web_reply_error(resp, 503, "the request could not be sealed to %s",
+                      service);
+      return;
+    }
+    request = sealed;
   }
   struct web_wait *x = new_wait(w, req, service, action);
   if (!x) {

@@ -47,7 +47,8 @@ int main(int argc, char **argv) {
   }
   w.bus = svc.bus;
   if (web_auth_init(&w) || web_pw_init(&w) || web_webhook_init(&w) ||
-      web_sse_init(&w) || web_model_init(&w) || web_audit_init(&w) ||
+      web_sse_init(&w) || web_model_init(&w) || web_keys_init(&w) ||
+      web_audit_init(&w) ||
       web_http_start(&w)) {
     exit_code = 1;
     goto out;
@@ -67,6 +68,7 @@ out:
   web_webhook_cleanup(&w);
   web_auth_cleanup(&w);
   web_model_cleanup(&w);
+  web_keys_cleanup(&w);
   pb_store_close(w.store);
   pb_service_cleanup(&svc);
   return exit_code;

@@ -284,6 +284,17 @@ void web_service_request(struct web *w, const struct web_request *req,
                          const char *action, json_t *request);
 /* The request went away (MHD closed it): its answer will be dropped. */
 void web_command_detach(struct web_conn *wc);
+
+/* ---- services' public keys (service_keys.c) ---- */
+struct pb_sealed_key;
+/* Follows R/svc/+/pubkey. */
+int web_keys_init(struct web *w);
+void web_keys_cleanup(struct web *w);
+/* The key requests to `service` are sealed to; NULL while none is known. */
+const struct pb_sealed_key *web_service_key(const struct web *w,
+                                            const char *service);
+/* Whether `request` carries a field that holds a secret for `service`. */
+bool web_request_has_secret(const char *service, const json_t *request);
 void web_command_cleanup(struct web *w);
 
 /* ---- audit log (audit.c) ---- */
@@ -352,6 +363,7 @@ struct web {
   struct pb_map *exts;     /* "site/number" -> web_ext */
   struct pb_map *services; /* service -> "online"/"offline" (strdup) */
   struct pb_map *sites;    /* site -> last R/site/<site>/status (json_t) */
+  struct pb_map *service_keys; /* service -> struct pb_sealed_key */
   struct MHD_Daemon *httpd;
   struct pb_timer *http_timer;
   size_t max_body;

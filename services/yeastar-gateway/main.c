@@ -14,6 +14,7 @@
 #include "pb/http.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/sealed.h"
 #include "pb/secretbox.h"
 #include "pb/service.h"
 #include "pb/store.h"
@@ -65,9 +66,15 @@ static void start_stored(struct gw_site_settings *set, void *ud) {
   gw_settings_cleanup(set);
 }
 
+/* Requests carrying a client secret come sealed to this key pair
+ * (pb/sealed.h); its public key is on R/svc/yeastar-gateway/pubkey. */
+static struct pb_keypair *request_keys;
+static const char *const secret_fields[] = {"client_secret", NULL};
+
 static void on_connect(struct pb_bus *bus, void *ud) {
-  (void)bus;
   struct gw *gw = ud;
+  if (request_keys)
+    pb_sealed_publish_key(bus, request_keys);
   for (struct gw_site *s = gw->sites; s; s = s->next) {
     if (!s->directory_timer)
       gw_directory_start(s);
@@ -131,13 +138,16 @@ int main(int argc, char **argv) {
     exit_code = 2;
     goto out;
   }
-  if (pb_secretbox_open(data_dir, &gw.box) || gw_store_open(data_dir, &gw.store) ||
+  if (pb_secretbox_open(data_dir, &gw.box) ||
+      pb_keypair_open(data_dir, "yeastar-gateway", &request_keys) ||
+      gw_store_open(data_dir, &gw.store) ||
       pb_http_new(svc.loop, HTTP_MAX_PARALLEL, &gw.http) ||
       pb_service_connect(&svc)) {
     exit_code = 1;
     goto out;
   }
   gw.bus = svc.bus;
+  pb_bus_serve_sealed(svc.bus, request_keys, secret_fields);
   pb_info("drift policy: %s; read-back every %llds", gw.drift_enforce ? "enforce"
           : "respect", (long long)gw.readback_every_s);
   site_from_config(&gw);
@@ -164,6 +174,7 @@ out:
   gw_sites_free(&gw);
   pb_store_close(gw.store);
   pb_secretbox_free(gw.box);
+  pb_keypair_free(request_keys);
   pb_service_cleanup(&svc);
   return exit_code;
 }

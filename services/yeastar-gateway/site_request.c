@@ -5,9 +5,11 @@
  * A refused request changes nothing. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gateway.h"
 #include "pb/bus.h"
+#include "pb/config.h"
 #include "pb/log.h"
 
 static const char *site_name(const json_t *req, char *err, size_t errlen) {
@@ -42,6 +44,38 @@ static struct gw_site *editable_site(struct gw *gw, const json_t *req,
     return NULL;
   }
   return s;
+}
+
+static int effective_port(const struct pb_url *u) {
+  return u->port ? u->port : strcasecmp(u->scheme, "https") == 0 ? 443 : 80;
+}
+
+/* Scheme, host and port alike (RFC 6454). */
+static bool same_origin(const char *a, const char *b) {
+  struct pb_url x, y;
+  return pb_url_parse(a, &x) == 0 && pb_url_parse(b, &y) == 0 &&
+         strcasecmp(x.scheme, y.scheme) == 0 &&
+         strcasecmp(x.host, y.host) == 0 &&
+         effective_port(&x) == effective_port(&y);
+}
+
+/* The stored client secret goes only to the PBX it was given for: a 'url'
+ * on another server needs 'client_secret' in the same request, or whoever
+ * may change sites could collect the secret at a host of theirs at the next
+ * login (or with site/test). Refuses the request and returns true then. */
+static bool secret_would_move(const struct gw_site *s, const json_t *req,
+                              struct pb_bus_reply *reply) {
+  const char *url = pb_json_str(req, "url");
+  const char *secret = pb_json_str(req, "client_secret");
+  if (!url || !s->set.secret || !s->set.secret[0] || (secret && *secret) ||
+      same_origin(s->set.url, url))
+    return false;
+  pb_bus_reply_error(reply,
+                     "field 'url': the new URL is on another server (its "
+                     "scheme, host or port changed): give 'client_secret' "
+                     "again in the same request",
+                     NULL);
+  return true;
 }
 
 static void on_add(struct pb_bus *bus, const char *action, json_t *req,
@@ -81,7 +115,7 @@ static void on_update(struct pb_bus *bus, const char *action, json_t *req,
   struct gw_site_settings set;
   char err[300];
   struct gw_site *s = editable_site(gw, req, reply, "change them there");
-  if (!s)
+  if (!s || secret_would_move(s, req, reply))
     return;
   if (gw_settings_from_json(req, &s->set, &set, err, sizeof err)) {
     pb_bus_reply_error(reply, err, NULL);
@@ -136,6 +170,8 @@ static void on_test(struct pb_bus *bus, const char *action, json_t *req,
   char err[300];
   const char *name = pb_json_str(req, "name");
   struct gw_site *s = name ? gw_site_find(gw, name) : NULL;
+  if (s && secret_would_move(s, req, reply))
+    return;
   json_t *copy = json_deep_copy(req);
   if (!name)
     json_object_set_new(copy, "name", json_string("test"));

@@ -254,8 +254,10 @@ class Sources(unittest.TestCase):
         good = json.loads(s.bus.last("ext/main/2000/schedule"))
         cases = [("500", "HTTP 500: the server failed"),
                  ("hang", "timed out"),
-                 ("garbage", "not an iCalendar file: it does not start with BEGIN:VCALENDAR "
-                             "but with \"<!DOCTYPE html><html><body>Please log in\""),
+                 # What was answered, never its bytes (the URL may lead to an
+                 # internal page).
+                 ("garbage", "HTTP 200, text/html, 54 bytes: this is not an iCalendar file: "
+                             "it does not start with BEGIN:VCALENDAR (54 bytes)"),
                  ("big", "larger than SOURCE_MAX_BYTES (100000 bytes): refused"),
                  ("truncated", "the calendar is truncated: it does not end with END:VCALENDAR")]
         self.feeds.body["feed"] = PLANNING_2  # new content, so no 304 hides the failure

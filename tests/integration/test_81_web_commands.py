@@ -12,12 +12,14 @@ import unittest
 import paho.mqtt.client as mqtt
 
 from harness import ROOT, Stack
+from sealed_box import KeyPair
 from web_client import ADMIN_PASSWORD, Web, fake_gateway, wait_for
 
 
 class FakeService:
     """Answers R/svc/<service>/request/# like the real service would, and
-    records what it was asked."""
+    records what it was asked (opened: like the real service, it publishes
+    a key and web-api seals every request to it)."""
 
     def __init__(self, port, service, answer):
         self.service = service
@@ -29,6 +31,9 @@ class FakeService:
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(f"{ROOT}/svc/{service}/request/#", qos=1)
         self.client.loop_start()
+        self.key = KeyPair()
+        self.client.publish(f"{ROOT}/svc/{service}/pubkey", self.key.pubkey_payload(),
+                            qos=1, retain=True).wait_for_publish()
         self.client.publish(f"{ROOT}/svc/{service}/availability", "online", qos=1,
                             retain=True).wait_for_publish()
         time.sleep(0.2)
@@ -36,6 +41,8 @@ class FakeService:
     def _on_message(self, client, userdata, msg):
         action = msg.topic.split("/request/", 1)[1]
         req = json.loads(msg.payload)
+        assert set(req) == {"sealed", "transaction"}, f"not sealed: {req}"
+        req = self.key.open_request(req)
         self.requests.append((action, req))
         resp = self.answer(action, req)
         if resp is None:

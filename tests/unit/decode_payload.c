@@ -8,6 +8,7 @@
 
 #include "pb/clock.h"
 #include "pb/payload.h"
+#include "pb/sealed.h"
 #include "pb/tz.h"
 
 /* A status field: a known status, or null when `nullable`. */
@@ -213,6 +214,9 @@ int main(int argc, char **argv) {
       rc = check_source_status(j, err, sizeof err);
     } else if (strcmp(kind, "settings") == 0 || strcmp(kind, "settings_set") == 0) {
       rc = check_settings(j, strcmp(kind, "settings_set") == 0, err, sizeof err);
+    } else if (strcmp(kind, "pubkey") == 0) {
+      struct pb_sealed_key key;
+      rc = pb_sealed_key_parse(buf, n, &key, err, sizeof err);
     } else if (strcmp(kind, "ha_discovery") == 0) {
       rc = check_ha(j, err, sizeof err);
     } else if (strcmp(kind, "event") == 0 || strcmp(kind, "request") == 0 ||

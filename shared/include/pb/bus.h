@@ -122,6 +122,14 @@ void pb_bus_reply_error(struct pb_bus_reply *reply, const char *message,
  * pb_bus_reply_ok or pb_bus_reply_error, which also free it. NULL when out
  * of memory (the request is then answered with an error). */
 struct pb_bus_reply *pb_bus_reply_defer(struct pb_bus_reply *reply);
+/* Requests may come sealed to `keypair` (pb/sealed.h, lent for the bus's
+ * life): {"sealed":"<base64>","transaction":...} is opened before the
+ * handler sees it. A request in clear still works (mosquitto_rr), but one
+ * carrying a field named in `secret_fields` (NULL-terminated, static) is
+ * logged as a warning. */
+struct pb_keypair;
+void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
+                         const char *const *secret_fields);
 
 /* Client side: sends `request` (taken) to <service>/request/<action> and calls
  * `done` with the response object, or with NULL after timeout_ms. */

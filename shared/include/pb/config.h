@@ -128,6 +128,8 @@ enum pb_config_type {
     "HTTP redirects followed when downloading a calendar.")                    \
   X(SOURCE_MAX_BYTES, PB_CT_INT, "33554432", 1024, 268435456,                  \
     "Largest calendar accepted (download or upload); a larger one is refused.") \
+  X(SOURCE_ALLOW_PRIVATE_ADDRESSES, PB_CT_BOOL, "false", 0, 0,                 \
+    "Let calendar URLs reach private and loopback addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7): needed for an on-premise calendar server. Link-local and cloud metadata addresses stay refused.") \
   X(MAPPING_RULES, PB_CT_STRING, "", 0, 0,                                     \
     "Global event-to-status rules, a JSON array (empty: the built-in list, see docs/calendars.md).") \
   X(MAPPING_DEFAULT_STATUS, PB_CT_STRING, "do_not_disturb", 0, 0,              \

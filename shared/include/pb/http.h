@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "pb/netaddr.h"
+
 struct pb_http;
 struct pb_loop;
 
@@ -33,6 +35,10 @@ struct pb_http_request {
   /* Offer gzip/deflate/br (calendar feeds shrink tenfold); max_bytes then
    * caps the decoded answer. */
   bool accept_encoding;
+  /* Addresses the transfer may connect to, checked on the address each
+   * connection really goes to (after DNS, at every redirect): a refused
+   * one fails the transfer with PB_HTTP_FAIL_ADDRESS. */
+  enum pb_addr_policy addresses;
 };
 
 /* Where a transfer without an HTTP answer failed, for diagnostics. */
@@ -47,6 +53,7 @@ enum pb_http_failure {
   PB_HTTP_FAIL_NO_ANSWER,   /* the connection broke or closed without an answer */
   PB_HTTP_FAIL_TOO_BIG,     /* the answer exceeded max_bytes */
   PB_HTTP_FAIL_OTHER,
+  PB_HTTP_FAIL_ADDRESS,     /* the address is one the request may not reach */
 };
 const char *pb_http_failure_name(enum pb_http_failure f); /* "dns", "tls"... */
 
@@ -69,6 +76,8 @@ struct pb_http_response {
    * user:password@ libcurl puts in it. */
   int redirects;
   const char *final_url;
+  /* The final answer's Content-Type, NULL when none. */
+  const char *content_type;
   /* Every redirect followed was permanent (301 or 308; false when none
    * was followed): final_url may replace the URL asked for. */
   bool redirects_permanent;
