@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +64,7 @@ struct served {
 struct pending {
   struct pending *next;
   char transaction[64];
+  char service[64];            /* the only service whose answer counts */
   pb_bus_response_cb *done;
   void *ud;
   struct pb_timer *timer;
@@ -77,6 +80,7 @@ struct pb_bus {
   int port;
   int protocol;
   bool ephemeral;
+  unsigned session_expiry;
   char availability[TOPIC_MAX];
   int evfd;
   pthread_mutex_t lock;        /* subs and queue */
@@ -96,7 +100,6 @@ struct pb_bus {
   const struct pb_keypair *keypair; /* opens sealed requests (lent) */
   const char *const *secret_fields; /* warned about when sent in clear */
   bool responses_subscribed;
-  uint64_t next_tx;
 };
 
 static int full_topic(const struct pb_bus *bus, const char *rel, char *buf,
@@ -146,15 +149,18 @@ static void enqueue(struct pb_bus *bus, struct qmsg *m) {
 
 static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
                        const mosquitto_property *props) {
-  (void)flags;
   (void)props;
   struct pb_bus *bus = ud;
   if (rc != 0) {
+    /* Wrong user name or password, or a client id or will topic the ACL
+     * refuses: said once per attempt, with the broker's reason. */
     pb_warn("bus: broker refused the connection: %s",
             bus->protocol == 5 ? mosquitto_reason_string(rc)
                                : mosquitto_connack_string(rc));
     return;
   }
+  if (!bus->ephemeral)
+    pb_debug("bus: session %s", (flags & 1) ? "resumed" : "new");
   pthread_mutex_lock(&bus->lock);
   for (int i = 0; i < bus->nsubs; i++)
     mosquitto_subscribe(mosq, NULL, bus->subs[i].full, 1);
@@ -328,15 +334,26 @@ int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
   bus->ephemeral = o->ephemeral;
   snprintf(bus->availability, sizeof bus->availability,
            "%s/svc/%s/availability", bus->root, bus->service);
-  char cid[128];
+  bus->session_expiry = o->session_expiry;
+  /* A service keeps one persistent session under a fixed id, so QoS 1
+   * commands published while it restarts wait for it at the broker; a
+   * command-line client takes a one-off id and a clean session, so it never
+   * steals the running service's session. */
+  char cid[128], host[64] = "host";
+  gethostname(host, sizeof host - 1);
   if (o->client_id && *o->client_id) {
     snprintf(cid, sizeof cid, "%s", o->client_id);
+  } else if (bus->ephemeral) {
+    unsigned r = 0;
+    if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+      r = (unsigned)pb_clock_mono_ms();
+    snprintf(cid, sizeof cid, "%s-%.40s-%ld-%08x", o->service, host,
+             (long)getpid(), r);
   } else {
-    char host[64] = "host";
-    gethostname(host, sizeof host - 1);
-    snprintf(cid, sizeof cid, "%s-%.40s-%ld", o->service, host, (long)getpid());
+    const char *inst = o->instance && *o->instance ? o->instance : host;
+    snprintf(cid, sizeof cid, "%s-%.64s", o->service, inst);
   }
-  bus->mosq = mosquitto_new(cid, true, bus);
+  bus->mosq = mosquitto_new(cid, bus->ephemeral, bus);
   bus->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (!bus->mosq || bus->evfd < 0)
     goto fail;
@@ -349,10 +366,22 @@ int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
       mosquitto_username_pw_set(bus->mosq, o->username,
                                 o->password && *o->password ? o->password : NULL))
     goto fail;
-  if (tls && mosquitto_tls_set(bus->mosq, NULL, "/etc/ssl/certs", NULL, NULL,
-                               NULL) != MOSQ_ERR_SUCCESS) {
-    pb_error("bus: cannot set up TLS for %s", o->url);
-    goto fail;
+  if (tls) {
+    bool ca = o->ca_file && *o->ca_file;
+    bool cert = o->cert_file && *o->cert_file;
+    int trc = mosquitto_tls_set(bus->mosq, ca ? o->ca_file : NULL,
+                                ca ? NULL : "/etc/ssl/certs",
+                                cert ? o->cert_file : NULL,
+                                cert ? o->key_file : NULL, NULL);
+    if (trc != MOSQ_ERR_SUCCESS) {
+      pb_error("bus: cannot set up TLS for %s (CA %s, certificate %s): %s",
+               o->url, ca ? o->ca_file : "system", cert ? o->cert_file : "none",
+               mosquitto_strerror(trc));
+      goto fail;
+    }
+  } else if ((o->ca_file && *o->ca_file) || (o->cert_file && *o->cert_file)) {
+    pb_warn("bus: MQTT_CA_FILE/MQTT_CERT_FILE are set but MQTT_URL is not "
+            "mqtts://: the connection is NOT encrypted");
   }
   if (!bus->ephemeral &&
       mosquitto_will_set(bus->mosq, bus->availability, 7, "offline", 1, true))
@@ -380,7 +409,21 @@ fail:
 }
 
 int pb_bus_start(struct pb_bus *bus) {
-  int rc = mosquitto_connect_async(bus->mosq, bus->host, bus->port, 30);
+  int rc;
+  if (bus->protocol == 5 && !bus->ephemeral && bus->session_expiry) {
+    /* MQTT 5 ends a session at disconnect unless CONNECT asks otherwise;
+     * libmosquitto keeps these properties for every reconnect. The first
+     * attempt is synchronous (a TCP connect); the network thread retries. */
+    mosquitto_property *props = NULL;
+    rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                      bus->session_expiry);
+    if (rc == MOSQ_ERR_SUCCESS)
+      rc = mosquitto_connect_bind_v5(bus->mosq, bus->host, bus->port, 30, NULL,
+                                     props);
+    mosquitto_property_free_all(&props);
+  } else {
+    rc = mosquitto_connect_async(bus->mosq, bus->host, bus->port, 30);
+  }
   if (rc != MOSQ_ERR_SUCCESS)
     pb_warn("bus: cannot reach %s:%d yet (%s); retrying in the background",
             bus->host, bus->port, mosquitto_strerror(rc));
@@ -758,9 +801,23 @@ void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
 
 /* ---- request/response, client side ---- */
 
-static struct pending *take_pending(struct pb_bus *bus, const char *tx) {
+/* The request waiting for `tx`, taken off the list; NULL when none, or when
+ * `topic` (a response's, relative to the root) is not under the asked
+ * service's svc/<service>/response/: the broker's ACL lets only that service
+ * write there, so an answer from anywhere else is a forgery and is ignored. */
+static struct pending *take_pending(struct pb_bus *bus, const char *tx,
+                                    const char *topic) {
   for (struct pending **pp = &bus->pending; *pp; pp = &(*pp)->next) {
     if (strcmp((*pp)->transaction, tx) == 0) {
+      if (topic) {
+        size_t n = strlen((*pp)->service);
+        if (strncmp(topic, "svc/", 4) || strncmp(topic + 4, (*pp)->service, n) ||
+            strncmp(topic + 4 + n, "/response/", 10)) {
+          pb_warn("bus: ignoring an answer to %s on %s: only %s answers it",
+                  tx, topic, (*pp)->service);
+          return NULL;
+        }
+      }
       struct pending *p = *pp;
       *pp = p->next;
       return p;
@@ -774,14 +831,14 @@ static void on_response(struct pb_bus *bus, const struct pb_bus_msg *msg,
   (void)ud;
   json_t *resp = pb_json_parse(msg->payload, msg->len, NULL, 0);
   const char *tx = pb_json_str(resp, "transaction");
-  struct pending *p = tx ? take_pending(bus, tx) : NULL;
+  struct pending *p = tx ? take_pending(bus, tx, msg->topic) : NULL;
   /* A command on an ext/... topic may carry no JSON transaction (a bare
    * status word): its answer is matched by the MQTT 5 correlation data. */
   char corr[64];
   if (!p && msg->correlation && msg->correlation_len < sizeof corr) {
     memcpy(corr, msg->correlation, msg->correlation_len);
     corr[msg->correlation_len] = '\0';
-    p = take_pending(bus, corr);
+    p = take_pending(bus, corr, msg->topic);
   }
   if (p) {
     pb_timer_free(p->timer);
@@ -796,7 +853,7 @@ static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *u
   (void)t;
   struct pending *p = ud;
   struct pb_bus *bus = p->bus;
-  if (take_pending(bus, p->transaction) != p)
+  if (take_pending(bus, p->transaction, NULL) != p)
     return;
   pb_timer_free(p->timer);
   p->done(bus, NULL, p->ud);
@@ -817,8 +874,8 @@ static int track(struct pb_bus *bus, struct pending *p, int rc, int timeout_ms) 
   return 0;
 }
 
-static struct pending *new_pending(struct pb_bus *bus, pb_bus_response_cb *done,
-                                   void *ud) {
+static struct pending *new_pending(struct pb_bus *bus, const char *service,
+                                   pb_bus_response_cb *done, void *ud) {
   if (!bus->responses_subscribed) {
     /* "#": actions may have several levels (source/list, site/test). */
     if (pb_bus_subscribe(bus, "svc/+/response/#", on_response, NULL))
@@ -828,9 +885,19 @@ static struct pending *new_pending(struct pb_bus *bus, pb_bus_response_cb *done,
   struct pending *p = calloc(1, sizeof *p);
   if (!p)
     return NULL;
-  snprintf(p->transaction, sizeof p->transaction, "%.32s-%llu-%ld",
-           bus->service, (unsigned long long)++bus->next_tx,
-           (long)(pb_clock_mono_ms() % 100000));
+  /* Unguessable: a client that may publish commands cannot make a service
+   * answer a request of ours by guessing its id. */
+  unsigned char r[16];
+  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+    free(p);
+    return NULL;
+  }
+  int n = snprintf(p->transaction, sizeof p->transaction, "%.24s-",
+                   bus->service);
+  for (size_t i = 0; i < sizeof r && n > 0; i++)
+    n += snprintf(p->transaction + n, sizeof p->transaction - (size_t)n,
+                  "%02x", r[i]);
+  snprintf(p->service, sizeof p->service, "%s", service);
   p->done = done;
   p->ud = ud;
   p->bus = bus;
@@ -842,17 +909,17 @@ static struct pending *new_pending(struct pb_bus *bus, pb_bus_response_cb *done,
   return p;
 }
 
-int pb_bus_command(struct pb_bus *bus, const char *topic, const void *payload,
-                   size_t len, int timeout_ms, pb_bus_response_cb *done,
-                   void *ud) {
+int pb_bus_command(struct pb_bus *bus, const char *service, const char *topic,
+                   const void *payload, size_t len, int timeout_ms,
+                   pb_bus_response_cb *done, void *ud) {
   if (bus->protocol != 5)
     return PB_EUNAVAIL; /* MQTT 3.1.1 has no response topic */
-  struct pending *p = new_pending(bus, done, ud);
+  struct pending *p = new_pending(bus, service, done, ud);
   if (!p)
     return PB_ENOMEM;
   char full[TOPIC_MAX], reply[TOPIC_MAX];
   snprintf(reply, sizeof reply, "%s/svc/%s/response/command", bus->root,
-           bus->service);
+           service);
   mosquitto_property *props = NULL;
   int rc = full_topic(bus, topic, full, sizeof full);
   if (!rc &&
@@ -870,7 +937,7 @@ int pb_bus_command(struct pb_bus *bus, const char *topic, const void *payload,
 int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
                    json_t *request, int timeout_ms, pb_bus_response_cb *done,
                    void *ud) {
-  struct pending *p = new_pending(bus, done, ud);
+  struct pending *p = new_pending(bus, service, done, ud);
   if (!p) {
     json_decref(request);
     return PB_ENOMEM;

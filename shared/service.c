@@ -37,15 +37,8 @@ int pb_service_init(struct pb_service *svc, const char *name, int argc,
 }
 
 int pb_service_connect(struct pb_service *svc) {
-  struct pb_bus_options o = {
-      .url = pb_config_str(svc->cfg, PB_CFG_MQTT_URL),
-      .username = pb_config_str(svc->cfg, PB_CFG_MQTT_USERNAME),
-      .password = pb_config_str(svc->cfg, PB_CFG_MQTT_PASSWORD),
-      .root = pb_config_str(svc->cfg, PB_CFG_MQTT_TOPIC_ROOT),
-      .service = svc->name,
-      .protocol = (int)pb_config_int(svc->cfg, PB_CFG_MQTT_PROTOCOL),
-  };
-  return pb_bus_new(svc->loop, &o, &svc->bus);
+  return pb_bus_new_from_config(svc->loop, svc->cfg, svc->name, svc->name,
+                                false, &svc->bus);
 }
 
 int pb_service_run(struct pb_service *svc) {

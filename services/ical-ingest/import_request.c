@@ -291,16 +291,10 @@ int ingest_import_cli(const struct pb_config *cfg, const char *file,
   struct pb_timer *timer = NULL;
   if (pb_loop_new(&w.loop))
     return 3;
-  struct pb_bus_options o = {
-      .url = pb_config_str(cfg, PB_CFG_MQTT_URL),
-      .username = pb_config_str(cfg, PB_CFG_MQTT_USERNAME),
-      .password = pb_config_str(cfg, PB_CFG_MQTT_PASSWORD),
-      .root = pb_config_str(cfg, PB_CFG_MQTT_TOPIC_ROOT),
-      .service = "ical-ingest-cli",
-      .ephemeral = true,
-      .protocol = (int)pb_config_int(cfg, PB_CFG_MQTT_PROTOCOL),
-  };
-  if (pb_bus_new(w.loop, &o, &bus) == 0) {
+  /* The command line speaks as the service it drives (its broker user may
+   * write ical-ingest's requests), on a one-off clean session. */
+  if (pb_bus_new_from_config(w.loop, cfg, "ical-ingest-cli", "ical-ingest",
+                             true, &bus) == 0) {
     pb_bus_on_connect(bus, on_cli_connect, &w);
     timer = pb_timer_new(w.loop, on_cli_timeout, &w);
     pb_timer_arm_in(timer, 10000);

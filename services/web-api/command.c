@@ -216,7 +216,7 @@ void web_command(struct web *w, const struct web_request *req,
              n > 4 ? seg[4] : "");
   }
   x->ok = ok;
-  int rc = pb_bus_command(w->bus, topic, payload, strlen(payload),
+  int rc = pb_bus_command(w->bus, service, topic, payload, strlen(payload),
                           x->timeout_ms, on_answer, x);
   if (rc == PB_EUNAVAIL) {
     /* MQTT 3.1.1: no response topic, so no answer can be awaited. */

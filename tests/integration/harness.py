@@ -25,6 +25,10 @@ ROOT = "presence"
 SERVICES = ("ical-ingest", "scheduler", "yeastar-gateway", "web-api")
 ARTIFACTS = os.path.join(BUILD, "test-artifacts")
 WEB_ADMIN_PASSWORD = "admin-password-for-tests"
+BROKER_CONFIG = os.path.join(SOURCE, "scripts/broker-config")
+# The test client's own broker user: allowed everything, so that tests can
+# play any service's part. It exists only in test brokers.
+TEST_USER = "pb-test"
 
 
 def free_port():
@@ -99,19 +103,73 @@ class Process:
             return ""
 
 
+def broker_config(directory, extra_users=()):
+    """The broker's password and ACL files in `directory` (the services'
+    DATA_DIR/mqtt, where they find their passwords), made by the same
+    scripts/broker-config as scripts/run, plus the test's own users:
+    `extra_users` is a list of (name, ACL lines)."""
+    os.makedirs(directory, exist_ok=True)
+    users = [(TEST_USER, ["topic readwrite #"])] + list(extra_users)
+    with open(os.path.join(directory, "acl.local"), "w") as f:
+        for name, lines in users:
+            f.write(f"user {name}\n" + "".join(f"{line}\n" for line in lines))
+    for name, _ in users:
+        path = os.path.join(directory, f"{name}.password")
+        if not os.path.exists(path):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+                f.write(f"{name}-password-for-tests")
+    subprocess.run([BROKER_CONFIG, directory, ROOT], check=True)
+
+
+def broker_password(directory, user):
+    return read_file(os.path.join(directory, f"{user}.password")).strip()
+
+
+# The test user's password of each running test broker, by port.
+_TEST_LOGINS = {}
+
+
+def login(client, port):
+    """Logs a paho client of a test in as the test user of the broker on
+    `port` (call before connect)."""
+    client.username_pw_set(TEST_USER, _TEST_LOGINS[port])
+    return client
+
+
 class Bus:
     """An MQTT client that records every message under the root."""
 
-    def __init__(self, port):
+    def __init__(self, port, username=None, password=None, protocol=mqtt.MQTTv311,
+                 subscribe=True):
         self.messages = []
         self.cond = threading.Condition()
+        self.connack = None
         self.client = mqtt.Client(client_id=f"test-{os.getpid()}-{time.time()}",
-                                  protocol=mqtt.MQTTv311)
+                                  protocol=protocol)
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", port)
+        if not subscribe:
+            self.client.loop_start()
+            return
         self.client.subscribe(f"{ROOT}/#", qos=1)
         self.client.loop_start()
         time.sleep(0.2)
+
+    def _on_connect(self, client, userdata, flags, rc, properties=None):
+        with self.cond:
+            self.connack = rc
+            self.cond.notify_all()
+
+    def wait_connack(self, timeout=10.0):
+        """The broker's CONNACK code (0: accepted)."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while self.connack is None and time.time() < deadline:
+                self.cond.wait(deadline - time.time())
+            return self.connack
 
     def _on_message(self, client, userdata, msg):
         with self.cond:
@@ -172,20 +230,28 @@ class Stack:
     instant now and then runs at real speed (CLOCK_OFFSET_MS)."""
 
     def __init__(self, name, fake_time=None, timezone="Europe/Paris", sim=True,
-                 sim_args=(), env=None):
+                 sim_args=(), env=None, broker_persistence=False, broker_users=()):
         os.makedirs(ARTIFACTS, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix=f"pb-{name}-")
         self.logdir = os.path.join(ARTIFACTS, name)
         shutil.rmtree(self.logdir, ignore_errors=True)
         os.makedirs(self.logdir)
         self.mqtt_port = free_port()
-        conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\n"
-                    "persistence false\nmax_queued_messages 100000\n")
-        self.broker = Process("mosquitto", [MOSQUITTO, "-c", conf], dict(os.environ),
-                              self.logdir).start()
-        wait_port(self.mqtt_port)
+        # A closed broker, as every shipped configuration: one user per
+        # service with the ACL of deploy/mosquitto/acl.template.
+        self.mqtt_dir = os.path.join(self.dir, "data", "mqtt")
+        broker_config(self.mqtt_dir, broker_users)
+        self.broker_conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.broker_conf, "w") as f:
+            f.write(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous false\n"
+                    f"password_file {self.mqtt_dir}/passwd\nacl_file {self.mqtt_dir}/acl\n"
+                    f"persistence {'true' if broker_persistence else 'false'}\n"
+                    f"persistence_location {self.dir}/\n"
+                    "max_queued_messages 100000\n")
+            if os.getuid() == 0:
+                f.write("user root\n")
+        _TEST_LOGINS[self.mqtt_port] = broker_password(self.mqtt_dir, TEST_USER)
+        self.start_broker()
         self.sim = None
         self.sim_port = None
         if sim:
@@ -226,9 +292,29 @@ class Stack:
         # web-api's first account (its routes need a login): see web_token().
         self.env["WEB_ADMIN_PASSWORD"] = WEB_ADMIN_PASSWORD
         self.env.update(env or {})
+        # Calendars in tests are served from 127.0.0.1 (docs/calendars.md).
+        self.env.setdefault("SOURCE_ALLOW_PRIVATE_ADDRESSES", "true")
         self.web_token_value = None
         self.procs = {}
-        self.bus = Bus(self.mqtt_port)
+        self.bus = self.client(TEST_USER)
+
+    def start_broker(self):
+        self.broker = Process("mosquitto", [MOSQUITTO, "-c", self.broker_conf],
+                              dict(os.environ), self.logdir).start()
+        wait_port(self.mqtt_port)
+        return self.broker
+
+    def restart_broker(self, down_seconds=0.0):
+        """Stops the broker (SIGTERM: with persistence on, it saves its
+        sessions and retained messages) and starts it again."""
+        self.broker.stop()
+        time.sleep(down_seconds)
+        return self.start_broker()
+
+    def client(self, user, **kwargs):
+        """A recording MQTT client logged in as `user` (None: anonymous)."""
+        return Bus(self.mqtt_port, user, broker_password(self.mqtt_dir, user) if user else None,
+                   **kwargs)
 
     def fake_now(self):
         return time.time() + self.offset_ms / 1000

@@ -11,7 +11,7 @@ import unittest
 
 import paho.mqtt.client as mqtt
 
-from harness import ROOT, Stack
+from harness import ROOT, Stack, login
 from sealed_box import KeyPair
 from web_client import ADMIN_PASSWORD, Web, fake_gateway, wait_for
 
@@ -25,8 +25,8 @@ class FakeService:
         self.service = service
         self.answer = answer
         self.requests = []
-        self.client = mqtt.Client(client_id=f"fake-{service}-{time.time()}",
-                                  protocol=mqtt.MQTTv311)
+        self.client = login(mqtt.Client(client_id=f"fake-{service}-{time.time()}",
+                                        protocol=mqtt.MQTTv311), port)
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(f"{ROOT}/svc/{service}/request/#", qos=1)

@@ -21,10 +21,27 @@ struct pb_bus_options {
   const char *password;
   const char *root;       /* topic root R, e.g. "presence" */
   const char *service;    /* e.g. "scheduler" */
-  const char *client_id;  /* NULL: "<service>-<host>-<pid>" */
+  const char *client_id;  /* NULL: "<service>-<instance>" (see below) */
+  const char *instance;   /* NULL or "": the host name */
+  const char *ca_file;    /* mqtts://: CA bundle (NULL: the system's CAs) */
+  const char *cert_file;  /* mqtts://: client certificate, or NULL */
+  const char *key_file;   /* its private key */
+  unsigned session_expiry;/* seconds the broker keeps the session (MQTT 5) */
   int protocol;           /* 5 or 4 (3.1.1) */
-  bool ephemeral;         /* a command-line client: no availability topic */
+  bool ephemeral;         /* a command-line client: no availability topic,
+                             a clean session and a one-off client id */
 };
+
+struct pb_config;
+/* The bus of `service` as the MQTT_* keys describe it: user name
+ * MQTT_USERNAME or `user`; password MQTT_PASSWORD, else the content of
+ * MQTT_PASSWORD_FILE, else of DATA_DIR/mqtt/<user>.password when that file
+ * exists; TLS files, instance and session expiry. A service (not ephemeral)
+ * keeps one persistent session: client id "<service>-<instance>", clean
+ * start off, QoS 1, so commands published while it is away wait for it. */
+int pb_bus_new_from_config(struct pb_loop *loop, const struct pb_config *cfg,
+                           const char *service, const char *user,
+                           bool ephemeral, struct pb_bus **out);
 
 struct pb_bus_msg {
   const char *topic;      /* relative to the root */
@@ -132,18 +149,22 @@ void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
                          const char *const *secret_fields);
 
 /* Client side: sends `request` (taken) to <service>/request/<action> and calls
- * `done` with the response object, or with NULL after timeout_ms. */
+ * `done` with the response object, or with NULL after timeout_ms. Transaction
+ * ids are random, and an answer counts only when it arrives on a topic of the
+ * service that was asked (R/svc/<service>/response/...). */
 typedef void pb_bus_response_cb(struct pb_bus *bus, json_t *response, void *ud);
 int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
                    json_t *request, int timeout_ms, pb_bus_response_cb *done,
                    void *ud);
 /* Client side of a command on any topic (`topic` relative to the root, e.g.
- * ext/main/2000/override/set): published (not retained) with an MQTT 5
- * response topic R/svc/<service>/response/command and a correlation id;
+ * ext/main/2000/override/set) that `service` executes: published (not
+ * retained) with an MQTT 5 response topic R/svc/<service>/response/command
+ * (which only that service may write, docs/security.md) and a random
+ * correlation id;
  * `done` gets the answer ({"status":"ok"|"error",...}) or NULL after
  * timeout_ms. PB_EUNAVAIL with MQTT 3.1.1, which has no response topic. */
-int pb_bus_command(struct pb_bus *bus, const char *topic, const void *payload,
-                   size_t len, int timeout_ms, pb_bus_response_cb *done,
-                   void *ud);
+int pb_bus_command(struct pb_bus *bus, const char *service, const char *topic,
+                   const void *payload, size_t len, int timeout_ms,
+                   pb_bus_response_cb *done, void *ud);
 
 #endif

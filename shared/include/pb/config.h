@@ -29,8 +29,22 @@ enum pb_config_type {
 #define PB_CONFIG_KEYS(X)                                                      \
   X(MQTT_URL, PB_CT_URL, "mqtt://127.0.0.1:1883", 0, 0,                        \
     "Broker URL: mqtt://host:port or mqtts://host:port (TLS, system CAs).")    \
-  X(MQTT_USERNAME, PB_CT_STRING, "", 0, 0, "Broker user name (empty: none).")  \
-  X(MQTT_PASSWORD, PB_CT_SECRET, "", 0, 0, "Broker password.")                 \
+  X(MQTT_USERNAME, PB_CT_STRING, "", 0, 0,                                     \
+    "Broker user name (empty: the service's own name, e.g. scheduler).")       \
+  X(MQTT_PASSWORD, PB_CT_SECRET, "", 0, 0,                                     \
+    "Broker password (prefer MQTT_PASSWORD_FILE).")                            \
+  X(MQTT_PASSWORD_FILE, PB_CT_STRING, "", 0, 0,                                \
+    "File holding the broker password (empty: DATA_DIR/mqtt/<user>.password when it exists).") \
+  X(MQTT_CA_FILE, PB_CT_STRING, "", 0, 0,                                      \
+    "CA bundle that signs the broker's certificate, for mqtts:// (empty: the system's CAs).") \
+  X(MQTT_CERT_FILE, PB_CT_STRING, "", 0, 0,                                    \
+    "Client certificate (PEM) to present to the broker (with MQTT_KEY_FILE).") \
+  X(MQTT_KEY_FILE, PB_CT_STRING, "", 0, 0,                                     \
+    "Private key (PEM) of MQTT_CERT_FILE.")                                    \
+  X(MQTT_INSTANCE, PB_CT_STRING, "", 0, 0,                                     \
+    "Instance name: the client id is <service>-<instance>, one persistent session each (empty: the host name).") \
+  X(MQTT_SESSION_EXPIRY_SECONDS, PB_CT_INT, "604800", 60, 4294967295LL,       \
+    "How long the broker keeps a stopped service's session and queued commands.") \
   X(MQTT_TOPIC_ROOT, PB_CT_TOPIC, "presence", 0, 0,                            \
     "Root R of every topic (R/ext/<site>/<ext>/...).")                         \
   X(MQTT_PROTOCOL, PB_CT_INT, "5", 4, 5,                                       \
@@ -53,6 +67,10 @@ enum pb_config_type {
     "Publish Home Assistant MQTT discovery for every PBX extension (scheduler).") \
   X(HA_DISCOVERY_PREFIX, PB_CT_TOPIC, "homeassistant", 0, 0,                   \
     "Home Assistant's discovery prefix (its birth message is <prefix>/status).") \
+  X(ALLOW_UNLISTED_EXTENSIONS, PB_CT_BOOL, "false", 0, 0,                     \
+    "Accept override, planning and settings commands for extensions that the " \
+    "site's PBX directory does not list, or for a site with no directory "      \
+    "(a stack without a PBX); scheduler.")                                     \
   X(YEASTAR_PBX_URL, PB_CT_URL, "", 0, 0,                                      \
     "PBX base URL, e.g. https://pbx.example.org:8088 (empty: no PBX).")       \
   X(YEASTAR_CLIENT_ID, PB_CT_STRING, "", 0, 0,                                 \
@@ -112,6 +130,24 @@ enum pb_config_type {
     "Largest bus event web-api keeps in the audit log or streams; a bigger one is recorded as too large (kind, size, topic).") \
   X(WEB_WEBHOOK_REPLAY_SECONDS, PB_CT_INT, "600", 0, 86400,                    \
     "A PBX webhook body seen again within this many seconds is answered but not relayed (0: no replay check).") \
+  X(WEB_SSE_MAX_PER_USER, PB_CT_INT, "8", 1, 900,                              \
+    "Event-stream clients one user (or token owner) may hold at once (then 429).") \
+  X(WEB_MAX_CONNECTIONS, PB_CT_INT, "1000", 16, 100000,                        \
+    "HTTP connections web-api holds at once, logged-in users included.")       \
+  X(WEB_MAX_ANONYMOUS_CONNECTIONS, PB_CT_INT, "250", 8, 100000,                \
+    "Of those, connections that have not shown valid credentials yet (kept below WEB_MAX_CONNECTIONS).") \
+  X(WEB_MAX_ANONYMOUS_PER_ADDRESS, PB_CT_INT, "32", 1, 100000,                 \
+    "Connections without valid credentials one client address may hold (a trusted proxy: no cap).") \
+  X(WEB_HEADER_TIMEOUT_SECONDS, PB_CT_INT, "10", 1, 3600,                      \
+    "Time to send a whole request head, from the connection's start or the previous answer (a trickle does not extend it).") \
+  X(WEB_BODY_TIMEOUT_SECONDS, PB_CT_INT, "60", 1, 3600,                        \
+    "Time to send a whole request body once its head is in.")                  \
+  X(WEB_TRUSTED_PROXIES, PB_CT_STRING, "", 0, 0,                               \
+    "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated (empty: none).") \
+  X(WEB_LOGIN_MAX_FAILURES_PER_ADDRESS, PB_CT_INT, "30", 1, 100000,            \
+    "Failed logins allowed per client address, whatever the user names, in 15 minutes.") \
+  X(WEB_LOGIN_MAX_FAILURES_PER_ACCOUNT, PB_CT_INT, "50", 1, 100000,            \
+    "Failed logins allowed per existing account, from all addresses, in 15 minutes.") \
   X(PBX_WEBHOOK_SECRETS, PB_CT_SECRET, "", 0, 0,                               \
     "Webhook secrets per site: 'main=SECRET;other=SECRET2' (a site without one refuses webhooks).") \
   X(IMPORT_MAX_BYTES, PB_CT_INT, "4194304", 1024, 268435456,                   \

@@ -1,0 +1,293 @@
+"""The bus is closed (issue 10, docs/security.md). The broker refuses
+anonymous clients and wrong passwords; each user may publish only what
+deploy/mosquitto/acl.template gives it; web-api ignores an answer that does
+not come from the service it asked; and a command the broker accepted
+reaches the scheduler after the scheduler restarts, is killed, or the broker
+itself restarts (persistent sessions, broker persistence). Last, a service
+reaches a TLS broker with MQTT_CA_FILE and a client certificate."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import paho.mqtt.client as mqtt  # noqa: E402
+
+from harness import (MOSQUITTO, ROOT, TEST_USER, Process, Stack,  # noqa: E402
+                     broker_password, free_port, wait_port)
+
+
+class Recorder:
+    """A client that records every message on every topic (full topics)."""
+
+    def __init__(self, port, user, password, pattern="#", protocol=mqtt.MQTTv311,
+                 tls=None):
+        self.messages = []
+        self.cond = threading.Condition()
+        self.rc = None
+        self.client = mqtt.Client(client_id=f"rec-{user}-{time.time_ns()}", protocol=protocol)
+        if user:
+            self.client.username_pw_set(user, password)
+        if tls:  # (CA file, client certificate, its key)
+            self.client.tls_set(ca_certs=tls[0], certfile=tls[1], keyfile=tls[2])
+        self.client.on_message = self._on_message
+        self.client.on_connect = self._on_connect
+        self.pattern = pattern
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, rc, properties=None):
+        with self.cond:
+            self.rc = rc
+            self.cond.notify_all()
+        if rc == 0 and self.pattern:
+            client.subscribe(self.pattern, qos=1)
+
+    def _on_message(self, client, userdata, msg):
+        with self.cond:
+            self.messages.append((msg.topic, msg.payload.decode("utf-8", "replace")))
+            self.cond.notify_all()
+
+    def connack(self, timeout=10.0):
+        deadline = time.time() + timeout
+        with self.cond:
+            while self.rc is None and time.time() < deadline:
+                self.cond.wait(deadline - time.time())
+            return self.rc
+
+    def wait(self, topic, pred=lambda p: True, timeout=20.0):
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                for top, payload in self.messages:
+                    if top == topic and pred(payload):
+                        return payload
+                left = deadline - time.time()
+                if left <= 0:
+                    raise AssertionError(f"nothing matching on {topic}; seen "
+                                         f"{[m for m in self.messages if m[0] == topic][-3:]}")
+                self.cond.wait(left)
+
+    def publish(self, topic, payload, retain=False):
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish()
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def override_is(status):
+    return lambda p: p.startswith("{") and json.loads(p).get("status") == status
+
+
+class BusSecurity(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack("90_bus_security", broker_persistence=True,
+                          env={"WEB_COMMAND_TIMEOUT_MS": "3000"}).start()
+        directory = cls.stack.bus.wait("site/main/directory",
+                                       lambda p: isinstance(p, dict) and p.get("extensions"))
+        cls.exts = [e["number"] for e in directory["extensions"]]
+
+    @classmethod
+    def tearDownClass(cls):
+        reports = cls.stack.sanitizer_reports()
+        cls.stack.stop()
+        assert not reports, reports
+
+    def login(self, user, **kw):
+        password = broker_password(self.stack.mqtt_dir, user) if user else None
+        rec = Recorder(self.stack.mqtt_port, user, password, **kw)
+        self.addCleanup(rec.close)
+        return rec
+
+    def test_1_anonymous_and_wrong_password_are_refused(self):
+        self.assertNotEqual(self.login(None, pattern=None).connack(), 0)
+        rec = Recorder(self.stack.mqtt_port, "controller", "not-the-password", pattern=None)
+        self.addCleanup(rec.close)
+        self.assertNotEqual(rec.connack(), 0)
+        # A service's user name with another user's password.
+        rec = Recorder(self.stack.mqtt_port, "scheduler",
+                       broker_password(self.stack.mqtt_dir, "controller"), pattern=None)
+        self.addCleanup(rec.close)
+        self.assertNotEqual(rec.connack(), 0)
+
+    def check_refused(self, user, forbidden, marker):
+        """Publishes every (topic, payload, retain) of `forbidden` as `user`,
+        then `marker` (allowed): once a superuser sees the marker, it would
+        have seen any earlier message of the same client (MQTT keeps one
+        client's order), so none may have got through."""
+        spy = self.login(TEST_USER)
+        self.assertEqual(spy.connack(), 0)
+        time.sleep(0.3)  # the spy's subscription is in place
+        client = self.login(user, pattern=None)
+        self.assertEqual(client.connack(), 0)
+        for topic, payload, retain in forbidden:
+            client.publish(f"{ROOT}/{topic}", payload, retain)
+        client.publish(*marker)
+        spy.wait(marker[0], lambda p: p == marker[1])
+        sent = {(f"{ROOT}/{f[0]}", f[1]) for f in forbidden}
+        with spy.cond:
+            leaked = [m for m in spy.messages if m in sent]
+        self.assertEqual(leaked, [], f"{user} could publish {leaked}")
+
+    def test_2_observer_can_only_watch(self):
+        ext = self.exts[0]
+        forbidden = [
+            (f"ext/main/{ext}/override/set", "away", False),
+            (f"ext/main/{ext}/desired", '{"status":"away","cause":"override"}', True),
+            (f"ext/main/{ext}/schedule", '{"slots":[]}', True),
+            ("svc/scheduler/availability", "forged-offline", True),
+            ("events/override", '{"actor":"admin"}', False),
+            ("svc/ical-ingest/request/source/list", '{"transaction":"x"}', False),
+        ]
+        self.check_refused("observer", forbidden,
+                           ("homeassistant/status", "online"))
+        # What it may do: read state.
+        watcher = self.login("observer", pattern=f"{ROOT}/ext/main/{ext}/desired")
+        watcher.wait(f"{ROOT}/ext/main/{ext}/desired", lambda p: p.startswith("{"))
+
+    def test_3_controller_sets_overrides_and_nothing_else(self):
+        ext = self.exts[1]
+        forbidden = [
+            (f"ext/main/{ext}/desired", '{"status":"away","cause":"override"}', True),
+            (f"ext/main/{ext}/state", '{"status":"away"}', True),
+            (f"ext/main/{ext}/override", '{"status":"away"}', True),
+            ("site/main/directory", '{"extensions":[]}', True),
+            ("svc/scheduler/availability", "forged-offline", True),
+            ("svc/scheduler/response/command", '{"status":"ok"}', False),
+            ("svc/ical-ingest/response/source/list", '{"status":"ok"}', False),
+            ("svc/ical-ingest/request/source/add", '{"kind":"url"}', False),
+            ("site/main/pbx_event", '{"event":30009}', False),
+            ("events/apply", '{"actor":"admin"}', False),
+        ]
+        marker = (f"{ROOT}/ext/main/{ext}/override/set",
+                  json.dumps({"status": "lunch", "reason": "bus-security", "by": "ha"}))
+        self.check_refused("controller", forbidden, marker)
+        # The override it may set was applied.
+        self.stack.bus.wait(f"ext/main/{ext}/override",
+                            lambda p: isinstance(p, dict) and p.get("status") == "lunch")
+
+    def test_4_a_forged_answer_is_ignored(self):
+        """web-api asks ical-ingest (frozen, so it cannot answer); a client
+        allowed everywhere answers on another service's response topic with
+        the right transaction: web-api must not take it."""
+        spy = self.login(TEST_USER, pattern=f"{ROOT}/svc/ical-ingest/request/#")
+        self.assertEqual(spy.connack(), 0)
+        time.sleep(0.3)
+        ingest = self.stack.procs["ical-ingest"].proc
+        os.kill(ingest.pid, signal.SIGSTOP)
+        result = {}
+        try:
+            t = threading.Thread(target=lambda: result.update(
+                answer=self.stack.http("GET", "/api/sources")))
+            t.start()
+            request = json.loads(spy.wait(f"{ROOT}/svc/ical-ingest/request/source/list"))
+            forged = {"status": "ok", "transaction": request["transaction"],
+                      "data": {"sources": [{"id": "forged"}]}}
+            spy.publish(f"{ROOT}/svc/scheduler/response/source/list", json.dumps(forged))
+            spy.publish(f"{ROOT}/svc/web-api/response/source/list", json.dumps(forged))
+            t.join(20)
+        finally:
+            os.kill(ingest.pid, signal.SIGCONT)
+        status, body, _ = result["answer"]
+        self.assertEqual(status, 504, body)
+        self.assertNotIn("forged", json.dumps(body))
+        self.assertIn("only ical-ingest answers it", self.stack.procs["web-api"].log())
+
+    def override_many(self, client, exts, status, tag):
+        for e in exts:
+            client.publish(f"{ROOT}/ext/main/{e}/override/set",
+                           json.dumps({"status": status, "reason": tag, "by": "ha"}))
+
+    def wait_overrides(self, exts, status):
+        watcher = self.login(TEST_USER, pattern=f"{ROOT}/ext/main/+/override")
+        for e in exts:
+            watcher.wait(f"{ROOT}/ext/main/{e}/override", override_is(status))
+
+    def test_5_commands_wait_for_a_restarting_scheduler(self):
+        exts = self.exts[2:5]
+        controller = self.login("controller", pattern=None)
+        self.assertEqual(controller.connack(), 0)
+        self.stack.procs["scheduler"].stop()
+        self.override_many(controller, exts, "business_trip", "while-stopped")
+        self.stack.start("scheduler")
+        self.wait_overrides(exts, "business_trip")
+        # The same after a kill -9: the broker keeps the session.
+        self.stack.procs["scheduler"].kill9()
+        self.override_many(controller, exts, "off_work", "while-killed")
+        self.stack.start("scheduler", wait=False)
+        self.wait_overrides(exts, "off_work")
+
+    def test_6_commands_survive_a_broker_restart(self):
+        exts = self.exts[5:8]
+        self.stack.restart_broker()
+        # At once, before the services had time to reconnect.
+        controller = self.login("controller", pattern=None)
+        self.assertEqual(controller.connack(), 0)
+        self.override_many(controller, exts, "do_not_disturb", "broker-restart")
+        self.wait_overrides(exts, "do_not_disturb")
+        # And the PBX follows: the gateway's session came back too.
+        spy = self.login(TEST_USER, pattern=f"{ROOT}/ext/main/+/state")
+        for e in exts:
+            spy.wait(f"{ROOT}/ext/main/{e}/state",
+                     lambda p: p.startswith("{") and json.loads(p).get("status") == "do_not_disturb"
+                     and json.loads(p).get("in_sync"))
+
+
+def make_tls(directory):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pb-test-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    for name in ("server", "client"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", "-extfile", f"{name}.ext")
+
+
+class BusTls(unittest.TestCase):
+    def test_service_over_tls_with_a_client_certificate(self):
+        stack = Stack("90_bus_tls", sim=False)
+        try:
+            tls = tempfile.mkdtemp(prefix="pb-tls-", dir=stack.dir)
+            make_tls(tls)
+            port = free_port()
+            conf = os.path.join(tls, "mosquitto.conf")
+            with open(conf, "w") as f:
+                f.write(f"listener {port} 127.0.0.1\nallow_anonymous false\n"
+                        f"password_file {stack.mqtt_dir}/passwd\nacl_file {stack.mqtt_dir}/acl\n"
+                        f"cafile {tls}/ca.crt\ncertfile {tls}/server.crt\nkeyfile {tls}/server.key\n"
+                        "require_certificate true\n")
+                if os.getuid() == 0:
+                    f.write("user root\n")
+            broker = Process("mosquitto-tls", [MOSQUITTO, "-c", conf], dict(os.environ),
+                             stack.logdir).start()
+            self.addCleanup(broker.stop)
+            wait_port(port)
+            env = dict(stack.env, MQTT_URL=f"mqtts://127.0.0.1:{port}",
+                       MQTT_CA_FILE=f"{tls}/ca.crt", MQTT_CERT_FILE=f"{tls}/client.crt",
+                       MQTT_KEY_FILE=f"{tls}/client.key", ALLOW_UNLISTED_EXTENSIONS="true")
+            svc = Process("scheduler", [stack.binary("scheduler")], env, stack.logdir).start()
+            self.addCleanup(svc.stop)
+            rec = Recorder(port, TEST_USER, broker_password(stack.mqtt_dir, TEST_USER),
+                           pattern=f"{ROOT}/svc/scheduler/availability",
+                           tls=(f"{tls}/ca.crt", f"{tls}/client.crt", f"{tls}/client.key"))
+            self.addCleanup(rec.close)
+            self.assertEqual(rec.connack(), 0)
+            rec.wait(f"{ROOT}/svc/scheduler/availability", lambda p: p == "online")
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
