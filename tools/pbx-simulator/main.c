@@ -311,6 +311,7 @@ int main(int argc, char **argv) {
   sim.quiet = o.quiet;
   initial.latency_ms = o.latency_ms;
   initial.error_rate = o.error_rate;
+  initial.error_status = 500;
   initial.token_lifetime = o.token_lifetime;
   initial.refresh_lifetime = o.refresh_lifetime;
   initial.outage = o.outage;

@@ -56,6 +56,7 @@ struct sim_state;
 struct sim_settings {
   long latency_ms;
   double error_rate;
+  long error_status;     /* the HTTP status of those errors: 500-599 */
   long token_lifetime;   /* seconds */
   long refresh_lifetime; /* seconds */
   bool outage;
@@ -105,6 +106,7 @@ enum {
   SIM_SET_API_DISABLED = 1u << 6,
   SIM_SET_ALLOWED_IPS = 1u << 7,
   SIM_SET_LATENCY_ONLY = 1u << 8,
+  SIM_SET_ERROR_STATUS = 1u << 9,
 };
 void sim_state_update(struct sim_state *st, const struct sim_settings *in,
                       unsigned mask);

@@ -193,9 +193,10 @@ static json_t *config_json(struct sim *sim) {
   sim_state_get(sim->state, &set);
   for (size_t i = 0; i < set.n_allowed_ips; i++)
     json_array_append_new(ips, json_string(set.allowed_ips[i]));
-  return json_pack("{s:I,s:s,s:f,s:I,s:I,s:b,s:I,s:b,s:o}", "latency_ms",
+  return json_pack("{s:I,s:s,s:f,s:I,s:I,s:I,s:b,s:I,s:b,s:o}", "latency_ms",
                    (json_int_t)set.latency_ms, "latency_only", set.latency_only,
-                   "error_rate", set.error_rate,
+                   "error_rate", set.error_rate, "error_status",
+                   (json_int_t)set.error_status,
                    "token_lifetime", (json_int_t)set.token_lifetime,
                    "refresh_lifetime", (json_int_t)set.refresh_lifetime,
                    "outage", set.outage, "max_page_size",
@@ -259,6 +260,9 @@ void sim_ctl_config_set(struct sim *sim, struct sim_request *req,
       if (good)
         set.error_rate = json_number_value(v);
       mask |= SIM_SET_ERROR_RATE;
+    } else if (strcmp(key, "error_status") == 0) {
+      good = int_in(v, 500, 599, &set.error_status);
+      mask |= SIM_SET_ERROR_STATUS;
     } else if (strcmp(key, "token_lifetime") == 0) {
       good = int_in(v, 1, SIM_LIFETIME_MAX, &set.token_lifetime);
       mask |= SIM_SET_TOKEN_LIFETIME;

@@ -64,6 +64,11 @@ static const char server_error_page[] =
     "<body>\r\n<center><h1>500 Internal Server Error</h1></center>\r\n"
     "</body>\r\n</html>\r\n";
 
+static const char unavailable_page[] =
+    "<html>\r\n<head><title>503 Service Unavailable</title></head>\r\n"
+    "<body>\r\n<center><h1>503 Service Unavailable</h1></center>\r\n"
+    "</body>\r\n</html>\r\n";
+
 struct sim_request {
   struct MHD_Connection *conn;
   char *uri; /* raw request target, from the URI log callback */
@@ -388,8 +393,10 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
     return drop(sim, req, path, method);
   if (set.error_rate > 0 && sim_random_unit() < set.error_rate) {
     sim_state_count(sim->state, SIM_COUNT_SERVER_ERROR);
-    reply.http_status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-    reply.text = server_error_page;
+    reply.http_status = (unsigned)set.error_status;
+    reply.text = set.error_status == MHD_HTTP_SERVICE_UNAVAILABLE
+                     ? unavailable_page
+                     : server_error_page;
   } else {
     dispatch_openapi(sim, req, path, method, &set, &reply);
   }

@@ -42,6 +42,8 @@ void sim_state_update(struct sim_state *st, const struct sim_settings *in,
     st->settings.latency_ms = in->latency_ms;
   if (mask & SIM_SET_ERROR_RATE)
     st->settings.error_rate = in->error_rate;
+  if (mask & SIM_SET_ERROR_STATUS)
+    st->settings.error_status = in->error_status;
   if (mask & SIM_SET_TOKEN_LIFETIME)
     st->settings.token_lifetime = in->token_lifetime;
   if (mask & SIM_SET_REFRESH_LIFETIME)
