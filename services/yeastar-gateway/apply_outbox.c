@@ -16,18 +16,6 @@
 #include "pb/loop.h"
 #include "pb/map.h"
 
-static int64_t backoff_ms(const struct gw_site *s, int attempts) {
-  int64_t max = s->gw->retry_max_s * 1000;
-  int64_t base = 1000;
-  for (int i = 1; i < attempts && base < max; i++)
-    base *= 2;
-  if (base > max)
-    base = max;
-  /* +-25 % jitter so a whole site's failures do not retry in step. */
-  int64_t jitter = base / 4;
-  return base - jitter + (jitter ? (int64_t)(random() % (2 * jitter + 1)) : 0);
-}
-
 bool gw_apply_needed(const struct gw_ext *e) {
   return e->listed && e->id > 0 && e->desired != PB_PRESENCE_NONE &&
          e->desired != e->pbx_status && !e->drift_since;
@@ -74,7 +62,9 @@ static void on_update(struct gw_site *s, int err, const char *errmsg, json_t *re
   int64_t latency = e->desired_ms ? pb_clock_mono_ms() - e->desired_ms : -1;
   if (err) {
     e->attempts++;
-    e->next_attempt_ms = now_ms + backoff_ms(s, e->attempts);
+    e->next_attempt_ms = now_ms + gw_retry_delay_ms(e->attempts,
+                                                    s->gw->retry_max_s * 1000,
+                                                    (uint32_t)random());
     pb_warn("site %s: setting %s to %s failed (attempt %d, next in %llds): %s",
             s->name, e->number, pb_presence_name(e->sending), e->attempts,
             (long long)((e->next_attempt_ms - now_ms + 999) / 1000), errmsg);
@@ -96,21 +86,21 @@ static void on_update(struct gw_site *s, int err, const char *errmsg, json_t *re
   gw_ext_release(s, e);
 }
 
-static void on_apply_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
-  (void)loop;
-  (void)t;
-  struct gw_site *s = ud;
+/* Retries those whose time has come, or all of them (`all`: the PBX
+ * answers again after an outage, so their backoff says nothing any more:
+ * they start again from a fresh count). */
+static void run_retries(struct gw_site *s, bool all) {
   int64_t now = pb_clock_now_ms(), next = -1;
   size_t pos = 0, n = 0, cap = pb_map_count(s->retry);
   struct gw_ext **due = calloc(cap ? cap : 1, sizeof *due);
   struct gw_ext *e;
   if (!due) {
-    pb_timer_arm_in(t, 1000);
+    pb_timer_arm_in(s->apply_timer, 1000);
     return;
   }
   /* The map must not change while it is walked: collect, then act. */
   while ((e = pb_map_next(s->retry, &pos, NULL))) {
-    if (e->next_attempt_ms <= now)
+    if (all || e->next_attempt_ms <= now)
       due[n++] = e;
     else if (next < 0 || e->next_attempt_ms < next)
       next = e->next_attempt_ms;
@@ -118,11 +108,30 @@ static void on_apply_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   for (size_t i = 0; i < n; i++) {
     pb_map_remove(s->retry, due[i]->number);
     due[i]->in_retry = false;
+    if (all) {
+      due[i]->attempts = 0;
+      due[i]->next_attempt_ms = 0;
+    }
     gw_apply_check(s, due[i]);
   }
   free(due);
-  if (next >= 0 && (!pb_timer_armed(t) || pb_timer_when(t) > next))
-    pb_timer_arm(t, next);
+  if (next >= 0 && (!pb_timer_armed(s->apply_timer) ||
+                    pb_timer_when(s->apply_timer) > next))
+    pb_timer_arm(s->apply_timer, next);
+}
+
+static void on_apply_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  run_retries(ud, false);
+}
+
+void gw_apply_retry_now(struct gw_site *s) {
+  if (s->removed || !s->apply_timer || pb_map_count(s->retry) == 0)
+    return;
+  pb_info("site %s: retrying %zu extensions now that the PBX answers", s->name,
+          pb_map_count(s->retry));
+  run_retries(s, true);
 }
 
 void gw_apply_check(struct gw_site *s, struct gw_ext *e) {
@@ -176,6 +185,8 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
   }
   bool same = e->desired == d->status && e->cause == d->cause &&
               e->since == d->since;
+  /* The end of a kept drift and the new outbox row: both or neither. */
+  bool began = e->drift_since ? gw_store_begin(s->gw) : false;
   bool status_changed = e->desired != d->status;
   e->desired = d->status;
   e->cause = d->cause;
@@ -192,6 +203,7 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
         gw_store_drift_put(s, e);
         gw_state_publish(s, e);
       }
+      gw_store_end(s->gw, began);
       gw_drift_arm(s);
       return;
     }
@@ -209,6 +221,7 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
     if (gw_store_outbox_put(s, number, d->status) == 0)
       e->in_outbox = true;
   }
+  gw_store_end(s->gw, began);
   if (status_changed)
     gw_state_publish(s, e);
   if (status_changed && !e->listed && s->directory_loaded &&

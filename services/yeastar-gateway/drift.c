@@ -100,8 +100,10 @@ void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen
   if (!e->drift_since)
     e->drift_since = pb_clock_now();
   e->drift_until = e->next_at > 0 ? e->next_at : -1;
+  bool began = gw_store_begin(s->gw);
   gw_store_drift_put(s, e);
   gw_apply_check(s, e); /* no longer needed: the outbox row and retries go */
+  gw_store_end(s->gw, began);
   char until[40] = "the desired status changes";
   if (e->drift_until > 0)
     pb_time_format_rfc3339(e->drift_until, 0, until, sizeof until);
@@ -133,6 +135,9 @@ static void on_drift_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
     /* At the boundary the planning moves on: the desired payload said to
      * what, so the gateway need not wait for the scheduler's next one. */
     bool boundary = e->next_at == e->drift_until;
+    /* The drift row goes and the outbox row comes together: a kill -9 in
+     * between would forget the status due at this boundary. */
+    bool began = gw_store_begin(s->gw);
     gw_drift_end(s, e, "the planning's next change");
     if (boundary) {
       e->desired = e->next_status;
@@ -143,6 +148,7 @@ static void on_drift_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
     }
     if (gw_apply_needed(e) && gw_store_outbox_put(s, e->number, e->desired) == 0)
       e->in_outbox = true;
+    gw_store_end(s->gw, began);
     gw_state_publish(s, e);
     gw_apply_check(s, e);
   }

@@ -99,8 +99,9 @@ struct gw_site {
   bool pumping;
   struct pb_timer *pump_timer;
   bool down;                     /* no answer: only probes go out */
-  bool probing;
+  int probes;                    /* probes on the wire */
   int down_failures;
+  int server_errors;             /* HTTP 5xx answers in a row */
   int64_t probe_at_ms;
   bool last_reached_api;         /* the last failed request may have been
                                     processed by the Open API (a lost answer) */
@@ -129,6 +130,9 @@ struct gw_site {
   size_t read_seen;
   int64_t read_total;
   bool read_changed;
+  bool read_failed;              /* the last read ended in an error */
+  struct pb_map *unchecked;      /* retained states seen before the first
+                                    complete read: number -> site */
   struct pb_bus_reply *waiters[8]; /* directory/refresh requests to answer */
   int nwaiters;
   /* applies (apply_outbox.c) and drift (drift.c) */
@@ -155,6 +159,8 @@ struct gw {
   bool drift_enforce;
   bool del_token_on_exit;
   int deleting;                  /* del_token answers still due */
+  struct pb_map *published;      /* sites whose topics this gateway has
+                                    published (from the database) */
 };
 
 /* ---- sites (site.c) ---- */
@@ -229,6 +235,33 @@ bool gw_envelope(const json_t *j, int64_t *code, const char **errmsg);
 #define GW_ERRCODE_PARAMETER 40002
 #define GW_ERRCODE_IP_FORBIDDEN 70087
 
+/* ---- outage rules (pbx_outage.c: pure) ---- */
+/* HTTP 5xx answers in a row after which a site counts as down (a PBX, or
+ * the proxy in front of it, that says "unavailable" to everything). */
+#define GW_DOWN_AFTER_SERVER_ERRORS 3
+/* Probes of a down site: 1 s doubling to 5 s (+10 % jitter), so a PBX that
+ * is back is noticed within about 5.5 s; while one probe hangs (a PBX that
+ * does not answer) another may start, up to GW_PROBES_MAX at once. */
+#define GW_PROBE_FIRST_MS 1000
+#define GW_PROBE_MAX_MS 5000
+#define GW_PROBES_MAX 3
+enum gw_answer {
+  GW_ANSWER_API,                 /* an Open API envelope (any errcode) */
+  GW_ANSWER_SERVER_ERROR,        /* HTTP 5xx */
+  GW_ANSWER_NONE,                /* no answer: refused, timeout, cut, TLS */
+};
+enum gw_outage_step { GW_OUTAGE_SAME, GW_OUTAGE_DOWN, GW_OUTAGE_BACK };
+/* What one answer means for a site that is `down` or not: DOWN (it goes or
+ * stays down: one more failure), BACK (it answers again), SAME.
+ * *server_errors counts 5xx in a row. */
+enum gw_outage_step gw_outage_note(bool down, int *server_errors,
+                                   enum gw_answer answer);
+/* Before the next probe after `failures` failures; rnd: any random value. */
+int64_t gw_probe_delay_ms(int failures, uint32_t rnd);
+/* Before the next extension/update after `attempts` failed ones: 1 s
+ * doubling to max_ms, +-25 %. */
+int64_t gw_retry_delay_ms(int attempts, int64_t max_ms, uint32_t rnd);
+
 /* ---- token (pbx_token.c) ---- */
 void gw_token_load(struct gw_site *s);
 /* Make sure a login or refresh is under way or done. */
@@ -252,6 +285,10 @@ int gw_token_live(struct gw_site *s);
  * the pbx_error / pbx_recovered events when the state changes. */
 void gw_site_set_state(struct gw_site *s, const char *state, const char *error);
 void gw_site_publish_status(struct gw_site *s);
+/* Whether a status payload says what gw_site_publish_status would (its
+ * updated_at aside). */
+bool gw_site_status_matches(const struct gw_site *s, const char *payload,
+                            size_t len);
 void gw_site_clear_topics(struct gw_site *s);
 
 /* ---- directory and read-back (pbx_directory.c) ---- */
@@ -267,6 +304,24 @@ struct gw_ext *gw_ext_touch(struct gw_site *s, const char *number);
 /* Frees an extension nobody needs any more (unlisted, nothing desired). */
 void gw_ext_release(struct gw_site *s, struct gw_ext *e);
 void gw_directory_add_waiter(struct gw_site *s, struct pb_bus_reply *reply);
+void gw_directory_publish(struct gw_site *s);
+/* The PBX answers again: a read that failed meanwhile starts over now. */
+void gw_directory_resume(struct gw_site *s);
+
+/* ---- retained topics (retained_check.c) ---- */
+/* Subscribes to the retained topics the gateway owns; what the broker keeps
+ * that the database and the PBX contradict is republished or cleared. */
+int gw_retained_register(struct gw *gw);
+/* At start: the sites whose topics were published before (to clear them
+ * when no longer served). */
+int gw_retained_load(struct gw *gw);
+/* A retained state seen before the site's first complete directory read is
+ * judged at its end (pbx_directory.c). */
+void gw_retained_check_states(struct gw_site *s);
+/* The site is served: its topics are this gateway's; or no longer (site.c). */
+void gw_retained_serve(struct gw *gw, const char *site);
+void gw_retained_unserve(struct gw *gw, const char *site);
+void gw_retained_free(struct gw *gw);
 
 /* ---- applies (apply_outbox.c, handle_desired.c) ---- */
 int gw_desired_register(struct gw *gw);
@@ -276,6 +331,9 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
 /* Sends, schedules or finishes whatever the extension needs. */
 void gw_apply_check(struct gw_site *s, struct gw_ext *e);
 void gw_apply_check_all(struct gw_site *s);
+/* The PBX answers again: every extension waiting for its retry is tried
+ * now, through the queue (its rate and concurrency). */
+void gw_apply_retry_now(struct gw_site *s);
 bool gw_apply_needed(const struct gw_ext *e);
 
 /* ---- drift (drift.c, handle_pbx_event.c) ---- */
@@ -291,6 +349,9 @@ int gw_pbx_event_register(struct gw *gw);
 /* ---- state and events (state_publish.c) ---- */
 void gw_state_publish(struct gw_site *s, const struct gw_ext *e);
 void gw_state_clear(struct gw_site *s, const char *number);
+/* Whether `payload` is what gw_state_publish would publish for e now. */
+bool gw_state_matches(struct gw_site *s, const struct gw_ext *e,
+                      const char *payload, size_t len);
 void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
                     enum pb_presence status, int err, const char *errmsg,
                     int64_t latency_ms);
@@ -310,6 +371,17 @@ typedef void gw_outbox_cb(const char *number, enum pb_presence status, void *ud)
 int gw_store_outbox_each(struct gw_site *s, gw_outbox_cb *cb, void *ud);
 int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e);
 int gw_store_drift_done(struct gw_site *s, const char *number);
+/* Sites whose topics this gateway published (kept keep_s seconds after
+ * they are no longer served, so that their retained topics are cleared
+ * even after a kill -9). */
+int gw_store_published_add(struct gw *gw, const char *name);
+int gw_store_published_removed(struct gw *gw, const char *name);
+typedef void gw_name_cb(const char *name, void *ud);
+int gw_store_published_each(struct gw *gw, int64_t keep_s, gw_name_cb *cb,
+                            void *ud);
+/* One transaction around several writes; end with what begin returned. */
+bool gw_store_begin(struct gw *gw);
+void gw_store_end(struct gw *gw, bool began);
 struct gw_drift_row {
   const char *number;
   int64_t since, until;

@@ -1,8 +1,9 @@
 /* yeastar-gateway's database: each site's token pair (sealed with the
  * secret box) and the ledger of tokens that may still be live, the outbox
  * of statuses still to apply, the changes made on the PBX that are kept
- * (drift), and the sites added on the bus (site_store.c). Neither a restart
- * nor kill -9 forgets a pending change or burns a new login. */
+ * (drift), the sites added on the bus (site_store.c) and the sites whose
+ * topics it published. Neither a restart nor kill -9 forgets a pending
+ * change or burns a new login. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,13 @@ static const struct pb_migration migrations[] = {
         "  max_concurrency INTEGER NOT NULL,"
         "  rate_per_second INTEGER NOT NULL,"
         "  updated_at INTEGER NOT NULL);"},
+    /* sites whose retained topics this gateway has published: kept after a
+     * site's removal, so that what the broker still holds of it is cleared
+     * at the next start even if the gateway died before the clearing */
+    {3, "CREATE TABLE published_sites ("
+        "  name TEXT PRIMARY KEY,"
+        "  removed_at INTEGER);"          /* NULL: served */
+        "INSERT INTO published_sites(name) SELECT name FROM sites;"},
 };
 
 int gw_store_open(const char *data_dir, struct pb_store **out) {
@@ -227,4 +235,47 @@ int gw_store_forget_site(struct gw *gw, const char *name) {
     return rc;
   }
   return pb_store_commit(gw->store);
+}
+
+/* Several writes that must not be cut apart by a kill -9 (a drift kept and
+ * the outbox row it replaces). Without a transaction (BEGIN failed) the
+ * writes still go, one by one. */
+bool gw_store_begin(struct gw *gw) { return pb_store_begin(gw->store) == 0; }
+
+void gw_store_end(struct gw *gw, bool began) {
+  if (began && pb_store_commit(gw->store))
+    pb_store_rollback(gw->store);
+}
+
+int gw_store_published_add(struct gw *gw, const char *name) {
+  struct pb_stmt *st = pb_store_stmt(gw->store,
+      "INSERT OR REPLACE INTO published_sites(name, removed_at) VALUES (?1, NULL)");
+  if (!st || pb_stmt_bind_text(st, 1, name))
+    return PB_EDB;
+  return pb_stmt_run(st);
+}
+
+int gw_store_published_removed(struct gw *gw, const char *name) {
+  struct pb_stmt *st = pb_store_stmt(gw->store,
+      "UPDATE published_sites SET removed_at = ?2 WHERE name = ?1 AND "
+      "removed_at IS NULL");
+  if (!st || pb_stmt_bind_text(st, 1, name) ||
+      pb_stmt_bind_int(st, 2, pb_clock_now()))
+    return PB_EDB;
+  return pb_stmt_run(st);
+}
+
+int gw_store_published_each(struct gw *gw, int64_t keep_s, gw_name_cb *cb,
+                            void *ud) {
+  struct pb_stmt *st = pb_store_stmt(gw->store,
+      "DELETE FROM published_sites WHERE removed_at < ?1");
+  if (st && !pb_stmt_bind_int(st, 1, pb_clock_now() - keep_s))
+    pb_stmt_run(st);
+  st = pb_store_stmt(gw->store, "SELECT name FROM published_sites");
+  if (!st)
+    return PB_EDB;
+  int rc;
+  while ((rc = pb_stmt_step(st)) == PB_STMT_ROW)
+    cb(pb_stmt_text(st, 0), ud);
+  return rc < 0 ? rc : 0;
 }

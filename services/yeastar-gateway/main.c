@@ -150,13 +150,17 @@ int main(int argc, char **argv) {
   pb_bus_serve_sealed(svc.bus, request_keys, secret_fields);
   pb_info("drift policy: %s; read-back every %llds", gw.drift_enforce ? "enforce"
           : "respect", (long long)gw.readback_every_s);
+  if (gw_retained_load(&gw)) {
+    exit_code = 1;
+    goto out;
+  }
   site_from_config(&gw);
   gw_store_sites_each(&gw, start_stored, &gw);
   if (!gw.sites)
     pb_warn("no PBX site (YEASTAR_PBX_URL is empty and none was added with "
             "site/add): nothing will be applied");
   if (gw_desired_register(&gw) || gw_pbx_event_register(&gw) ||
-      gw_requests_register(&gw)) {
+      gw_requests_register(&gw) || gw_retained_register(&gw)) {
     exit_code = 1;
     goto out;
   }
@@ -172,6 +176,7 @@ out:
   gw.bus = NULL;
   pb_http_free(gw.http);
   gw_sites_free(&gw);
+  gw_retained_free(&gw);
   pb_store_close(gw.store);
   pb_secretbox_free(gw.box);
   pb_keypair_free(request_keys);

@@ -3,9 +3,11 @@
  * the token added at send time. Open API rules (PBX-APIS.md): the token
  * only in the access_token query parameter, a User-Agent on every request,
  * JSON bodies, and both a non-200 status and a non-zero errcode are
- * failures. When the PBX stops answering, the site is "down": requests wait
- * in the queue (nothing is lost, no storm of failures) and one probe at a
- * time, backing off to 15 s, finds out when it is back. */
+ * failures. When the PBX stops answering, or answers HTTP 5xx to
+ * GW_DOWN_AFTER_SERVER_ERRORS requests in a row, the site is "down": requests
+ * wait in the queue (nothing is lost, no storm of failures), probes backing
+ * off to 5 s find out when it is back (pbx_outage.c), and then every
+ * extension waiting for a retry is tried at once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,9 @@
 #include "pb/http.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/map.h"
 
 #define QUEUE_MAX (GW_MAX_EXTS + 1000)
-#define PROBE_FIRST_MS 1000
-#define PROBE_MAX_MS 15000
 
 /* Kept small: at 08:00 there is one queued per extension. */
 struct gw_call {
@@ -154,27 +155,27 @@ static void went_down(struct gw_site *s, const char *state, const char *msg) {
     pb_debug("site %s: still no answer: %s", s->name, msg);
   }
   s->down_failures++;
-  int64_t delay = PROBE_FIRST_MS;
-  for (int i = 1; i < s->down_failures && delay < PROBE_MAX_MS; i++)
-    delay *= 2;
-  if (delay > PROBE_MAX_MS)
-    delay = PROBE_MAX_MS;
-  delay += (int64_t)(random() % (delay / 10 + 1)); /* no lock-step between sites */
+  int64_t delay = gw_probe_delay_ms(s->down_failures, (uint32_t)random());
   s->probe_at_ms = pb_clock_now_ms() + delay;
   gw_site_set_state(s, state, msg);
   arm_pump(s, delay);
 }
 
+/* The queue resumes, and so does everything that gave up for a while
+ * meanwhile: extensions backing off (up to APPLY_RETRY_MAX_SECONDS), a
+ * failed directory read. */
 static void came_back(struct gw_site *s) {
   if (!s->down)
     return;
   s->down = false;
   s->down_failures = 0;
-  pb_info("site %s: the PBX answers again (%zu requests waiting)", s->name,
-          s->queued);
+  pb_info("site %s: the PBX answers again (%zu requests waiting, %zu "
+          "extensions to retry)", s->name, s->queued, pb_map_count(s->retry));
   if (!strcmp(s->state, "unreachable") || !strcmp(s->state, "tls_failed") ||
       !strcmp(s->state, "api_disabled") || !strcmp(s->state, "forbidden"))
     gw_site_set_state(s, "ok", "");
+  gw_apply_retry_now(s);
+  gw_directory_resume(s);
 }
 
 /* ---- answers ---- */
@@ -230,12 +231,13 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
     return;
   }
   if (c->probe)
-    s->probing = false;
+    s->probes--;
   s->last_reached_api = !r->err || r->failure == PB_HTTP_FAIL_TIMEOUT ||
                         r->failure == PB_HTTP_FAIL_NO_ANSWER ||
                         r->failure == PB_HTTP_FAIL_OTHER;
   if (r->err && r->failure != PB_HTTP_FAIL_TOO_BIG) {
     describe(msg, sizeof msg, c, r);
+    gw_outage_note(s->down, &s->server_errors, GW_ANSWER_NONE);
     went_down(s, failure_state(r->failure), msg);
     if (c->probe)
       call_free(c);
@@ -257,11 +259,23 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
   const char *errmsg = NULL;
   bool envelope = gw_envelope(j, &code, &errmsg);
   if (r->status >= 500) {
-    snprintf(msg, sizeof msg, "%s: HTTP %ld from the PBX", c->endpoint, r->status);
-    if (c->probe) {
+    if (gw_outage_note(s->down, &s->server_errors, GW_ANSWER_SERVER_ERROR) ==
+        GW_OUTAGE_DOWN) {
+      /* The PBX (or its proxy) fails everything: wait for it like for a
+       * PBX that does not answer, instead of each extension backing off on
+       * its own. */
+      snprintf(msg, sizeof msg, "%s: HTTP %ld from the PBX (%d answers in a "
+               "row)", c->endpoint, r->status, s->server_errors);
       went_down(s, "unreachable", msg);
-      call_free(c);
+      if (c->probe)
+        call_free(c);
+      else if (c->no_token)
+        finish(c, PB_EHTTP, msg, NULL);
+      else
+        requeue(s, c);
     } else {
+      snprintf(msg, sizeof msg, "%s: HTTP %ld from the PBX", c->endpoint,
+               r->status);
       finish(c, PB_EHTTP, msg, NULL);
     }
   } else if (!envelope) {
@@ -291,7 +305,9 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
     else
       requeue(s, c);
   } else {
-    came_back(s);
+    if (gw_outage_note(s->down, &s->server_errors, GW_ANSWER_API) ==
+        GW_OUTAGE_BACK)
+      came_back(s);
     if (c->probe) {
       call_free(c);
     } else if ((code == GW_ERRCODE_TOKEN_EXPIRED ||
@@ -377,6 +393,10 @@ static bool take_rate(struct gw_site *s, int64_t *wait_ms) {
 }
 
 static void send_probe(struct gw_site *s) {
+  /* The next one goes at this time even if this one hangs (a PBX that
+   * accepts connections but does not answer until the timeout). */
+  s->probe_at_ms = pb_clock_now_ms() +
+                   gw_probe_delay_ms(s->down_failures, (uint32_t)random());
   struct gw_call *c = calloc(1, sizeof *c);
   if (!c)
     return;
@@ -389,19 +409,21 @@ static void send_probe(struct gw_site *s) {
     call_free(c);
     return;
   }
-  s->probing = true;
+  s->probes++;
 }
 
 void gw_pbx_pump(struct gw_site *s) {
   if (s->pumping || s->removed)
     return;
   s->pumping = true;
-  while (s->queue_head && s->inflight < max_inflight(s)) {
+  while (s->inflight < max_inflight(s)) {
     int64_t wait = 0;
     if (s->down) {
+      /* Probes go on even when nothing waits in the queue (extensions
+       * backing off, the status operators watch). */
       int64_t left = s->probe_at_ms - pb_clock_now_ms();
-      if (s->probing)
-        break;
+      if (s->probes >= GW_PROBES_MAX)
+        break; /* its answer pumps again */
       if (left > 0) {
         arm_pump(s, left);
         break;
@@ -411,8 +433,10 @@ void gw_pbx_pump(struct gw_site *s) {
         break;
       }
       send_probe(s);
-      break;
+      continue; /* arms the timer for the next one */
     }
+    if (!s->queue_head)
+      break;
     struct gw_call *c = s->queue_head;
     if (!c->no_token && s->token_state != TOKEN_VALID) {
       gw_token_ensure(s); /* may put a token request in front */

@@ -75,7 +75,7 @@ static bool next_listed(void *ud, struct pb_dir_entry *out) {
 }
 
 /* Written entry by entry: 10,000 extensions never become a JSON tree. */
-static void publish_directory(struct gw_site *s) {
+void gw_directory_publish(struct gw_site *s) {
   struct walk w = {.site = s};
   size_t len = 0;
   char *text = pb_directory_dump_stream(s->name, pb_clock_now(), s->gw->tz,
@@ -91,7 +91,7 @@ static void publish_directory(struct gw_site *s) {
 }
 
 void gw_directory_republish(struct gw_site *s) {
-  publish_directory(s);
+  gw_directory_publish(s);
   size_t pos = 0;
   struct gw_ext *e;
   while ((e = pb_map_next(s->exts, &pos, NULL)))
@@ -166,11 +166,13 @@ static void finish_read(struct gw_site *s) {
     pb_info("site %s: the directory changed while it was read (%zu seen, %lld "
             "announced): nothing removed this time", s->name, s->read_seen,
             (long long)s->read_total);
+  else
+    gw_retained_check_states(s);
   bool first = !s->directory_loaded;
   s->directory_loaded = true;
   s->reading = false;
   if (first || s->read_changed || ngone || s->read_publish)
-    publish_directory(s);
+    gw_directory_publish(s);
   s->read_publish = false;
   if (first && !strcmp(s->state, "starting"))
     gw_site_set_state(s, "ok", "");
@@ -204,6 +206,7 @@ static void on_page(struct gw_site *s, int err, const char *errmsg, json_t *resp
     pb_warn("site %s: reading the extension directory failed: %s", s->name,
             errmsg);
     s->reading = false;
+    s->read_failed = true;
     answer_waiters(s, errmsg);
     pb_timer_arm_in(s->readback_timer, FAILED_READ_RETRY_MS);
     return;
@@ -285,6 +288,7 @@ void gw_directory_read(struct gw_site *s, bool publish) {
   if (s->reading)
     return; /* the read under way answers for this one too */
   s->reading = true;
+  s->read_failed = false;
   s->read_page = 1;
   s->read_seen = 0;
   s->read_total = 0;
@@ -322,4 +326,9 @@ void gw_directory_start(struct gw_site *s) {
   if (s->gw->readback_every_s > 0)
     pb_timer_arm_in(s->readback_timer, s->gw->readback_every_s * 1000);
   gw_directory_read(s, true);
+}
+
+void gw_directory_resume(struct gw_site *s) {
+  if (s->read_failed && !s->reading)
+    gw_directory_read(s, s->read_publish || !s->directory_loaded);
 }

@@ -243,6 +243,7 @@ int gw_site_start(struct gw *gw, struct gw_site_settings *set, bool from_config,
   while (*tail)
     tail = &(*tail)->next;
   *tail = s;
+  gw_retained_serve(gw, s->name);
   pb_info("site %s: %s (client id %s)%s", s->name, s->base_url, s->set.client_id,
           from_config ? " from the YEASTAR_* settings" : "");
   warn_settings(s);
@@ -277,6 +278,7 @@ void gw_site_reconfigure(struct gw_site *s, struct gw_site_settings *set) {
   /* Whatever failed before gets a fresh try with the new settings. */
   s->down = false;
   s->down_failures = 0;
+  s->server_errors = 0;
   s->token_wait = false;
   s->token_failures = 0;
   gw_site_set_state(s, "starting", "");
@@ -299,6 +301,7 @@ static void site_free(struct gw_site *s) {
   }
   pb_map_free(s->exts);
   pb_map_free(s->retry);
+  pb_map_free(s->unchecked);
   gw_settings_cleanup(&s->set);
   free(s);
 }
@@ -334,6 +337,7 @@ void gw_site_remove(struct gw_site *s) {
   struct gw *gw = s->gw;
   gw_site_clear_topics(s);
   gw_store_forget_site(gw, s->name);
+  gw_retained_unserve(gw, s->name);
   for (struct gw_site **pp = &gw->sites; *pp; pp = &(*pp)->next) {
     if (*pp == s) {
       *pp = s->next;

@@ -8,6 +8,7 @@
 #include "gateway.h"
 #include "pb/bus.h"
 #include "pb/clock.h"
+#include "pb/error.h"
 #include "pb/log.h"
 #include "pb/map.h"
 
@@ -15,9 +16,7 @@ static bool failing(const char *state) {
   return strcmp(state, "ok") != 0 && strcmp(state, "starting") != 0;
 }
 
-void gw_site_publish_status(struct gw_site *s) {
-  if (s->removed || !s->gw->bus)
-    return;
+static void fill(const struct gw_site *s, struct pb_site_status *out) {
   struct pb_site_status st = {.since = s->state_since,
                               .updated_at = pb_clock_now(),
                               .token_valid = s->token_state == TOKEN_VALID,
@@ -36,6 +35,34 @@ void gw_site_publish_status(struct gw_site *s) {
     if (e->drift_since)
       st.drifting++;
   }
+  *out = st;
+}
+
+/* All but updated_at: a status kept from an earlier run that still says
+ * how the site is needs no new copy. */
+bool gw_site_status_matches(const struct gw_site *s, const char *payload,
+                            size_t len) {
+  struct pb_site_status want, got;
+  char err[200];
+  json_t *j = pb_json_parse(payload, len, err, sizeof err);
+  int rc = j ? pb_site_status_from_json(j, &got, err, sizeof err) : PB_EINVAL;
+  json_decref(j);
+  if (rc)
+    return false;
+  fill(s, &want);
+  return !strcmp(want.site, got.site) && !strcmp(want.state, got.state) &&
+         !strcmp(want.error, got.error) && !strcmp(want.url, got.url) &&
+         want.since == got.since && want.token_valid == got.token_valid &&
+         (!want.token_valid || want.token_expires == got.token_expires) &&
+         want.extensions == got.extensions && want.pending == got.pending &&
+         want.drifting == got.drifting;
+}
+
+void gw_site_publish_status(struct gw_site *s) {
+  if (s->removed || !s->gw->bus)
+    return;
+  struct pb_site_status st;
+  fill(s, &st);
   json_t *j = pb_site_status_to_json(&st, s->gw->tz);
   char topic[128];
   snprintf(topic, sizeof topic, "site/%s/status", s->name);
@@ -43,18 +70,24 @@ void gw_site_publish_status(struct gw_site *s) {
   json_decref(j);
 }
 
-/* pbx_recovered is told once the site is "ok" again after any failure,
+/* pbx_error is told once per failing state (not again for each request
+ * that meets the same failure); pbx_recovered once the site is "ok" again after any failure,
  * with the first failing state and how long it lasted in all (a site may
  * go through "starting" after its settings were fixed). */
 void gw_site_set_state(struct gw_site *s, const char *state, const char *error) {
   if (!strcmp(s->state, state) && !strcmp(s->error, error ? error : ""))
     return;
   int64_t now = pb_clock_now();
-  if (strcmp(s->state, state) != 0)
+  bool changed = strcmp(s->state, state) != 0;
+  if (changed)
     s->state_since = now;
   pb_strlcpy(s->state, state, sizeof s->state);
   pb_strlcpy(s->error, error ? error : "", sizeof s->error);
-  if (failing(state)) {
+  if (failing(state) && !changed) {
+    /* The same failure, described anew (another request met it): the
+     * status says so, without another event. */
+    pb_debug("site %s: still %s: %s", s->name, state, s->error);
+  } else if (failing(state)) {
     if (!s->failed[0]) {
       pb_strlcpy(s->failed, state, sizeof s->failed);
       s->failed_since = now;

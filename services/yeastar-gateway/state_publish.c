@@ -3,14 +3,14 @@
  * a change kept under DRIFT_POLICY=respect) and one R/events/apply or
  * apply_failed event per extension/update (docs/topics.md). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "gateway.h"
 #include "pb/bus.h"
 #include "pb/error.h"
 
-void gw_state_publish(struct gw_site *s, const struct gw_ext *e) {
-  if (!e->listed || s->removed)
-    return;
+static json_t *state_json(struct gw_site *s, const struct gw_ext *e) {
   struct pb_ext_state st = {
       .status = e->pbx_status,
       .in_sync = e->desired == PB_PRESENCE_NONE || e->desired == e->pbx_status,
@@ -21,11 +21,29 @@ void gw_state_publish(struct gw_site *s, const struct gw_ext *e) {
       .drift_until = e->drift_until,
   };
   pb_strlcpy(st.name, e->name ? e->name : "", sizeof st.name);
-  json_t *j = pb_ext_state_to_json(&st, s->gw->tz);
+  return pb_ext_state_to_json(&st, s->gw->tz);
+}
+
+void gw_state_publish(struct gw_site *s, const struct gw_ext *e) {
+  if (!e->listed || s->removed)
+    return;
+  json_t *j = state_json(s, e);
   char topic[256];
   snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, e->number);
   pb_bus_publish_json(s->gw->bus, topic, j, true);
   json_decref(j);
+}
+
+/* Compared as published (the same compact dump), so a payload from an
+ * earlier run matches only when nothing it says has changed. */
+bool gw_state_matches(struct gw_site *s, const struct gw_ext *e,
+                      const char *payload, size_t len) {
+  json_t *j = state_json(s, e);
+  char *text = pb_json_dump(j);
+  bool same = text && strlen(text) == len && memcmp(text, payload, len) == 0;
+  free(text);
+  json_decref(j);
+  return same;
 }
 
 void gw_state_clear(struct gw_site *s, const char *number) {
