@@ -28,7 +28,10 @@ struct checkpointer {
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond;
+  pthread_cond_t idle;         /* signalled when a checkpoint ends */
   int wal_pages;               /* after the last commit; 0 when checkpointed */
+  bool running;                /* the thread is checkpointing */
+  bool writer;                 /* the writer is checkpointing (the thread waits) */
   bool stop;
 };
 
@@ -168,9 +171,11 @@ int pb_store_open(const char *path, const struct pb_migration *migrations,
 #define CKPT_EVERY_MS 1000
 /* Past this many WAL pages after a commit, the thread is woken at once. */
 #define CKPT_AT_ONCE_PAGES 1000
-/* Past this many, the thread has fallen far behind (starved, or a reader
- * held it back): the writer checkpoints itself, as SQLite's own automatic
- * checkpoint would, so that the file stays bounded whatever happens. */
+/* Past this many, the thread has fallen far behind (commits come faster
+ * than the disk takes them, or the thread is starved): the writer waits
+ * for the thread's checkpoint under way, if any, then checkpoints itself,
+ * as SQLite's own automatic checkpoint would, so that the file stays
+ * bounded whatever happens. */
 #define CKPT_WRITER_PAGES 4000
 /* The WAL file's size cap once checkpointed: SQLite truncates it to this
  * when it starts the log over (journal_size_limit), and the thread
@@ -183,10 +188,20 @@ static int on_commit(void *ud, sqlite3 *db, const char *name, int pages) {
   c->wal_pages = pages;
   if (pages >= CKPT_AT_ONCE_PAGES)
     pthread_cond_signal(&c->cond);
+  if (pages < CKPT_WRITER_PAGES) {
+    pthread_mutex_unlock(&c->lock);
+    return SQLITE_OK;
+  }
+  /* Only one connection may checkpoint at a time (the other gets BUSY):
+   * wait for the thread's, and keep it from starting another. */
+  while (c->running)
+    pthread_cond_wait(&c->idle, &c->lock);
+  c->writer = true;
   pthread_mutex_unlock(&c->lock);
-  /* BUSY when the thread is checkpointing right now: then it is at work. */
-  if (pages >= CKPT_WRITER_PAGES)
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  pthread_mutex_lock(&c->lock);
+  c->writer = false;
+  pthread_mutex_unlock(&c->lock);
   return SQLITE_OK;
 }
 
@@ -234,11 +249,12 @@ static void *checkpoint_loop(void *arg) {
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
     pthread_cond_timedwait(&c->cond, &c->lock, &until);
-    if (c->stop || !db || (!c->wal_pages && !oversize))
+    if (c->stop || !db || c->writer || (!c->wal_pages && !oversize))
       continue;
     int mode = c->wal_pages ? SQLITE_CHECKPOINT_PASSIVE
                             : SQLITE_CHECKPOINT_TRUNCATE;
     c->wal_pages = 0;
+    c->running = true;
     pthread_mutex_unlock(&c->lock);
     int log = 0, done = 0;
     if (sqlite3_wal_checkpoint_v2(db, NULL, mode, &log, &done) != SQLITE_OK &&
@@ -246,6 +262,8 @@ static void *checkpoint_loop(void *arg) {
       pb_warn("database %s: checkpoint failed: %s", a->path, sqlite3_errmsg(db));
     oversize = wal_size(a->path) > WAL_LIMIT_BYTES;
     pthread_mutex_lock(&c->lock);
+    c->running = false;
+    pthread_cond_broadcast(&c->idle);
     if (done < log && !c->wal_pages)
       c->wal_pages = log - done; /* a reader held some back: again later */
   }
@@ -268,6 +286,7 @@ int pb_store_checkpoint_in_background(struct pb_store *s) {
   }
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->cond, NULL);
+  pthread_cond_init(&c->idle, NULL);
   a->c = c;
   snprintf(a->path, sizeof a->path, "%s", s->path);
   /* The hook replaces SQLite's own automatic checkpoint after commits;
@@ -281,6 +300,7 @@ int pb_store_checkpoint_in_background(struct pb_store *s) {
     sqlite3_wal_autocheckpoint(s->db, 1000);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
+    pthread_cond_destroy(&c->idle);
     free(c);
     free(a);
     return PB_EIO;
@@ -300,6 +320,7 @@ static void stop_checkpointer(struct pb_store *s) {
   pthread_join(c->thread, NULL);
   pthread_mutex_destroy(&c->lock);
   pthread_cond_destroy(&c->cond);
+  pthread_cond_destroy(&c->idle);
   free(c);
   s->ckpt = NULL;
 }
