@@ -297,6 +297,9 @@ struct ingest {
  * zone. */
 void ingest_publish_all(struct ingest *in);
 void ingest_publish_one(struct ingest *in, const char *site, const char *ext);
+/* Reads back the retained schedules after every (re)connection: one for an
+ * extension the database no longer knows is cleared (schedule_publish.c). */
+int ingest_schedule_watch(struct ingest *in);
 /* Each extension a source feeds (its weekly slots' for a weekly one). */
 void ingest_publish_source(struct ingest *in, const struct source_def *d);
 void ingest_arm_horizon(struct ingest *in);
@@ -417,6 +420,9 @@ json_t *ingest_source_status(const struct ingest *in, const struct source *s);
 void ingest_status_publish(struct ingest *in, const struct source *s);
 void ingest_status_publish_all(struct ingest *in);
 void ingest_status_clear(struct ingest *in, const char *id);
+/* Reads back the retained statuses after every (re)connection: one of a
+ * source that no longer exists is cleared. */
+int ingest_status_watch(struct ingest *in);
 /* R/events/source: `fields` (taken, may be NULL) plus id and action. */
 void ingest_source_event(struct ingest *in, const struct source_def *d,
                          const char *action, json_t *fields);

@@ -135,7 +135,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   pb_bus_serve_sealed(svc.bus, request_keys, secret_fields);
-  if (ingest_settings_watch(&in) || sources_start(&in)) {
+  if (ingest_settings_watch(&in) || sources_start(&in) ||
+      ingest_schedule_watch(&in) || ingest_status_watch(&in)) {
     pb_keypair_free(request_keys);
     sources_stop(&in);
     ingest_zones_free(in.zones);

@@ -110,6 +110,30 @@ void ingest_publish_source(struct ingest *in, const struct source_def *d) {
   json_decref(exts);
 }
 
+/* The broker hands back every retained schedule at each (re)connection. One
+ * of an extension this service has nothing for any more (its last source
+ * removed just before a kill -9 kept the empty schedule from leaving) is
+ * cleared; the others are published again by ingest_publish_all. Deliveries
+ * without the retained flag are this service's own publishes. */
+static void on_own_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                            void *ud) {
+  struct ingest *in = ud;
+  char buf[256];
+  const char *seg[5];
+  if (!msg->retained || msg->len == 0 ||
+      pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4 ||
+      !pb_topic_id_valid(seg[1]) || !pb_topic_id_valid(seg[2]) ||
+      ingest_store_extension_known(in->store, seg[1], seg[2]))
+    return;
+  pb_info("clearing the schedule of %s/%s left on the broker: no source feeds "
+          "it any more", seg[1], seg[2]);
+  pb_bus_clear(bus, msg->topic);
+}
+
+int ingest_schedule_watch(struct ingest *in) {
+  return pb_bus_subscribe(in->bus, "ext/+/+/schedule", on_own_schedule, in);
+}
+
 static void publish_cb(const char *site, const char *ext, void *ud) {
   ingest_publish_one(ud, site, ext);
 }

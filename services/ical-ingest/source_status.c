@@ -102,6 +102,31 @@ void ingest_status_clear(struct ingest *in, const char *id) {
   pb_bus_clear(in->bus, topic);
 }
 
+/* Every retained status comes back at each (re)connection: one of a source
+ * that is gone (removed just before a kill -9 kept the clear from leaving)
+ * is cleared; the others are published again by ingest_status_publish_all.
+ * Deliveries without the retained flag are this service's own publishes. */
+static void on_own_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                          void *ud) {
+  struct ingest *in = ud;
+  char buf[256];
+  const char *seg[6];
+  if (!msg->retained || msg->len == 0 ||
+      pb_topic_split(msg->topic, buf, sizeof buf, seg, 6) != 5 ||
+      ingest_source_find(in, seg[3]))
+    return;
+  pb_info("clearing the status of source %s left on the broker: no such "
+          "source any more", seg[3]);
+  pb_bus_clear(bus, msg->topic);
+}
+
+int ingest_status_watch(struct ingest *in) {
+  char pattern[128];
+  snprintf(pattern, sizeof pattern, "svc/%s/source/+/status",
+           pb_bus_service(in->bus));
+  return pb_bus_subscribe(in->bus, pattern, on_own_status, in);
+}
+
 void ingest_source_event(struct ingest *in, const struct source_def *d,
                          const char *action, json_t *fields) {
   json_t *ev = fields ? fields : json_object();

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/log.h"
@@ -27,6 +28,7 @@ struct sched_ha {
   struct sched *s;
   char prefix[160];
   char status_topic[192];
+  char config_pattern[192];      /* <prefix>/device/+/config */
   char root_id[64];              /* the root as a discovery id segment */
   char *to_label_tpl;            /* status value -> label */
   char *command_tpl;             /* label -> override/set payload */
@@ -69,6 +71,8 @@ int sched_ha_new(struct sched *s, const char *prefix, struct sched_ha **out) {
   ha->s = s;
   pb_strlcpy(ha->prefix, prefix, sizeof ha->prefix);
   snprintf(ha->status_topic, sizeof ha->status_topic, "%s/status", prefix);
+  snprintf(ha->config_pattern, sizeof ha->config_pattern, "%s/device/+/config",
+           prefix);
   pb_strlcpy(ha->root_id, s->root, sizeof ha->root_id);
   for (char *c = ha->root_id; *c; c++) {
     if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
@@ -112,6 +116,10 @@ void sched_ha_free(struct sched_ha *ha) {
 
 const char *sched_ha_status_topic(const struct sched_ha *ha) {
   return ha->status_topic;
+}
+
+const char *sched_ha_config_pattern(const struct sched_ha *ha) {
+  return ha->config_pattern;
 }
 
 static void object_id(const struct sched_ha *ha, const struct sched_ext *e,
@@ -244,6 +252,52 @@ void sched_ha_remove(struct sched_ha *ha, struct sched_ext *e) {
   pb_info("%s/%s left the PBX directory: removing its Home Assistant device",
           e->site, e->ext);
   ha->s->io.publish(ha->s->io.ud, topic, "", 0, true, true);
+}
+
+/* The extension a device id "presencebus_<root>_<site>_<ext>" names: site
+ * and extension may hold '_' themselves, so each split is tried. */
+static struct sched_ext *ext_of_id(const struct sched_ha *ha, const char *id) {
+  char own[96], rest[2 * PB_ID_MAX + 2];
+  int n = snprintf(own, sizeof own, "presencebus_%s_", ha->root_id);
+  if (n < 0 || (size_t)n >= sizeof own || strncmp(id, own, (size_t)n) != 0 ||
+      strlen(id + n) >= sizeof rest)
+    return NULL;
+  pb_strlcpy(rest, id + n, sizeof rest);
+  for (char *u = strchr(rest, '_'); u; u = strchr(u + 1, '_')) {
+    *u = '\0';
+    struct sched_ext *e = sched_ext_get(ha->s, rest, u + 1, false);
+    *u = '_';
+    if (e)
+      return e;
+  }
+  return NULL;
+}
+
+void sched_ha_check_retained(struct sched_ha *ha, const char *topic,
+                             const char *payload, size_t len) {
+  char buf[512];
+  const char *seg[8];
+  int n = pb_topic_split(topic, buf, sizeof buf, seg, 8);
+  /* <prefix>/device/<id>/config, the prefix having one or more levels. */
+  if (n < 4 || strncmp(seg[n - 2], "presencebus_", 12) != 0)
+    return; /* another program's device */
+  char own[96];
+  snprintf(own, sizeof own, "presencebus_%s_", ha->root_id);
+  if (strncmp(seg[n - 2], own, strlen(own)) != 0)
+    return; /* a PresenceBus of another root */
+  struct sched_ext *e = ext_of_id(ha, seg[n - 2]);
+  if (!e || !e->in_directory) {
+    pb_info("removing a Home Assistant device left on the broker (%s): no "
+            "such extension in the directory", topic);
+    ha->s->io.publish(ha->s->io.ud, topic, "", 0, true, true);
+    return;
+  }
+  json_t *j = sched_ha_config(ha, e);
+  char *text = pb_json_dump(j);
+  json_decref(j);
+  if (text && (strlen(text) != len || memcmp(text, payload, len) != 0))
+    sched_ha_publish(ha, e);
+  free(text);
 }
 
 static void on_pace(struct pb_loop *loop, struct pb_timer *t, void *ud) {

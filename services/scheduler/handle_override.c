@@ -13,9 +13,14 @@
 
 static void on_set(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   struct sched *s = ud;
-  char site[PB_ID_MAX], ext[PB_ID_MAX], err[256];
+  char site[PB_ID_MAX], ext[PB_ID_MAX], err[400];
   if (!sched_topic_ext(msg->topic, site, ext)) {
     pb_bus_error_event(bus, msg, "site and extension must be [A-Za-z0-9_-]");
+    return;
+  }
+  const char *refused = sched_command_refused(s, site, ext, err, sizeof err);
+  if (refused) {
+    pb_bus_error_event(bus, msg, refused);
     return;
   }
   struct pb_override o;
@@ -34,7 +39,7 @@ static void on_set(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
 
 static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   struct sched *s = ud;
-  char site[PB_ID_MAX], ext[PB_ID_MAX], err[256];
+  char site[PB_ID_MAX], ext[PB_ID_MAX], err[400];
   if (!sched_topic_ext(msg->topic, site, ext)) {
     pb_bus_error_event(bus, msg, "site and extension must be [A-Za-z0-9_-]");
     return;
@@ -62,6 +67,16 @@ static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
     reason = pb_json_str(j, "reason") ? pb_json_str(j, "reason") : "";
   }
   struct sched_ext *e = sched_ext_get(s, site, ext, false);
+  /* Ending an override that exists creates nothing, so it passes even for
+   * an extension that has left the directory. */
+  const char *refused = e && e->override
+                            ? NULL
+                            : sched_command_refused(s, site, ext, err, sizeof err);
+  if (refused) {
+    pb_bus_error_event(bus, msg, refused);
+    json_decref(j);
+    return;
+  }
   /* Nothing to clear is not an error: clearing is idempotent. */
   if (e)
     sched_override_clear(e, by, reason);

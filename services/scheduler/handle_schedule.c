@@ -89,6 +89,7 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
     pb_directory_cleanup(&d);
     return;
   }
+  sched_site_known(s, d.site);
   /* A first directory of thousands of extensions is offered to Home
    * Assistant paced, like after a reconnect; a few joiners at once. */
   bool many = d.count > 100;

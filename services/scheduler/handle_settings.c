@@ -12,9 +12,14 @@
 
 static void apply_command(struct pb_bus *bus, const struct pb_bus_msg *msg,
                           struct sched *s, const struct sched_settings_change *c) {
-  char site[PB_ID_MAX], ext[PB_ID_MAX];
+  char site[PB_ID_MAX], ext[PB_ID_MAX], err[400];
   if (!sched_topic_ext(msg->topic, site, ext)) {
     pb_bus_error_event(bus, msg, "site and extension must be [A-Za-z0-9_-]");
+    return;
+  }
+  const char *refused = sched_command_refused(s, site, ext, err, sizeof err);
+  if (refused) {
+    pb_bus_error_event(bus, msg, refused);
     return;
   }
   struct sched_ext *e = sched_ext_get(s, site, ext, true);
@@ -57,7 +62,7 @@ static void on_settings_request(struct pb_bus *bus, const char *action,
   (void)bus;
   (void)action;
   struct sched *s = ud;
-  char err[256];
+  char err[400];
   const char *site = pb_json_str(req, "site");
   const char *ext = pb_json_str(req, "ext");
   if (!site)
@@ -73,6 +78,12 @@ static void on_settings_request(struct pb_bus *bus, const char *action,
     return;
   }
   bool change = c.set_default || c.set_tz || c.set_planning;
+  const char *refused =
+      change ? sched_command_refused(s, site, ext, err, sizeof err) : NULL;
+  if (refused) {
+    pb_bus_reply_error(reply, refused, NULL);
+    return;
+  }
   struct sched_ext *e = sched_ext_get(s, site, ext, change);
   if (change && (!e || sched_settings_apply(e, &c))) {
     pb_bus_reply_error(reply, "the settings could not be stored", NULL);

@@ -60,6 +60,7 @@ int main(int argc, char **argv) {
   }
   s.root = pb_config_str(svc.cfg, PB_CFG_MQTT_TOPIC_ROOT);
   s.default_site = pb_config_str(svc.cfg, PB_CFG_SITE);
+  s.allow_unlisted = pb_config_bool(svc.cfg, PB_CFG_ALLOW_UNLISTED_EXTENSIONS);
   if (pb_config_bool(svc.cfg, PB_CFG_HA_DISCOVERY) &&
       sched_ha_new(&s, pb_config_str(svc.cfg, PB_CFG_HA_DISCOVERY_PREFIX), &s.ha)) {
     exit_code = 1;
@@ -68,7 +69,8 @@ int main(int argc, char **argv) {
   if (sched_store_open(pb_config_str(svc.cfg, PB_CFG_DATA_DIR), &s.store) ||
       sched_store_load(&s) || sched_inputs_register(svc.bus, &s) ||
       sched_overrides_register(svc.bus, &s) ||
-      sched_settings_register(svc.bus, &s)) {
+      sched_settings_register(svc.bus, &s) ||
+      sched_retained_register(svc.bus, &s)) {
     exit_code = 1;
     goto out;
   }

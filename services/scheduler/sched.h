@@ -123,6 +123,8 @@ struct sched {
   struct sched_io io;
   struct pb_map *exts;           /* "site/ext" -> struct sched_ext */
   struct pb_map *zones;          /* zone name -> struct pb_tz, loaded once */
+  struct pb_map *sites;          /* sites whose PBX directory is known */
+  bool allow_unlisted;           /* ALLOW_UNLISTED_EXTENSIONS */
   enum pb_presence default_status; /* DEFAULT_STATUS */
   const char *root;              /* MQTT_TOPIC_ROOT, for Home Assistant */
   const char *default_site;      /* SITE: a request without "site" */
@@ -145,6 +147,16 @@ void sched_evaluate_all(struct sched *s, bool force);
 void sched_clock_jumped(struct sched *s);
 /* After a (re)connection: decisions, overrides and settings published again. */
 void sched_republish_all(struct sched *s);
+/* A directory was seen for `site` (or an extension of it is stored as
+ * listed): from then on its directory decides which commands pass. */
+void sched_site_known(struct sched *s, const char *site);
+/* Commands (override/set and clear, planning/set, settings/set, the settings
+ * request) may only touch extensions the site's PBX directory lists, unless
+ * ALLOW_UNLISTED_EXTENSIONS: otherwise a made-up extension would create
+ * retained state for ever. NULL when the command may go on; else the
+ * reason (docs/scheduling.md), written into buf. */
+const char *sched_command_refused(struct sched *s, const char *site,
+                                  const char *ext, char *buf, size_t len);
 /* The extension's effective default status. */
 enum pb_presence sched_default_of(const struct sched_ext *e);
 int sched_publish(struct sched *s, const char *topic, const char *text,
@@ -192,6 +204,14 @@ const struct pb_tz *sched_zone(struct sched *s, const char *name);
 int sched_ha_new(struct sched *s, const char *prefix, struct sched_ha **out);
 void sched_ha_free(struct sched_ha *ha);
 const char *sched_ha_status_topic(const struct sched_ha *ha);
+/* "<prefix>/device/+/config": where this scheduler's devices live. */
+const char *sched_ha_config_pattern(const struct sched_ha *ha);
+/* A retained device config found on the broker after a (re)connection:
+ * replaced when it is not what this scheduler would publish now, cleared
+ * when its extension is not (or no longer) in the directory. Devices of
+ * other programs, or of a PresenceBus on another root, are left alone. */
+void sched_ha_check_retained(struct sched_ha *ha, const char *topic,
+                             const char *payload, size_t len);
 /* The device discovery topic and payload of one extension (pure). */
 void sched_ha_topic(const struct sched_ha *ha, const struct sched_ext *e,
                     char *buf, size_t len);
@@ -213,6 +233,9 @@ int sched_overrides_register(struct pb_bus *bus, struct sched *s);
 /* settings/set, planning/set, the settings request and Home Assistant's
  * birth message (handle_settings.c). */
 int sched_settings_register(struct pb_bus *bus, struct sched *s);
+/* The scheduler's own retained topics, read back after every (re)connection
+ * and made to match the database (handle_retained.c). */
+int sched_retained_register(struct pb_bus *bus, struct sched *s);
 
 /* ---- the database (sched_store.c) ---- */
 int sched_store_open(const char *data_dir, struct pb_store **out);

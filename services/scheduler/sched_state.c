@@ -39,8 +39,9 @@ int sched_init(struct sched *s, struct pb_loop *loop, const struct pb_tz *tz,
   s->root = "presence";
   s->exts = pb_map_new();
   s->zones = pb_map_new();
+  s->sites = pb_map_new();
   s->flush = pb_timer_new(loop, on_flush, s);
-  if (!s->exts || !s->zones || !s->flush) {
+  if (!s->exts || !s->zones || !s->sites || !s->flush) {
     sched_cleanup(s);
     return PB_ENOMEM;
   }
@@ -76,6 +77,8 @@ void sched_cleanup(struct sched *s) {
     pb_tz_free(v);
   pb_map_free(s->zones);
   s->zones = NULL;
+  pb_map_free(s->sites);
+  s->sites = NULL;
 }
 
 struct sched_ext *sched_ext_get(struct sched *s, const char *site,
@@ -101,6 +104,31 @@ struct sched_ext *sched_ext_get(struct sched *s, const char *site,
     return NULL;
   }
   return e;
+}
+
+void sched_site_known(struct sched *s, const char *site) {
+  if (!pb_map_get(s->sites, site))
+    pb_map_put(s->sites, site, s);
+}
+
+const char *sched_command_refused(struct sched *s, const char *site,
+                                  const char *ext, char *buf, size_t len) {
+  if (s->allow_unlisted)
+    return NULL;
+  const struct sched_ext *e = sched_ext_get(s, site, ext, false);
+  if (e && e->in_directory)
+    return NULL;
+  /* Closed by default: with no directory at all (no gateway yet, or no
+   * PBX), nothing is known to exist. */
+  if (!pb_map_get(s->sites, site))
+    snprintf(buf, len, "no PBX directory is known for site '%s' (%s/site/%s/"
+             "directory): commands are refused until its gateway publishes "
+             "one, or set ALLOW_UNLISTED_EXTENSIONS=true for a stack without "
+             "a PBX", site, s->root, site);
+  else
+    snprintf(buf, len, "extension '%s' is not in the PBX directory of site "
+             "'%s' (ALLOW_UNLISTED_EXTENSIONS=true accepts it)", ext, site);
+  return buf;
 }
 
 enum pb_presence sched_default_of(const struct sched_ext *e) {

@@ -240,6 +240,8 @@ static int load_extensions(struct sched *s, size_t *n) {
                 e->site, e->ext, pb_stmt_text(st, 5));
     }
     e->in_directory = pb_stmt_int(st, 6) != 0;
+    if (e->in_directory)
+      sched_site_known(s, e->site);
     if (!pb_stmt_is_null(st, 7))
       e->name = strdup(pb_stmt_text(st, 7));
     if (!pb_stmt_is_null(st, 8)) {
