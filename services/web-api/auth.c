@@ -2,8 +2,8 @@
  * (libsodium, via pb/secretbox.h); session ids and API tokens are 256-bit
  * random values of which only the SHA-256 is stored, so a copy of the
  * database opens no session. Sessions and tokens are also kept in memory
- * so that checking one costs a hash lookup, not a query. Failed logins are
- * counted per client address and user name (a fixed 15-minute window). */
+ * so that checking one costs a hash lookup, not a query. The failed-login
+ * limiter is login_limit.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,6 @@
 #include "pb/store.h"
 #include "web.h"
 
-#define FAILURE_WINDOW_S 900
-#define MAX_FAILURE_KEYS 10000
 
 const char *web_role_name(enum web_role r) {
   return r == WEB_ROLE_ADMIN      ? "admin"
@@ -334,60 +332,6 @@ void web_auth_identify(struct web *w, struct web_conn *wc,
   pb_strlcpy(out->user, s->user, sizeof out->user);
   pb_strlcpy(out->csrf, s->csrf, sizeof out->csrf);
   pb_strlcpy(out->session_hash, hash, sizeof out->session_hash);
-}
-
-/* ---- failed-login limiter ---- */
-
-static void failure_key(const char *ip, const char *user, char *key,
-                        size_t len) {
-  snprintf(key, len, "%s|%.64s", ip, user);
-}
-
-int64_t web_login_blocked(struct web *w, const char *ip, const char *user) {
-  char key[160];
-  failure_key(ip, user, key, sizeof key);
-  struct web_failures *f = pb_map_get(w->auth->failures, key);
-  int64_t now = pb_clock_now();
-  int64_t max = pb_config_int(w->cfg, PB_CFG_WEB_LOGIN_MAX_FAILURES);
-  if (!f || now >= f->window_start + FAILURE_WINDOW_S || f->count < max)
-    return 0;
-  return f->window_start + FAILURE_WINDOW_S - now;
-}
-
-void web_login_result(struct web *w, const char *ip, const char *user,
-                      bool ok) {
-  struct web_auth_state *a = w->auth;
-  char key[160];
-  failure_key(ip, user, key, sizeof key);
-  if (ok) {
-    free(pb_map_remove(a->failures, key));
-    return;
-  }
-  int64_t now = pb_clock_now();
-  struct web_failures *f = pb_map_get(a->failures, key);
-  if (!f) {
-    if (pb_map_count(a->failures) >= MAX_FAILURE_KEYS) {
-      /* Bounded memory: forget the windows that are over; if an attack from
-       * very many addresses fills the table anyway, start it afresh. */
-      free_map(a->failures);
-      a->failures = pb_map_new();
-      pb_warn("login limiter: more than %d addresses failed to log in within "
-              "15 minutes; table reset",
-              MAX_FAILURE_KEYS);
-      if (!a->failures)
-        return;
-    }
-    f = calloc(1, sizeof *f);
-    if (!f || pb_map_put(a->failures, key, f)) {
-      free(f);
-      return;
-    }
-  }
-  if (now >= f->window_start + FAILURE_WINDOW_S) {
-    f->window_start = now;
-    f->count = 0;
-  }
-  f->count++;
 }
 
 /* ---- sessions ---- */

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "pb/config.h"
@@ -19,7 +21,22 @@
 #include "pb/loop.h"
 #include "web.h"
 
-#define MAX_CONNECTIONS 1000u
+/* Refused requests with a larger body are answered without reading it. */
+#define DRAIN_MAX (64 * 1024)
+
+/* Each connection is a descriptor: a soft limit of 1024 (systemd's
+ * default) would refuse connections below WEB_MAX_CONNECTIONS. */
+static void enough_descriptors(unsigned max_conns) {
+  struct rlimit rl;
+  rlim_t want = (rlim_t)max_conns + 128;
+  if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+    return;
+  rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+  if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
+    pb_warn("only %llu file descriptors for WEB_MAX_CONNECTIONS=%u: raise "
+            "LimitNOFILE",
+            (unsigned long long)rl.rlim_cur, max_conns);
+}
 
 void web_reply_json(struct web_response *r, unsigned status, json_t *body) {
   json_decref(r->body);
@@ -189,21 +206,79 @@ static int split_path(char *path, const char **segs, int max) {
   return n;
 }
 
-static void client_ip(struct MHD_Connection *conn, char *buf, size_t len) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  pb_strlcpy(buf, "unknown", len);
-  if (!ci || !ci->client_addr)
-    return;
-  const struct sockaddr *sa = ci->client_addr;
-  if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET,
-              &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-              (socklen_t)len);
-  else if (sa->sa_family == AF_INET6)
-    inet_ntop(AF_INET6,
-              &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
-              (socklen_t)len);
+/* Fills req from the URL: 400, 404 or 414 in resp when it cannot. */
+static bool parse_url(struct web *w, struct MHD_Connection *conn,
+                      const char *url, char *path, size_t pathlen,
+                      struct web_request *req, struct web_response *resp) {
+  if (strlen(url) >= pathlen) {
+    web_reply_error(resp, 414, "URL too long");
+    return false;
+  }
+  if (!pb_utf8_valid(url, strlen(url))) {
+    web_reply_error(resp, 400, "the URL is not valid UTF-8");
+    return false;
+  }
+  pb_strlcpy(path, url, pathlen);
+  req->path = url;
+  req->nsegs = split_path(path, req->segs, 8);
+  struct web_addr a;
+  web_client_address(w, conn, &a);
+  web_addr_text(&a, req->client_ip, sizeof req->client_ip);
+  if (req->nsegs < 0) {
+    web_reply_error(resp, 404, "no such resource: %s", url);
+    return false;
+  }
+  return true;
+}
+
+/* What the head alone decides, on the first call, before any body is read:
+ * the URL, the announced size, who sends it and whether they may use the
+ * route. A refused request's body is never buffered. False with the
+ * answer in resp. */
+static bool check_head(struct web *w, struct web_conn *wc,
+                       struct MHD_Connection *conn, const char *url,
+                       const char *method, struct web_response *resp) {
+  char path[1024];
+  struct web_request req = {
+      .method = method, .wc = wc, .body = "", .check_only = true};
+  if (!parse_url(w, conn, url, path, sizeof path, &req, resp))
+    return false;
+  web_auth_identify(w, wc, &wc->auth);
+  req.auth = wc->auth;
+  web_route(w, &req, resp);
+  if (resp->status == 401 || resp->status == 403)
+    return false; /* who may not send it is told first */
+  const char *cl = web_header(&req, "Content-Length");
+  if (cl && strtoull(cl, NULL, 10) > w->max_body) {
+    web_response_cleanup(resp);
+    resp->allow[0] = '\0';
+    web_reply_error(resp, 413,
+                    "request body larger than %zu bytes (WEB_MAX_BODY_BYTES)",
+                    w->max_body);
+    return false;
+  }
+  return resp->status == 200 && !resp->body;
+}
+
+/* A refusal decided from the head is sent at once (and the connection
+ * closed, the body unread) when the client waits for it (Expect:
+ * 100-continue), or when it refuses credentials and the body is large or of
+ * unknown length: nobody unknown gets to make us read a megabyte. Otherwise
+ * the body is read and thrown away first (never buffered): a client that
+ * writes its whole request before reading, as most libraries do, would
+ * otherwise meet a reset connection instead of the answer. */
+static bool refuse_now(struct MHD_Connection *conn, unsigned status) {
+  const char *expect =
+      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+  if (expect && strcasecmp(expect, "100-continue") == 0)
+    return true;
+  if (status != 401 && status != 403)
+    return false;
+  if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding"))
+    return true;
+  const char *cl =
+      MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+  return cl && strtoull(cl, NULL, 10) > DRAIN_MAX;
 }
 
 static void unlink_suspended(struct web *w, struct web_conn *wc) {
@@ -249,25 +324,14 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
                             .wc = wc,
                             .body = wc->buf ? wc->buf : "",
                             .body_len = wc->len};
+  web_limits_busy(w, conn);
   if (wc->too_big) {
     web_reply_error(&resp, 413,
                     "request body larger than %zu bytes (WEB_MAX_BODY_BYTES)",
                     w->max_body);
-  } else if (strlen(url) >= sizeof path) {
-    web_reply_error(&resp, 414, "URL too long");
-  } else if (!pb_utf8_valid(url, strlen(url))) {
-    web_reply_error(&resp, 400, "the URL is not valid UTF-8");
-  } else {
-    pb_strlcpy(path, url, sizeof path);
-    req.path = url;
-    req.nsegs = split_path(path, req.segs, 8);
-    client_ip(conn, req.client_ip, sizeof req.client_ip);
-    if (req.nsegs < 0) {
-      web_reply_error(&resp, 404, "no such resource: %s", url);
-    } else {
-      web_auth_identify(w, wc, &req.auth);
-      web_route(w, &req, &resp);
-    }
+  } else if (parse_url(w, conn, url, path, sizeof path, &req, &resp)) {
+    req.auth = wc->auth; /* read from the head (check_head) */
+    web_route(w, &req, &resp);
   }
   pb_debug("%s %s -> %u%s", method, url, resp.status,
            resp.deferred ? " (waiting)"
@@ -286,13 +350,10 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
   }
   if (resp.sse) {
     web_response_cleanup(&resp);
-    struct MHD_Response *r =
-        web_sse_response(w, wc, web_header(&req, "Last-Event-ID"));
-    if (!r) {
-      web_reply_error(&resp, 503,
-                      "too many event-stream clients (WEB_SSE_MAX_CLIENTS)");
+    struct MHD_Response *r = web_sse_response(
+        w, wc, req.auth.user, web_header(&req, "Last-Event-ID"), &resp);
+    if (!r)
       return send_response(w, conn, &resp);
-    }
     w->metrics.http_requests[2]++;
     enum MHD_Result ret = MHD_queue_response(conn, 200, r);
     MHD_destroy_response(r);
@@ -315,11 +376,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     wc->w = w;
     wc->conn = conn;
     *con_cls = wc;
+    struct web_response resp = {.status = 200};
+    if (!check_head(w, wc, conn, url, method, &resp)) {
+      if (refuse_now(conn, resp.status)) {
+        web_limits_busy(w, conn);
+        return send_response(w, conn, &resp);
+      }
+      /* Answered once the body (thrown away) is in. */
+      if (!(wc->refusal = malloc(sizeof *wc->refusal))) {
+        web_response_cleanup(&resp);
+        return MHD_NO;
+      }
+      *wc->refusal = resp;
+    }
+    web_limits_head_in(w, conn, wc->auth.role != WEB_ROLE_NONE);
     return MHD_YES;
   }
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
+    if (wc->refusal)
+      return MHD_YES;
     if (wc->too_big || wc->len + n > w->max_body) {
       wc->too_big = true;
       return MHD_YES; /* keep reading, answer 413 at the end */
@@ -339,6 +416,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     wc->buf[wc->len] = '\0';
     return MHD_YES;
   }
+  if (wc->refusal) {
+    struct web_response *r = wc->refusal;
+    wc->refusal = NULL;
+    web_limits_busy(w, conn);
+    enum MHD_Result ret = send_response(w, conn, r);
+    free(r);
+    return ret;
+  }
   if (wc->ready) {
     wc->ready = false;
     struct web_response *r = wc->resp;
@@ -354,10 +439,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)conn;
   (void)toe;
   struct web *w = cls;
   struct web_conn *wc = *con_cls;
+  web_limits_idle(w, conn);
   if (wc) {
     unlink_suspended(w, wc);
     if (wc->wait)
@@ -366,6 +451,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (wc->resp) {
       web_response_cleanup(wc->resp);
       free(wc->resp);
+    }
+    if (wc->refusal) {
+      web_response_cleanup(wc->refusal);
+      free(wc->refusal);
     }
     free(wc->buf);
     free(wc);
@@ -423,16 +512,26 @@ int web_http_start(struct web *w) {
     pb_error("WEB_LISTEN: cannot resolve '%s'", host);
     return PB_ECONFIG;
   }
+  unsigned max_conns =
+      (unsigned)pb_config_int(w->cfg, PB_CFG_WEB_MAX_CONNECTIONS);
+  int rc = web_proxies_init(w);
+  if (!rc)
+    rc = web_limits_init(w, max_conns);
+  if (rc) {
+    freeaddrinfo(ai);
+    return rc;
+  }
+  enough_descriptors(max_conns);
   MHD_set_panic_func(on_panic, NULL);
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   w->httpd = MHD_start_daemon(
-      flags, (uint16_t)port, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR,
-      ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
-      MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+      flags, (uint16_t)port, web_limits_accept, w, on_request, w,
+      MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, w, MHD_OPTION_NOTIFY_CONNECTION, web_limits_notify, w,
+      MHD_OPTION_CONNECTION_LIMIT, max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
       MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (!w->httpd) {
@@ -474,4 +573,6 @@ void web_http_stop(struct web *w) {
   }
   pb_timer_free(w->http_timer);
   w->http_timer = NULL;
+  web_limits_cleanup(w);
+  web_proxies_cleanup(w);
 }

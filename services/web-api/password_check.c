@@ -112,6 +112,10 @@ void web_pw_job_submit(struct web_pw_job *j, struct web_response *resp) {
   if (rc) {
     pb_warn("password check refused: %d already waiting",
             (int)pb_worker_pending(j->w->pw_worker));
+    /* A login refused before its check ran is no failed login (a check
+     * with nothing to set is a login: see web_post_login). */
+    if (j->check && !j->set)
+      web_login_refused(j->w, j->client_ip, j->name);
     pb_strlcpy(resp->retry_after, "1", sizeof resp->retry_after);
     web_reply_error(resp, 503,
                     "too many password checks under way: try again in a "

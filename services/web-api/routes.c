@@ -142,7 +142,8 @@ void web_route(struct web *w, struct web_request *req,
       continue;
     bool get = strcmp(routes[i].method, "GET") == 0;
     if (strcmp(routes[i].method, req->method) == 0 || (head && get)) {
-      if (authorized(&routes[i], req, resp))
+      /* check_only: the head alone, before any body is read. */
+      if (authorized(&routes[i], req, resp) && !req->check_only)
         routes[i].fn(w, req, resp);
       return;
     }

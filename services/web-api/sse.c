@@ -7,10 +7,12 @@
  * it is dropped (it reconnects with Last-Event-ID and is told to resync).
  * An idle client's connection is suspended and resumed by the next event
  * or heartbeat. */
+#include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "pb/clock.h"
 #include "pb/config.h"
@@ -29,9 +31,10 @@ struct sse_client {
   struct sse_client *next, *prev;
   struct web *w;
   struct MHD_Connection *conn;
-  uint64_t next_id; /* the next event it must get */
-  size_t partial;   /* bytes of that event already written */
-  char intro[256];  /* retry/resync lines sent first */
+  char user[PB_ID_MAX]; /* whose credentials opened it */
+  uint64_t next_id;     /* the next event it must get */
+  size_t partial;       /* bytes of that event already written */
+  char intro[256];      /* retry/resync lines sent first */
   size_t intro_len, intro_off;
   bool suspended;
   bool heartbeat_due;
@@ -44,7 +47,8 @@ struct web_sse {
   size_t cap, count, head; /* head: index of the oldest event */
   uint64_t next_id;
   struct sse_client *clients;
-  size_t nclients, max_clients;
+  size_t nclients, max_clients, max_per_user;
+  struct web_note full_note, user_note;
   struct pb_timer *heartbeat;
   int64_t heartbeat_ms;
 };
@@ -182,16 +186,76 @@ static void free_client(void *cls) {
   free(c);
 }
 
-struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
-                                      const char *last_event_id) {
+/* A parked (suspended) stream learns that its client left only at the next
+ * heartbeat: a page reloaded a few times would meet its own dead streams.
+ * A peek at the socket tells at once. */
+static bool client_left(struct sse_client *c) {
+  if (c->closing)
+    return true;
+  if (!c->suspended)
+    return false;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  char b;
+  ssize_t n = ci ? recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 1;
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+    return false;    /* data, or nothing yet: still there */
+  c->closing = true; /* ends the stream at its next turn */
+  wake(c);
+  pb_timer_arm_in(c->w->http_timer, 0);
+  return true;
+}
+
+/* One user (a browser left open in many tabs, a script in a loop, a leaked
+ * read-only token) may not take the slots everyone shares. */
+static bool refused(struct web *w, const char *user,
+                    struct web_response *refusal) {
   struct web_sse *s = w->sse;
-  if (s->nclients >= s->max_clients)
+  size_t mine = 0;
+  for (struct sse_client *c = s->clients; c; c = c->next)
+    if (strcmp(c->user, user) == 0 && !client_left(c))
+      mine++;
+  if (mine >= s->max_per_user) {
+    web_note(&s->user_note,
+             "event stream: user '%s' already holds %zu streams; refusing "
+             "another (WEB_SSE_MAX_PER_USER)",
+             user, mine);
+    pb_strlcpy(refusal->retry_after, "30", sizeof refusal->retry_after);
+    web_reply_error(refusal, 429,
+                    "user '%s' already has %zu event streams open, the most "
+                    "one user may hold (WEB_SSE_MAX_PER_USER): close one "
+                    "(another tab or script) first",
+                    user, mine);
+    return true;
+  }
+  if (s->nclients >= s->max_clients) {
+    web_note(&s->full_note,
+             "event stream: %zu clients, refusing one for '%s' "
+             "(WEB_SSE_MAX_CLIENTS)",
+             s->nclients, user);
+    pb_strlcpy(refusal->retry_after, "30", sizeof refusal->retry_after);
+    web_reply_error(refusal, 503,
+                    "too many event-stream clients (WEB_SSE_MAX_CLIENTS)");
+    return true;
+  }
+  return false;
+}
+
+struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
+                                      const char *user,
+                                      const char *last_event_id,
+                                      struct web_response *refusal) {
+  struct web_sse *s = w->sse;
+  if (refused(w, user, refusal))
     return NULL;
   struct sse_client *c = calloc(1, sizeof *c);
-  if (!c)
+  if (!c) {
+    web_reply_error(refusal, 503, "out of memory");
     return NULL;
+  }
   c->w = w;
   c->conn = wc->conn;
+  pb_strlcpy(c->user, user, sizeof c->user);
   c->next_id = s->next_id;
   int n = snprintf(c->intro, sizeof c->intro,
                    "retry: 3000\n: PresenceBus live events\n\n");
@@ -216,6 +280,7 @@ struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
       MHD_SIZE_UNKNOWN, 16 * 1024, reader, c, free_client);
   if (!r) {
     free(c);
+    web_reply_error(refusal, 503, "out of memory");
     return NULL;
   }
   MHD_add_response_header(r, "Content-Type",
@@ -271,6 +336,7 @@ int web_sse_init(struct web *w) {
   w->sse = s;
   s->cap = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_SSE_RING_EVENTS);
   s->max_clients = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_SSE_MAX_CLIENTS);
+  s->max_per_user = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_SSE_MAX_PER_USER);
   s->heartbeat_ms =
       pb_config_int(w->cfg, PB_CFG_WEB_SSE_HEARTBEAT_SECONDS) * 1000;
   s->ring = calloc(s->cap, sizeof *s->ring);

@@ -25,6 +25,16 @@ struct pb_timer;
 struct pb_tz;
 struct web;
 struct web_conn;
+struct MHD_Connection;
+
+/* A limit that triggers logs a line the first time, then at most one a
+ * minute saying how many more times it did (conn_limits.c). */
+struct web_note {
+  int64_t last_ms;
+  uint64_t more;
+};
+void web_note(struct web_note *n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* One extension as the dashboard shows it. */
 struct web_ext {
@@ -87,7 +97,10 @@ struct web_failures {
 struct web_auth_state {
   struct pb_map *sessions; /* SHA-256 hex of the cookie -> web_session */
   struct pb_map *tokens;   /* SHA-256 hex of the token -> web_token */
-  struct pb_map *failures; /* "ip|user" -> web_failures */
+  /* login_limit.c: "p|ip|user", "a|ip", "u|user" -> web_failures */
+  struct pb_map *failures;
+  int64_t failures_sweep_at; /* no window in `failures` ends before */
+  struct web_note failures_note;
   int64_t data_version;    /* of web-api.db when sessions/tokens were read */
 };
 
@@ -167,6 +180,9 @@ int64_t web_auth_revoke_user(struct web *w, const char *user,
 /* Seconds to wait before another login attempt, 0 when allowed. */
 int64_t web_login_blocked(struct web *w, const char *ip, const char *user);
 void web_login_result(struct web *w, const char *ip, const char *user, bool ok);
+/* An attempt counted by web_login_result(false) was refused before its
+ * check ran (503): it does not count. */
+void web_login_refused(struct web *w, const char *ip, const char *user);
 int web_session_create(struct web *w, const char *user, enum web_role role,
                        char *cookie, size_t cookie_len, char *csrf,
                        size_t csrf_len, int64_t *expires_at);
@@ -186,6 +202,9 @@ struct web_conn {
   char *buf; /* the request body, capped */
   size_t len, cap;
   bool too_big;
+  struct web_auth auth;         /* who sends it, read from the head */
+  struct web_response *refusal; /* decided from the head, sent after the
+                                   body (thrown away); owned */
   bool suspended;               /* waiting for a deferred answer */
   bool ready;                   /* the deferred answer is in resp */
   struct web_response *resp;    /* the deferred answer, owned */
@@ -204,6 +223,7 @@ struct web_request {
   size_t body_len;
   struct web_auth auth;
   char client_ip[64];
+  bool check_only; /* web_route: authorize from the head, run nothing */
 };
 
 struct web_response {
@@ -246,6 +266,47 @@ bool web_conn_alive(const struct web_conn *wc);
 
 int web_http_start(struct web *w);
 void web_http_stop(struct web *w);
+
+/* ---- client addresses (client_addr.c) ---- */
+struct sockaddr;
+struct web_addr {
+  int family; /* AF_INET or AF_INET6; 0: unknown */
+  unsigned char b[16];
+};
+int web_addr_from_sockaddr(const struct sockaddr *sa, struct web_addr *out);
+int web_addr_parse(const char *text, struct web_addr *out);
+void web_addr_text(const struct web_addr *a, char *buf, size_t len);
+/* What limits count by: the address, or an IPv6 address's /64. */
+void web_addr_key(const struct web_addr *a, char *buf, size_t len);
+void web_addr_key_text(const char *ip, char *buf, size_t len);
+/* WEB_TRUSTED_PROXIES */
+int web_proxies_init(struct web *w);
+void web_proxies_cleanup(struct web *w);
+bool web_proxy_trusted(const struct web *w, const struct web_addr *a);
+/* The client: the peer, or what a trusted proxy says in X-Forwarded-For. */
+void web_client_address(const struct web *w, struct MHD_Connection *conn,
+                        struct web_addr *out);
+
+/* ---- connection limits and deadlines (conn_limits.c) ---- */
+int web_limits_init(struct web *w, unsigned max_connections);
+void web_limits_cleanup(struct web *w);
+/* A request head is in (its body, if any, is due within
+ * WEB_BODY_TIMEOUT_SECONDS); `authenticated`: the connection is no longer
+ * anonymous. */
+void web_limits_head_in(struct web *w, struct MHD_Connection *conn,
+                        bool authenticated);
+/* The request is being answered: no deadline until its end. */
+void web_limits_busy(struct web *w, struct MHD_Connection *conn);
+/* The request ended: the next head is due within WEB_HEADER_TIMEOUT_SECONDS. */
+void web_limits_idle(struct web *w, struct MHD_Connection *conn);
+#ifdef MHD_VERSION
+/* Given to MHD_start_daemon (http_server.c). */
+enum MHD_Result web_limits_accept(void *cls, const struct sockaddr *sa,
+                                  socklen_t salen);
+void web_limits_notify(void *cls, struct MHD_Connection *conn,
+                       void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+#endif
 
 /* ---- routes (routes.c and the routes_*.c files) ---- */
 typedef void web_route_fn(struct web *w, const struct web_request *req,
@@ -310,9 +371,12 @@ int web_sse_init(struct web *w);
 void web_sse_cleanup(struct web *w);
 /* Appends an event to the ring and wakes the clients; `data` is taken. */
 void web_sse_publish(struct web *w, const char *type, json_t *data);
-/* Hands a connection over to the stream (from http_server.c). */
+/* Hands a connection over to the stream (from http_server.c); NULL with
+ * the refusal (429 per user, 503 in all) in `refusal`. */
 struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
-                                      const char *last_event_id);
+                                      const char *user,
+                                      const char *last_event_id,
+                                      struct web_response *refusal);
 size_t web_sse_client_count(const struct web *w);
 void web_sse_close_all(struct web *w);
 
@@ -328,6 +392,7 @@ struct web_metrics {
   uint64_t http_requests[6]; /* by class: 1xx..5xx, [0] unused */
   uint64_t commands_timeout;
   uint64_t sse_dropped;
+  uint64_t conns_refused, conns_evicted, conns_timed_out; /* conn_limits.c */
   uint64_t pbx_latency_count; /* apply latencies (latency_ms of events) */
   double pbx_latency_sum;
   uint64_t pbx_latency_buckets[10];
@@ -376,6 +441,8 @@ struct web {
   struct pb_worker *pw_worker; /* Argon2id checks and hashes */
   struct web_conn *suspended;  /* requests waiting for a deferred answer */
   struct web_metrics metrics;
+  struct web_limits *limits;   /* connection limits (conn_limits.c) */
+  struct web_proxies *proxies; /* WEB_TRUSTED_PROXIES (client_addr.c) */
   uint64_t model_gen;                 /* bumped by every read-model change */
   struct MHD_Response *list_cache;    /* GET /api/extensions, unfiltered */
   struct MHD_Response *list_cache_gz; /* the same, gzip */
