@@ -148,20 +148,23 @@ class Bus:
                                   protocol=protocol)
         if username:
             self.client.username_pw_set(username, password)
+        self.subscribe = subscribe
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", port)
-        if not subscribe:
-            self.client.loop_start()
-            return
-        self.client.subscribe(f"{ROOT}/#", qos=1)
         self.client.loop_start()
-        time.sleep(0.2)
+        if not subscribe:
+            return
+        self.wait_connack()
+        time.sleep(0.2)  # the subscription (sent on CONNACK) is in place
 
     def _on_connect(self, client, userdata, flags, rc, properties=None):
         with self.cond:
             self.connack = rc
             self.cond.notify_all()
+        # Here, so that it subscribes again after a broker restart.
+        if rc == 0 and self.subscribe:
+            client.subscribe(f"{ROOT}/#", qos=1)
 
     def wait_connack(self, timeout=10.0):
         """The broker's CONNACK code (0: accepted)."""
