@@ -137,11 +137,11 @@ int main(int argc, char **argv) {
   pb_bus_serve_sealed(svc.bus, request_keys, secret_fields);
   if (ingest_settings_watch(&in) || sources_start(&in) ||
       ingest_schedule_watch(&in) || ingest_status_watch(&in)) {
-    pb_keypair_free(request_keys);
     sources_stop(&in);
     ingest_zones_free(in.zones);
     pb_store_close(in.store);
     pb_service_cleanup(&svc);
+    pb_keypair_free(request_keys);
     return 1;
   }
   pb_bus_on_connect(svc.bus, on_connect, &in);
