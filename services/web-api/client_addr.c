@@ -140,12 +140,9 @@ static int parse_net(const char *text, struct proxy_net *out) {
   return 0;
 }
 
-int web_proxies_init(struct web *w) {
-  const char *text = pb_config_str(w->cfg, PB_CFG_WEB_TRUSTED_PROXIES);
-  struct web_proxies *p = calloc(1, sizeof *p);
-  if (!p)
-    return PB_ENOMEM;
-  w->proxies = p;
+/* WEB_TRUSTED_PROXIES into `p`; PB_ECONFIG with the reason in err. */
+static int parse_list(const char *text, struct web_proxies *p, char *err,
+                      size_t errlen) {
   const char *s = text ? text : "";
   while (*s) {
     size_t n = strcspn(s, ",");
@@ -158,15 +155,17 @@ int web_proxies_init(struct web *w) {
       len--;
     if (len) {
       if (len >= sizeof item || p->count == MAX_PROXIES) {
-        pb_error("WEB_TRUSTED_PROXIES: '%.*s' is too long or one too many "
-                 "(at most %d entries)",
+        snprintf(err, errlen,
+                 "WEB_TRUSTED_PROXIES: '%.*s' is too long or one too many (at "
+                 "most %d entries)",
                  (int)(len > 64 ? 64 : len), s + lead, MAX_PROXIES);
         return PB_ECONFIG;
       }
       memcpy(item, s + lead, len);
       item[len] = '\0';
       if (parse_net(item, &p->nets[p->count])) {
-        pb_error("WEB_TRUSTED_PROXIES: '%s' is not an IP address or CIDR "
+        snprintf(err, errlen,
+                 "WEB_TRUSTED_PROXIES: '%s' is not an IP address or CIDR "
                  "(e.g. 10.0.0.5, 192.168.1.0/24, fd00::/8)",
                  item);
         return PB_ECONFIG;
@@ -176,6 +175,31 @@ int web_proxies_init(struct web *w) {
     s += n;
     if (*s == ',')
       s++;
+  }
+  return 0;
+}
+
+int web_proxies_check(const struct pb_config *cfg, char *err, size_t errlen) {
+  struct web_proxies *p = calloc(1, sizeof *p);
+  if (!p)
+    return PB_ENOMEM;
+  int rc = parse_list(pb_config_str(cfg, PB_CFG_WEB_TRUSTED_PROXIES), p, err,
+                      errlen);
+  free(p);
+  return rc;
+}
+
+int web_proxies_init(struct web *w) {
+  struct web_proxies *p = calloc(1, sizeof *p);
+  if (!p)
+    return PB_ENOMEM;
+  w->proxies = p;
+  char err[256];
+  int rc = parse_list(pb_config_str(w->cfg, PB_CFG_WEB_TRUSTED_PROXIES), p, err,
+                      sizeof err);
+  if (rc) {
+    pb_error("%s", err);
+    return rc;
   }
   if (p->count)
     pb_info("X-Forwarded-For believed from %zu trusted proxy address(es) "

@@ -242,7 +242,7 @@ static void on_sweep(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   struct web *w = ud;
   struct web_limits *l = w->limits;
   int64_t now = pb_clock_mono_ms();
-  bool waiting = false;
+  bool waiting = false, cut_some = false;
   for (struct web_sock *s = l->socks; s; s = s->next) {
     if (!s->deadline)
       continue;
@@ -258,11 +258,12 @@ static void on_sweep(struct pb_loop *loop, struct pb_timer *t, void *ud) {
              (long long)((head ? l->head_ms : l->body_ms) / 1000),
              head ? "WEB_HEADER_TIMEOUT_SECONDS" : "WEB_BODY_TIMEOUT_SECONDS");
     cut(l, s);
+    cut_some = true;
   }
   if (waiting)
     pb_timer_arm_in(t, SWEEP_MS);
-  /* Let libmicrohttpd see the sockets just shut down. */
-  pb_timer_arm_in(w->http_timer, 0);
+  if (cut_some) /* let libmicrohttpd see the sockets just shut down */
+    pb_timer_arm_in(w->http_timer, 0);
 }
 
 void web_limits_head_in(struct web *w, struct MHD_Connection *conn,

@@ -22,6 +22,7 @@ static const struct pb_cli_option options[] = {
 int main(int argc, char **argv) {
   struct pb_service svc;
   int exit_code = 0;
+  pb_config_set_check(web_proxies_check);
   if (pb_service_init(
           &svc, "web-api", argc, argv,
           "Serves the REST API, the dashboard and the live event stream.",

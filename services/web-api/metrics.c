@@ -159,6 +159,16 @@ void web_get_metrics(struct web *w, const struct web_request *req,
           m->commands_timeout);
   counter(&b, "presencebus_sse_dropped_total",
           "Event-stream clients dropped as too slow.", m->sse_dropped);
+  add(&b,
+      "# HELP presencebus_http_connections_closed_total Connections closed by "
+      "a limit (docs/api.md, Limits).\n"
+      "# TYPE presencebus_http_connections_closed_total counter\n"
+      "presencebus_http_connections_closed_total{reason=\"refused\"} %llu\n"
+      "presencebus_http_connections_closed_total{reason=\"evicted\"} %llu\n"
+      "presencebus_http_connections_closed_total{reason=\"deadline\"} %llu\n",
+      (unsigned long long)m->conns_refused,
+      (unsigned long long)m->conns_evicted,
+      (unsigned long long)m->conns_timed_out);
   gauge(&b, "presencebus_sse_clients", "Event-stream clients connected.",
         (double)web_sse_client_count(w));
   gauge(&b, "presencebus_extensions", "Extensions in the read model.",

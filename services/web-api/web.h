@@ -279,7 +279,8 @@ void web_addr_text(const struct web_addr *a, char *buf, size_t len);
 /* What limits count by: the address, or an IPv6 address's /64. */
 void web_addr_key(const struct web_addr *a, char *buf, size_t len);
 void web_addr_key_text(const char *ip, char *buf, size_t len);
-/* WEB_TRUSTED_PROXIES */
+/* WEB_TRUSTED_PROXIES (the check is --check-config's and start-up's) */
+int web_proxies_check(const struct pb_config *cfg, char *err, size_t errlen);
 int web_proxies_init(struct web *w);
 void web_proxies_cleanup(struct web *w);
 bool web_proxy_trusted(const struct web *w, const struct web_addr *a);

@@ -135,6 +135,12 @@ class WebAbuse(unittest.TestCase):
     def log(self):
         return self.stack.procs["web-api"].log()
 
+    def closed_by_limits(self, reason):
+        status, text, _ = Web(self.stack.web_port, token=self.token).get("/metrics")
+        self.assertEqual(status, 200)
+        name = f'presencebus_http_connections_closed_total{{reason="{reason}"}} '
+        return int(next(l for l in text.splitlines() if l.startswith(name)).split()[-1])
+
     def raw(self, head, source=None, timeout=10):
         """Sends a request head alone and returns the status line and
         whatever came before the server closed or went quiet."""
@@ -195,6 +201,7 @@ class WebAbuse(unittest.TestCase):
                   b"Content-Length: 100000\r\n\r\n{")
         self.assertTrue(closed_by_server(s, 20), "a trickled body was never cut")
         s.close()
+        self.assertGreaterEqual(self.closed_by_limits("deadline"), 2)
         wait_for(lambda: "WEB_HEADER_TIMEOUT_SECONDS" in self.log(), 5, "head deadline logged")
         wait_for(lambda: "WEB_BODY_TIMEOUT_SECONDS" in self.log(), 5, "body deadline logged")
         # A client that sends its request at once is not affected.
@@ -224,6 +231,7 @@ class WebAbuse(unittest.TestCase):
         finally:
             attack.stop.set()
             attack.join(30)
+        self.assertGreater(self.closed_by_limits("evicted"), 0)
         log = self.log()
         self.assertIn("WEB_MAX_ANONYMOUS_CONNECTIONS", log)
         # Once a minute per limit, not once per connection.
@@ -239,6 +247,7 @@ class WebAbuse(unittest.TestCase):
             wait_for(lambda: "refusing connections from 127.0.0.80" in self.log(), 10,
                      "the per-address refusal logged")
             self.assertIn("WEB_MAX_ANONYMOUS_PER_ADDRESS", self.log())
+            self.assertGreater(self.closed_by_limits("refused"), 0)
             # Another address is served meanwhile.
             conn = http.client.HTTPConnection("127.0.0.1", self.stack.web_port, timeout=10,
                                               source_address=("127.0.0.81", 0))
