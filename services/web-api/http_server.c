@@ -1,8 +1,10 @@
 /* libmicrohttpd on the service's loop: MHD runs in epoll mode without a
  * thread of its own, its epoll descriptor is watched by the loop and its
  * timeout is a loop timer, so routes run on the loop thread beside the bus
- * handlers and share the read model without locks. Bodies are capped; an
- * answer that waits for another service suspends its connection (MHD's
+ * handlers and share the read model without locks. Who sends a request and
+ * whether they may is decided from its head, before any body is read; bodies
+ * are capped; connections are limited and given deadlines by conn_limits.c.
+ * An answer that waits for another service suspends its connection (MHD's
  * suspend/resume), so nothing ever blocks the loop. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
