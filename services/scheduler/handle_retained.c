@@ -24,24 +24,36 @@ static void clear(struct pb_bus *bus, const struct pb_bus_msg *msg) {
   pb_bus_clear(bus, msg->topic);
 }
 
-/* The extension a retained message is about, NULL when none is stored. A
- * malformed topic (not ours to judge) is reported through *bad. */
-static struct sched_ext *ext_of(struct sched *s, const struct pb_bus_msg *msg,
-                                bool *bad) {
+/* Compares `j` (taken) as published with the retained payload. */
+static bool same_json(const struct pb_bus_msg *msg, json_t *j) {
+  char *text = pb_json_dump(j);
+  json_decref(j);
+  bool eq = same(msg, text);
+  free(text);
+  return eq;
+}
+
+/* The stored extension a retained message of ours is about. NULL when there
+ * is nothing to check: a live delivery, an empty payload, a malformed topic
+ * (not ours to judge), or an extension the database does not have, whose
+ * topic is then cleared. */
+static struct sched_ext *own_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                                 struct sched *s) {
   char site[PB_ID_MAX], ext[PB_ID_MAX];
-  *bad = !sched_topic_ext(msg->topic, site, ext);
-  return *bad ? NULL : sched_ext_get(s, site, ext, false);
+  if (!msg->retained || msg->len == 0 || !sched_topic_ext(msg->topic, site, ext))
+    return NULL;
+  struct sched_ext *e = sched_ext_get(s, site, ext, false);
+  if (!e)
+    clear(bus, msg);
+  return e;
 }
 
 static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg,
                        void *ud) {
-  bool bad;
-  if (!msg->retained || msg->len == 0)
+  struct sched_ext *e = own_ext(bus, msg, ud);
+  if (!e)
     return;
-  struct sched_ext *e = ext_of(ud, msg, &bad);
-  if (bad)
-    return;
-  if (!e || !e->has_last)
+  if (!e->has_last)
     clear(bus, msg);
   else if (sched_hash(msg->payload, msg->len, 0) != e->last_hash)
     sched_evaluate(e, true);
@@ -49,36 +61,20 @@ static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg,
 
 static void on_override(struct pb_bus *bus, const struct pb_bus_msg *msg,
                         void *ud) {
-  bool bad;
-  if (!msg->retained || msg->len == 0)
+  struct sched_ext *e = own_ext(bus, msg, ud);
+  if (!e)
     return;
-  struct sched_ext *e = ext_of(ud, msg, &bad);
-  if (bad)
-    return;
-  if (!e || !e->override) {
+  if (!e->override)
     clear(bus, msg);
-    return;
-  }
-  json_t *j = pb_override_to_json(e->override, e->tz);
-  char *text = pb_json_dump(j);
-  json_decref(j);
-  if (!same(msg, text))
+  else if (!same_json(msg, pb_override_to_json(e->override, e->tz)))
     sched_override_republish(e);
-  free(text);
 }
 
 static void on_planning(struct pb_bus *bus, const struct pb_bus_msg *msg,
                         void *ud) {
-  bool bad;
-  if (!msg->retained || msg->len == 0)
+  struct sched_ext *e = own_ext(bus, msg, ud);
+  if (!e)
     return;
-  struct sched_ext *e = ext_of(ud, msg, &bad);
-  if (bad)
-    return;
-  if (!e) {
-    clear(bus, msg);
-    return;
-  }
   const char *want = e->planning_off ? "off" : "on";
   if (!same(msg, want))
     pb_bus_publish_str(bus, msg->topic, want, true);
@@ -86,22 +82,9 @@ static void on_planning(struct pb_bus *bus, const struct pb_bus_msg *msg,
 
 static void on_settings(struct pb_bus *bus, const struct pb_bus_msg *msg,
                         void *ud) {
-  bool bad;
-  if (!msg->retained || msg->len == 0)
-    return;
-  struct sched_ext *e = ext_of(ud, msg, &bad);
-  if (bad)
-    return;
-  if (!e) {
-    clear(bus, msg);
-    return;
-  }
-  json_t *j = sched_settings_json(e);
-  char *text = pb_json_dump(j);
-  json_decref(j);
-  if (!same(msg, text))
+  struct sched_ext *e = own_ext(bus, msg, ud);
+  if (e && !same_json(msg, sched_settings_json(e)))
     sched_settings_publish(e);
-  free(text);
 }
 
 static void on_ha_config(struct pb_bus *bus, const struct pb_bus_msg *msg,
