@@ -137,10 +137,12 @@ def login(client, port):
 
 
 class Bus:
-    """An MQTT client that records every message under the root."""
+    """An MQTT client that records every message of `pattern` (default:
+    everything under the root); topics under the root are kept relative to
+    it, others whole. `tls` is (CA file, client certificate, its key)."""
 
     def __init__(self, port, username=None, password=None, protocol=mqtt.MQTTv311,
-                 subscribe=True):
+                 subscribe=True, pattern=f"{ROOT}/#", tls=None):
         self.messages = []
         self.cond = threading.Condition()
         self.connack = None
@@ -148,7 +150,10 @@ class Bus:
                                   protocol=protocol)
         if username:
             self.client.username_pw_set(username, password)
+        if tls:
+            self.client.tls_set(ca_certs=tls[0], certfile=tls[1], keyfile=tls[2])
         self.subscribe = subscribe
+        self.pattern = pattern
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", port)
@@ -164,7 +169,7 @@ class Bus:
             self.cond.notify_all()
         # Here, so that it subscribes again after a broker restart.
         if rc == 0 and self.subscribe:
-            client.subscribe(f"{ROOT}/#", qos=1)
+            client.subscribe(self.pattern, qos=1)
 
     def wait_connack(self, timeout=10.0):
         """The broker's CONNACK code (0: accepted)."""
@@ -176,13 +181,19 @@ class Bus:
 
     def _on_message(self, client, userdata, msg):
         with self.cond:
-            self.messages.append((time.time(), msg.topic[len(ROOT) + 1:],
+            topic = msg.topic
+            if topic.startswith(ROOT + "/"):
+                topic = topic[len(ROOT) + 1:]
+            self.messages.append((time.time(), topic,
                                   msg.payload.decode("utf-8", "replace"), msg.retain))
             self.cond.notify_all()
 
     def publish(self, topic, payload, retain=False):
-        info = self.client.publish(f"{ROOT}/{topic}", payload, qos=1, retain=retain)
-        info.wait_for_publish()
+        """Publishes on R/topic (QoS 1) and waits for the broker's ack."""
+        self.publish_abs(f"{ROOT}/{topic}", payload, retain)
+
+    def publish_abs(self, topic, payload, retain=False):
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish()
 
     def wait(self, topic, pred=lambda p: True, timeout=15.0, since=0.0):
         """The first message on topic after `since` whose payload satisfies

@@ -4,46 +4,31 @@ tokens): one login reused across restarts (clean stop and kill -9), refresh
 before expiry with a short lifetime, recovery from an expired-token error
 with one retry, never more than PBX_MAX_TOKENS live tokens when login
 answers are lost, and del_token on a clean stop only when configured."""
-import json
 import time
 import unittest
 
-from harness import Stack, rfc3339
+from gateway_case import GatewayCase, desired
 
 SECRET = "demo-secret-0123456789abcdef0123"
-
-
-def desired(status, since=None):
-    return json.dumps({"status": status, "cause": "override",
-                       "since": since or rfc3339(time.time()), "next_change": None,
-                       "slot": None, "override": None})
 
 
 def api(requests, endpoint):
     return [r for r in requests if r["path"] == "/openapi/v1.0/" + endpoint]
 
 
-class Tokens(unittest.TestCase):
+class Tokens(GatewayCase):
+    area = "70"
+
     def make(self, sim_args=(), env=None):
-        self.stack = Stack(f"70_gateway_{self._testMethodName}",
-                           sim_args=["--extensions", "5", *sim_args], env=env)
-        return self.stack
+        return super().make(5, sim_args, env)
 
     def tearDown(self):
-        codes = self.stack.stop()
-        self.assertEqual(self.stack.sanitizer_reports(), [])
-        for name, code in codes.items():
-            self.assertIn(code, (0, -9), f"{name} exited with {code}")
+        super().tearDown()
         log = "".join(p.log() for p in self.stack.procs.values())
         self.assertNotIn(SECRET, log)
 
     def start_gateway(self):
-        s = self.stack
-        since = time.time()
-        s.start("yeastar-gateway")
-        s.bus.wait("site/main/directory", lambda p: len(p["extensions"]) == 5,
-                   since=since)
-        return since
+        return super().start_gateway(5)
 
     def test_token_reused_across_restarts(self):
         s = self.make()

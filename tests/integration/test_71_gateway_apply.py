@@ -9,39 +9,15 @@ import json
 import time
 import unittest
 
-from harness import Stack, parse_time, rfc3339
+from gateway_case import GatewayCase, desired
+from harness import parse_time
 
 SECRET = "demo-secret-0123456789abcdef0123"
 STATUSES = ["away", "lunch", "do_not_disturb", "business_trip", "off_work"]
 
 
-def desired(status, since=None):
-    return json.dumps({"status": status, "cause": "override",
-                       "since": since or rfc3339(time.time()), "next_change": None,
-                       "slot": None, "override": None})
-
-
-class Apply(unittest.TestCase):
-    def make(self, n=10, sim_args=(), env=None):
-        self.stack = Stack(f"71_gateway_{self._testMethodName}",
-                           sim_args=["--extensions", str(n), *sim_args], env=env)
-        return self.stack
-
-    def tearDown(self):
-        codes = self.stack.stop()
-        self.assertEqual(self.stack.sanitizer_reports(), [])
-        for name, code in codes.items():
-            self.assertIn(code, (0, -9), f"{name} exited with {code}")
-
-    def start_gateway(self, n=10):
-        s = self.stack
-        since = time.time()
-        s.start("yeastar-gateway")
-        s.bus.wait("site/main/directory", lambda p: len(p["extensions"]) == n,
-                   since=since)
-
-    def presence(self):
-        return {e["number"]: e["presence_status"] for e in self.stack.sim_get("/sim/extensions")}
+class Apply(GatewayCase):
+    area = "71"
 
     def wait_presence(self, want, timeout=30):
         deadline = time.time() + timeout

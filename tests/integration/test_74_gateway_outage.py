@@ -9,41 +9,18 @@ import json
 import time
 import unittest
 
-from harness import Stack, rfc3339
+from gateway_case import GatewayCase, desired
 
 OUTAGE_S = 30
 CATCH_UP_S = 10  # a correctness bound (docs/gateway.md), not a benchmark
 
 
-def desired(status):
-    return json.dumps({"status": status, "cause": "override",
-                       "since": rfc3339(time.time()), "next_change": None,
-                       "slot": None, "override": None})
-
-
-class Outage(unittest.TestCase):
-    def make(self, n=10, env=None):
-        self.stack = Stack(f"74_gateway_{self._testMethodName}",
-                           sim_args=["--extensions", str(n)], env=env)
-        return self.stack
-
-    def tearDown(self):
-        codes = self.stack.stop()
-        self.assertEqual(self.stack.sanitizer_reports(), [])
-        for name, code in codes.items():
-            self.assertIn(code, (0, -9), f"{name} exited with {code}")
+class Outage(GatewayCase):
+    area = "74"
 
     def start_gateway(self, n=10):
-        s = self.stack
-        since = time.time()
-        s.start("yeastar-gateway")
-        s.bus.wait("site/main/directory", lambda p: len(p["extensions"]) == n,
-                   since=since)
-        s.bus.wait("site/main/status", lambda p: p["state"] == "ok", since=since)
-
-    def presence(self):
-        return {e["number"]: e["presence_status"]
-                for e in self.stack.sim_get("/sim/extensions")}
+        since = super().start_gateway(n)
+        self.stack.bus.wait("site/main/status", lambda p: p["state"] == "ok", since=since)
 
     def wait_presence(self, want, deadline):
         while time.time() < deadline:
@@ -137,17 +114,8 @@ class Outage(unittest.TestCase):
                     trigger)
 
 
-class RetainedAfterRestart(unittest.TestCase):
-    def make(self, n=6):
-        self.stack = Stack(f"74_gateway_{self._testMethodName}",
-                           sim_args=["--extensions", str(n)])
-        return self.stack
-
-    def tearDown(self):
-        codes = self.stack.stop()
-        self.assertEqual(self.stack.sanitizer_reports(), [])
-        for name, code in codes.items():
-            self.assertIn(code, (0, -9), f"{name} exited with {code}")
+class RetainedAfterRestart(GatewayCase):
+    area = "74"
 
     def cleared(self, topic, since):
         """The gateway empties topic after `since`, and nothing follows."""
