@@ -65,17 +65,26 @@ static void not_served(struct gw *gw, const struct pb_bus_msg *msg,
     clear(gw->bus, msg->topic, "the site is no longer served here");
 }
 
+/* The served site a message on one of our topics is about: its topic has
+ * `nseg` segments (split into `seg`, within buf), the site is seg[1]. NULL
+ * for a malformed topic, or a site not served here (then not_served). */
+static struct gw_site *served_site(struct gw *gw, const struct pb_bus_msg *msg,
+                                   int nseg, const char **seg, char *buf,
+                                   size_t len) {
+  if (pb_topic_split(msg->topic, buf, len, seg, nseg + 1) != nseg)
+    return NULL;
+  struct gw_site *s = gw_site_find(gw, seg[1]);
+  if (!s)
+    not_served(gw, msg, seg[1]);
+  return s;
+}
+
 static void on_state(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
-  struct gw *gw = ud;
   char buf[256];
   const char *seg[5];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4)
+  struct gw_site *s = served_site(ud, msg, 4, seg, buf, sizeof buf);
+  if (!s)
     return;
-  struct gw_site *s = gw_site_find(gw, seg[1]);
-  if (!s) {
-    not_served(gw, msg, seg[1]);
-    return;
-  }
   struct gw_ext *e = gw_ext_get(s, seg[2]);
   if (!msg->retained) {
     if (msg->len == 0 && s->directory_loaded && e && e->listed)
@@ -139,16 +148,11 @@ static bool directory_matches(struct gw_site *s, const struct pb_bus_msg *msg) {
 static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
                          void *ud) {
   (void)bus;
-  struct gw *gw = ud;
   char buf[256];
   const char *seg[4];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3)
+  struct gw_site *s = served_site(ud, msg, 3, seg, buf, sizeof buf);
+  if (!s)
     return;
-  struct gw_site *s = gw_site_find(gw, seg[1]);
-  if (!s) {
-    not_served(gw, msg, seg[1]);
-    return;
-  }
   if (!s->directory_loaded)
     return; /* the first complete read publishes it */
   if (msg->retained ? msg->len > 0 && !directory_matches(s, msg) : msg->len == 0)
@@ -158,16 +162,11 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
 static void on_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
                       void *ud) {
   (void)bus;
-  struct gw *gw = ud;
   char buf[256];
   const char *seg[4];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3)
+  struct gw_site *s = served_site(ud, msg, 3, seg, buf, sizeof buf);
+  if (!s)
     return;
-  struct gw_site *s = gw_site_find(gw, seg[1]);
-  if (!s) {
-    not_served(gw, msg, seg[1]);
-    return;
-  }
   if (msg->retained ? msg->len > 0 && !gw_site_status_matches(s, msg->payload,
                                                               msg->len)
                     : msg->len == 0)
