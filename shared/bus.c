@@ -38,6 +38,7 @@ struct sub {
   char pattern[TOPIC_MAX];     /* relative to the root */
   char full[TOPIC_MAX];        /* as sent to the broker */
   bool absolute;               /* pattern is not under the root */
+  int options;                 /* MQTT 5 subscription options */
   pb_bus_handler *handler;
   void *ud;
 };
@@ -163,7 +164,8 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
     pb_debug("bus: session %s", (flags & 1) ? "resumed" : "new");
   pthread_mutex_lock(&bus->lock);
   for (int i = 0; i < bus->nsubs; i++)
-    mosquitto_subscribe(mosq, NULL, bus->subs[i].full, 1);
+    mosquitto_subscribe_v5(mosq, NULL, bus->subs[i].full, 1,
+                           bus->subs[i].options, NULL);
   pthread_mutex_unlock(&bus->lock);
   if (!bus->ephemeral) {
     atomic_fetch_add(&bus->inflight, 1);
@@ -496,7 +498,7 @@ const char *pb_bus_root(const struct pb_bus *bus) { return bus->root; }
 const char *pb_bus_service(const struct pb_bus *bus) { return bus->service; }
 
 static int subscribe(struct pb_bus *bus, const char *pattern, bool absolute,
-                     pb_bus_handler *handler, void *ud) {
+                     int options, pb_bus_handler *handler, void *ud) {
   pthread_mutex_lock(&bus->lock);
   if (bus->nsubs == MAX_SUBS) {
     pthread_mutex_unlock(&bus->lock);
@@ -511,23 +513,29 @@ static int subscribe(struct pb_bus *bus, const char *pattern, bool absolute,
     return PB_ETOOBIG;
   }
   s->absolute = absolute;
+  s->options = bus->protocol == 5 ? options : 0;
   s->handler = handler;
   s->ud = ud;
   bus->nsubs++;
   if (bus->connected)
-    mosquitto_subscribe(bus->mosq, NULL, s->full, 1);
+    mosquitto_subscribe_v5(bus->mosq, NULL, s->full, 1, s->options, NULL);
   pthread_mutex_unlock(&bus->lock);
   return 0;
 }
 
 int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
                      pb_bus_handler *handler, void *ud) {
-  return subscribe(bus, pattern, false, handler, ud);
+  return subscribe(bus, pattern, false, 0, handler, ud);
 }
 
 int pb_bus_subscribe_abs(struct pb_bus *bus, const char *pattern,
                          pb_bus_handler *handler, void *ud) {
-  return subscribe(bus, pattern, true, handler, ud);
+  return subscribe(bus, pattern, true, 0, handler, ud);
+}
+
+int pb_bus_subscribe_own(struct pb_bus *bus, const char *pattern, bool absolute,
+                         pb_bus_handler *handler, void *ud) {
+  return subscribe(bus, pattern, absolute, MQTT_SUB_OPT_NO_LOCAL, handler, ud);
 }
 
 void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud) {

@@ -131,7 +131,8 @@ static void on_own_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg,
 }
 
 int ingest_schedule_watch(struct ingest *in) {
-  return pb_bus_subscribe(in->bus, "ext/+/+/schedule", on_own_schedule, in);
+  return pb_bus_subscribe_own(in->bus, "ext/+/+/schedule", false, on_own_schedule,
+                              in);
 }
 
 static void publish_cb(const char *site, const char *ext, void *ud) {

@@ -124,7 +124,7 @@ int ingest_status_watch(struct ingest *in) {
   char pattern[128];
   snprintf(pattern, sizeof pattern, "svc/%s/source/+/status",
            pb_bus_service(in->bus));
-  return pb_bus_subscribe(in->bus, pattern, on_own_status, in);
+  return pb_bus_subscribe_own(in->bus, pattern, false, on_own_status, in);
 }
 
 void ingest_source_event(struct ingest *in, const struct source_def *d,

@@ -106,11 +106,11 @@ int sched_retained_register(struct pb_bus *bus, struct sched *s) {
       {"ext/+/+/settings", on_settings},
   };
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-    int rc = pb_bus_subscribe(bus, own[i].pattern, own[i].fn, s);
+    int rc = pb_bus_subscribe_own(bus, own[i].pattern, false, own[i].fn, s);
     if (rc)
       return rc;
   }
-  return s->ha ? pb_bus_subscribe_abs(bus, sched_ha_config_pattern(s->ha),
+  return s->ha ? pb_bus_subscribe_own(bus, sched_ha_config_pattern(s->ha), true,
                                       on_ha_config, s)
                : 0;
 }

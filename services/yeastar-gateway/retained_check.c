@@ -182,9 +182,10 @@ int gw_retained_register(struct gw *gw) {
   while (gw->published && pb_map_next(gw->published, &pos, &name))
     if (!gw_site_find(gw, name))
       gw_retained_unserve(gw, name);
-  if ((rc = pb_bus_subscribe(gw->bus, "ext/+/+/state", on_state, gw)) ||
-      (rc = pb_bus_subscribe(gw->bus, "site/+/directory", on_directory, gw)) ||
-      (rc = pb_bus_subscribe(gw->bus, "site/+/status", on_status, gw)))
+  if ((rc = pb_bus_subscribe_own(gw->bus, "ext/+/+/state", false, on_state, gw)) ||
+      (rc = pb_bus_subscribe_own(gw->bus, "site/+/directory", false, on_directory,
+                                 gw)) ||
+      (rc = pb_bus_subscribe_own(gw->bus, "site/+/status", false, on_status, gw)))
     return rc;
   return 0;
 }

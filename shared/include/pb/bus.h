@@ -75,6 +75,15 @@ int pb_bus_subscribe(struct pb_bus *bus, const char *pattern,
  * homeassistant/status); its handlers see the full topic in msg->topic. */
 int pb_bus_subscribe_abs(struct pb_bus *bus, const char *pattern,
                          pb_bus_handler *handler, void *ud);
+/* A topic the service itself publishes retained, read back after every
+ * (re)connection to make the broker match its database. With MQTT 5 the
+ * subscription is "no local": the broker hands back what it holds (retained
+ * messages, on every subscription) and other clients' messages, but not the
+ * service's own live publishes, which would double its traffic. Handlers
+ * still ignore what they published themselves (MQTT 3.1.1 echoes it).
+ * `absolute` as for pb_bus_subscribe_abs. */
+int pb_bus_subscribe_own(struct pb_bus *bus, const char *pattern, bool absolute,
+                         pb_bus_handler *handler, void *ud);
 /* Called on the loop after each (re)connect, once subscriptions are sent. */
 void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud);
 
