@@ -54,7 +54,7 @@ os.environ.setdefault("PB_SIM_BIN", os.path.join(os.environ["PB_BUILD_DIR"],
 
 import paho.mqtt.client as mqtt  # noqa: E402
 import harness  # noqa: E402
-from harness import ROOT, Stack  # noqa: E402
+from harness import ROOT, Stack, login  # noqa: E402
 
 harness.SIM_BIN = os.environ["PB_SIM_BIN"]
 PARIS = datetime.timezone(datetime.timedelta(hours=1))
@@ -85,7 +85,8 @@ class Publisher:
     """A paho client that can have thousands of QoS 1 publishes in flight."""
 
     def __init__(self, port):
-        self.c = mqtt.Client(client_id=f"bench-pub-{os.getpid()}", protocol=mqtt.MQTTv311)
+        self.c = login(mqtt.Client(client_id=f"bench-pub-{os.getpid()}",
+                                   protocol=mqtt.MQTTv311), port)
         self.c.max_inflight_messages_set(65000)
         self.c.max_queued_messages_set(0)
         self.c.connect("127.0.0.1", port)
@@ -251,7 +252,8 @@ def part_overrides(n, through_scheduler=True, data_dir=None):
                  "every extension in sync")
         time.sleep(1)
         seq = sim.last_seq()
-        client = mqtt.Client(client_id=f"bench-ov-{os.getpid()}", protocol=mqtt.MQTTv311)
+        client = login(mqtt.Client(client_id=f"bench-ov-{os.getpid()}",
+                                   protocol=mqtt.MQTTv311), stack.mqtt_port)
         client.connect("127.0.0.1", stack.mqtt_port)
         nodelay(client)
         client.loop_start()

@@ -43,7 +43,8 @@ args = parser.parse_args()
 os.environ["PB_BUILD_DIR"] = os.path.abspath(args.build)
 
 import paho.mqtt.client as mqtt  # noqa: E402
-from harness import MOSQUITTO, ROOT, Process, free_port, wait_port  # noqa: E402
+from harness import (MOSQUITTO, ROOT, TEST_USER, Process, broker_config,  # noqa: E402
+                     broker_password, free_port, wait_port)
 
 N = args.extensions
 PARIS = datetime.timezone(datetime.timedelta(hours=1))
@@ -80,7 +81,7 @@ class Watch:
     each was received. mosquitto_sub (C) receives and stamps them (%U), so
     the Python side's speed does not enter the figures."""
 
-    def __init__(self, port):
+    def __init__(self, port, password):
         self.lock = threading.Lock()
         self.desired = {}      # ext -> list of (time, status)
         self.discovery = 0
@@ -90,6 +91,7 @@ class Watch:
         self.out = open(self.path, "w")
         self.proc = subprocess.Popen(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-R",
+             "-u", TEST_USER, "-P", password,
              "-t", f"{ROOT}/ext/+/+/desired", "-t", "homeassistant/device/#",
              "-F", "%U %t %p"], stdout=self.out)
         self.stop = False
@@ -166,19 +168,27 @@ def vm_hwm_mb(pid):
 
 
 class Bench:
-    """mosquitto on a free port, configured for 10,000 extensions: with the
-    default max_queued_messages (1000) a subscriber that is a little behind
-    loses QoS 1 messages of a burst (see docs/benchmarks.md)."""
+    """mosquitto on a free port, closed as every shipped configuration (a
+    user per service, the ACL of deploy/mosquitto/acl.template), configured
+    for 10,000 extensions: with the default max_queued_messages (1000) a
+    subscriber that is a little behind loses QoS 1 messages of a burst (see
+    docs/benchmarks.md)."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="pb-bench-scheduler-")
         self.logdir = os.path.join(args.build, "test-artifacts", "bench_scheduler")
         os.makedirs(self.logdir, exist_ok=True)
         self.port = free_port()
+        mqtt_dir = os.path.join(self.dir, "data", "mqtt")
+        broker_config(mqtt_dir)
+        self.password = broker_password(mqtt_dir, TEST_USER)
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
+                    f"password_file {mqtt_dir}/passwd\nacl_file {mqtt_dir}/acl\n"
                     "persistence false\nmax_queued_messages 100000\n")
+            if os.getuid() == 0:
+                f.write("user root\n")
         self.broker = Process("mosquitto", [MOSQUITTO, "-c", conf], dict(os.environ),
                               self.logdir).start()
         wait_port(self.port)
@@ -207,7 +217,7 @@ def main():
     print(f"scheduler benchmark: {N} extensions x {len(DAY_SLOTS)} slots x 5 days",
           file=sys.stderr)
     b = Bench()
-    watch = Watch(b.port)
+    watch = Watch(b.port, b.password)
     exts = [str(100000 + i) for i in range(N)]
     try:
         # Populate: a scheduler placed on a quiet Sunday receives every
@@ -215,6 +225,7 @@ def main():
         # gateway leave them), decides, and stores everything.
         b.start(round((MONDAY.timestamp() - 12 * 3600 - time.time()) * 1000))
         pub = mqtt.Client(client_id=f"bench-pub-{time.time()}", protocol=mqtt.MQTTv311)
+        pub.username_pw_set(TEST_USER, b.password)
         pub.max_inflight_messages_set(200)
         pub.connect("127.0.0.1", b.port)
         pub.loop_start()
