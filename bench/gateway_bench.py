@@ -388,10 +388,10 @@ simulator's own clock; no injected latency. The second line publishes the
 `desired` statuses directly, as the scheduler would, to time the gateway
 alone. The tail comes from the machine (2 cores shared with other builds and
 tests): a process waiting for a core, and database checkpoints waiting for a
-busy disk. The gateway runs its checkpoints on a thread of their own
-(`pb_store_checkpoint_in_background`, shared/store.c); the scheduler still
-runs them on its loop, so an override can wait for the disk there: the last
-line, with the databases on tmpfs, shows the same path without disk syncs.
+busy disk. Every service runs its checkpoints on a thread of their own
+(`pb_store_checkpoint_in_background`, shared/store.c); a busy disk can
+still hold a process up: the last line, with the databases on tmpfs, shows
+the same path without disk syncs.
 
 | Path | p50 | p99 | max | mean | Target |
 |---|---|---|---|---|---|
