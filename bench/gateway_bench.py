@@ -242,6 +242,10 @@ def part_overrides(n, through_scheduler=True, data_dir=None):
         env["DATA_DIR"] = data_dir
     stack = Stack("bench_gateway_overrides",
                   sim_args=["--extensions", str(n), "--quiet"], env=env)
+    if data_dir:
+        # The services find their broker passwords in DATA_DIR/mqtt.
+        os.makedirs(data_dir, exist_ok=True)
+        os.symlink(stack.mqtt_dir, os.path.join(data_dir, "mqtt"))
     sim = Sim(stack.sim_port)
     lat = []
     try:
