@@ -68,3 +68,14 @@ bool pb_topic_id_valid(const char *id) {
   }
   return true;
 }
+
+bool pb_topic_service(const char *topic, char *out, size_t len) {
+  char buf[256];
+  const char *seg[4];
+  if (pb_topic_split(topic, buf, sizeof buf, seg, 4) != 3 ||
+      strcmp(seg[0], "svc") || !pb_topic_id_valid(seg[1]) ||
+      strlen(seg[1]) >= len)
+    return false;
+  memcpy(out, seg[1], strlen(seg[1]) + 1);
+  return true;
+}

@@ -185,10 +185,8 @@ static void on_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
                             void *ud) {
   (void)bus;
   struct web *w = ud;
-  char buf[256];
-  const char *seg[4];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3 ||
-      !pb_topic_id_valid(seg[1]))
+  char service[PB_ID_MAX];
+  if (!pb_topic_service(msg->topic, service, sizeof service))
     return;
   /* online, offline, or nothing (the retained value was cleared: the
    * service is unknown again). */
@@ -204,14 +202,14 @@ static void on_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
             msg->topic, msg->len);
     return;
   }
-  free(pb_map_remove(w->services, seg[1]));
+  free(pb_map_remove(w->services, service));
   char *v = msg->len ? strdup(value) : NULL;
-  if (v && pb_map_put(w->services, seg[1], v))
+  if (v && pb_map_put(w->services, service, v))
     free(v);
   if (!msg->retained)
     web_sse_publish(
         w, "availability",
-        json_pack("{s:s,s:s}", "service", seg[1], "availability", value));
+        json_pack("{s:s,s:s}", "service", service, "availability", value));
 }
 
 /* R/site/<site>/status (yeastar-gateway): kept as published, for

@@ -15,10 +15,8 @@ static void on_pubkey(struct pb_bus *bus, const struct pb_bus_msg *msg,
                       void *ud) {
   (void)bus;
   struct web *w = ud;
-  char buf[256];
-  const char *seg[4];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3 ||
-      !pb_topic_id_valid(seg[1]))
+  char service[PB_ID_MAX];
+  if (!pb_topic_service(msg->topic, service, sizeof service))
     return;
   struct pb_sealed_key *key = NULL;
   if (msg->len) {
@@ -32,12 +30,12 @@ static void on_pubkey(struct pb_bus *bus, const struct pb_bus_msg *msg,
       return;
     }
   }
-  free(pb_map_remove(w->service_keys, seg[1]));
-  if (key && pb_map_put(w->service_keys, seg[1], key)) {
+  free(pb_map_remove(w->service_keys, service));
+  if (key && pb_map_put(w->service_keys, service, key)) {
     free(key);
     return;
   }
-  pb_info("%s: requests are %s", seg[1],
+  pb_info("%s: requests are %s", service,
           key ? "sealed to its public key" : "no longer sealed (key cleared)");
 }
 

@@ -125,6 +125,10 @@ int pb_topic_split(const char *topic, char *buf, size_t buflen,
                    const char **segs, int max);
 /* [A-Za-z0-9_-]+, at most 64 bytes: valid as a topic segment. */
 bool pb_topic_id_valid(const char *id);
+/* The service named by svc/<service>/<leaf> (a topic relative to the root,
+ * exactly three segments), copied into out (65 bytes suffice); false when
+ * the topic has another shape or the name is not a valid id. */
+bool pb_topic_service(const char *topic, char *out, size_t len);
 
 /* ---- Request/response (zigbee2mqtt's bridge pattern, BRIEF §3) ----
  * Requests arrive on R/svc/<service>/request/<action> as JSON objects with an
