@@ -31,6 +31,11 @@ enum pb_err {
 #undef PB_ERR_ENUM
 };
 
+/* On a function whose result must be looked at (a store write, an
+ * allocation that can be refused): the compiler warns when a caller drops
+ * it, and PB_WERROR builds fail. */
+#define PB_MUST_CHECK __attribute__((warn_unused_result))
+
 /* Human text for an error code; never NULL. */
 const char *pb_strerror(int err);
 /* Short stable name ("NOTFOUND") for logs and JSON error payloads. */
