@@ -8,7 +8,8 @@ build_pkgs=(build-essential cmake pkg-config tzdata ca-certificates
   libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev
   libcurl4-openssl-dev libical-dev libjansson-dev libmicrohttpd-dev
   libsodium-dev zlib1g-dev python3)
-test_pkgs=(python3-paho-mqtt python3-jinja2 docker-compose curl chromium)
+test_pkgs=(python3-paho-mqtt python3-jinja2 docker-compose curl chromium
+  clang-format)
 # clang and its runtimes run the short libFuzzer pass (ctest fuzz.short).
 test_pkgs+=(clang libclang-rt-dev)
 # Node.js runs the browser test; npm comes with it from some sources (then
