@@ -1,9 +1,74 @@
-/* MQTT topic helpers: pattern matching and the id rule of BRIEF §3
- * (topic segments made of [A-Za-z0-9_-]). */
+/* MQTT topic helpers: the topic names of the bus contract (pb/topics.h,
+ * docs/topics.md), pattern matching and the id rule of BRIEF §3 (topic
+ * segments made of [A-Za-z0-9_-]). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pb/bus.h"
 #include "pb/error.h"
+#include "pb/topics.h"
+
+/* The one place a topic is formatted: "" rather than a shortened topic. */
+__attribute__((format(printf, 3, 4))) static int
+topic_printf(char *buf, size_t len, const char *fmt, ...) {
+  if (!buf || len == 0)
+    return PB_ETOOBIG;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, len, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= len) {
+    buf[0] = '\0';
+    return PB_ETOOBIG;
+  }
+  return 0;
+}
+
+int pb_topic_ext(char *buf, size_t len, const char *site, const char *ext,
+                 const char *leaf) {
+  return topic_printf(buf, len, "ext/%s/%s/%s", site, ext, leaf);
+}
+
+int pb_topic_site(char *buf, size_t len, const char *site, const char *leaf) {
+  return topic_printf(buf, len, "site/%s/%s", site, leaf);
+}
+
+int pb_topic_svc(char *buf, size_t len, const char *service, const char *leaf) {
+  return topic_printf(buf, len, "svc/%s/%s", service, leaf);
+}
+
+int pb_topic_request(char *buf, size_t len, const char *service,
+                     const char *action) {
+  return topic_printf(buf, len, "svc/%s/request/%s", service, action);
+}
+
+int pb_topic_response(char *buf, size_t len, const char *service,
+                      const char *action) {
+  return topic_printf(buf, len, "svc/%s/response/%s", service, action);
+}
+
+int pb_topic_event(char *buf, size_t len, const char *kind) {
+  return topic_printf(buf, len, "events/%s", kind);
+}
+
+int pb_topic_source_status(char *buf, size_t len, const char *service,
+                           const char *id) {
+  return topic_printf(buf, len, "svc/%s/source/%s/status", service, id);
+}
+
+int pb_topic_full(char *buf, size_t len, const char *root, const char *rel) {
+  return topic_printf(buf, len, "%s/%s", root, rel);
+}
+
+int pb_topic_ha_config(char *buf, size_t len, const char *prefix,
+                       const char *object_id) {
+  return topic_printf(buf, len, "%s/device/%s/config", prefix, object_id);
+}
+
+int pb_topic_ha_status(char *buf, size_t len, const char *prefix) {
+  return topic_printf(buf, len, "%s/status", prefix);
+}
 
 bool pb_topic_matches(const char *pattern, const char *topic) {
   while (*pattern) {
