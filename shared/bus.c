@@ -800,6 +800,16 @@ int pb_bus_serve(struct pb_bus *bus, const char *action,
   return pb_bus_subscribe(bus, pattern, on_request, sv);
 }
 
+int pb_bus_serve_table(struct pb_bus *bus, const struct pb_bus_action *table,
+                       size_t n, void *ud) {
+  for (size_t i = 0; i < n; i++) {
+    int rc = pb_bus_serve(bus, table[i].action, table[i].handler, ud);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
                          const char *const *secret_fields) {
   bus->keypair = keypair;

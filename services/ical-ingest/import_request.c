@@ -15,6 +15,7 @@
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 
 int ingest_import(struct ingest *in, const char *format, const char *content,
                   size_t len, const char *site, const char *source, int priority,
@@ -149,7 +150,10 @@ static void on_import(struct pb_bus *bus, const char *action, json_t *req,
 }
 
 int ingest_import_serve(struct ingest *in) {
-  return pb_bus_serve(in->bus, "import", on_import, in);
+  static const struct pb_bus_action actions[] = {
+      {PB_ACTION_IMPORT, on_import},
+  };
+  return pb_bus_serve_table(in->bus, actions, PB_BUS_ACTIONS(actions), in);
 }
 
 /* ---- command line ---- */
@@ -237,8 +241,8 @@ static void on_cli_connect(struct pb_bus *bus, void *ud) {
   if (w->sent)
     return;
   w->sent = true;
-  if (pb_bus_request(bus, "ical-ingest", "import", w->request, 10000,
-                     on_cli_response, w)) {
+  if (pb_bus_request(bus, PB_SERVICE_ICAL_INGEST, PB_ACTION_IMPORT, w->request,
+                     10000, on_cli_response, w)) {
     w->exit_code = 3;
     pb_loop_stop(w->loop);
   }

@@ -14,6 +14,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/secretbox.h"
+#include "pb/topics.h"
 
 /* An error answer; messages quote the request (a field name, a value cut
  * at a few bytes), so they are made valid UTF-8 first. */
@@ -447,18 +448,12 @@ static void on_refresh(struct pb_bus *bus, const char *action, json_t *req,
 }
 
 int ingest_source_serve(struct ingest *in) {
-  static const struct {
-    const char *action;
-    pb_bus_request_handler *handler;
-  } actions[] = {
-      {"source/add", on_add},         {"source/update", on_update},
-      {"source/remove", on_remove},   {"source/list", on_list},
-      {"source/refresh", on_refresh},
+  static const struct pb_bus_action actions[] = {
+      {PB_ACTION_SOURCE_ADD, on_add},
+      {PB_ACTION_SOURCE_UPDATE, on_update},
+      {PB_ACTION_SOURCE_REMOVE, on_remove},
+      {PB_ACTION_SOURCE_LIST, on_list},
+      {PB_ACTION_SOURCE_REFRESH, on_refresh},
   };
-  for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
-    int rc = pb_bus_serve(in->bus, actions[i].action, actions[i].handler, in);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return pb_bus_serve_table(in->bus, actions, PB_BUS_ACTIONS(actions), in);
 }

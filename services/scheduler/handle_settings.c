@@ -8,6 +8,7 @@
 
 #include "pb/bus.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 #include "sched.h"
 
 static void apply_command(struct pb_bus *bus, const struct pb_bus_msg *msg,
@@ -109,11 +110,16 @@ static void on_ha_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
 }
 
 int sched_settings_register(struct pb_bus *bus, struct sched *s) {
-  int rc = pb_bus_subscribe(bus, "ext/+/+/settings/set", on_settings_set, s);
+  static const struct pb_bus_action actions[] = {
+      {PB_ACTION_SETTINGS, on_settings_request},
+  };
+  int rc = pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_SETTINGS_SET),
+                            on_settings_set, s);
   if (!rc)
-    rc = pb_bus_subscribe(bus, "ext/+/+/planning/set", on_planning_set, s);
+    rc = pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_PLANNING_SET),
+                          on_planning_set, s);
   if (!rc)
-    rc = pb_bus_serve(bus, "settings", on_settings_request, s);
+    rc = pb_bus_serve_table(bus, actions, PB_BUS_ACTIONS(actions), s);
   if (!rc && s->ha)
     rc = pb_bus_subscribe_abs(bus, sched_ha_status_topic(s->ha), on_ha_status, s);
   return rc;

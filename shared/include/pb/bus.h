@@ -142,6 +142,19 @@ typedef void pb_bus_request_handler(struct pb_bus *bus, const char *action,
                                     void *ud);
 int pb_bus_serve(struct pb_bus *bus, const char *action,
                  pb_bus_request_handler *handler, void *ud);
+/* One row of a service's table of request actions (tmux's command table):
+ * a service lists what it answers in one static array and registers it
+ * with pb_bus_serve_table. */
+struct pb_bus_action {
+  const char *action;               /* e.g. "source/add" */
+  pb_bus_request_handler *handler;
+};
+/* pb_bus_serve for each of the `n` rows of `table`, all with `ud`; stops at
+ * the first error and returns it. */
+int pb_bus_serve_table(struct pb_bus *bus, const struct pb_bus_action *table,
+                       size_t n, void *ud);
+/* The number of rows of a static action table. */
+#define PB_BUS_ACTIONS(table) (sizeof(table) / sizeof((table)[0]))
 /* Send the answer; `data` is taken (may be NULL). Exactly one per request. */
 void pb_bus_reply_ok(struct pb_bus_reply *reply, json_t *data);
 /* `details` is taken (may be NULL): e.g. the list of bad lines. */

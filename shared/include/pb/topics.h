@@ -44,8 +44,28 @@
 #define PB_EVENT_PBX_RECOVERED "pbx_recovered"
 #define PB_EVENT_DRIFT "drift"
 
-/* The action of R/svc/<service>/response/command, where a service answers a
- * command sent on an ext/... topic with an MQTT 5 response topic. */
+/* ---- The services: <service> of R/svc/<service>/... ---- */
+#define PB_SERVICE_ICAL_INGEST "ical-ingest"
+#define PB_SERVICE_SCHEDULER "scheduler"
+#define PB_SERVICE_GATEWAY "yeastar-gateway"
+#define PB_SERVICE_WEB_API "web-api"
+
+/* ---- Actions of R/svc/<service>/request/<action> and response/<action> */
+#define PB_ACTION_IMPORT "import"                 /* ical-ingest */
+#define PB_ACTION_SOURCE_ADD "source/add"         /* ical-ingest */
+#define PB_ACTION_SOURCE_UPDATE "source/update"   /* ical-ingest */
+#define PB_ACTION_SOURCE_REMOVE "source/remove"   /* ical-ingest */
+#define PB_ACTION_SOURCE_LIST "source/list"       /* ical-ingest */
+#define PB_ACTION_SOURCE_REFRESH "source/refresh" /* ical-ingest */
+#define PB_ACTION_SETTINGS "settings"             /* scheduler */
+#define PB_ACTION_SITE_ADD "site/add"             /* yeastar-gateway */
+#define PB_ACTION_SITE_UPDATE "site/update"       /* yeastar-gateway */
+#define PB_ACTION_SITE_REMOVE "site/remove"       /* yeastar-gateway */
+#define PB_ACTION_SITE_LIST "site/list"           /* yeastar-gateway */
+#define PB_ACTION_SITE_TEST "site/test"           /* yeastar-gateway */
+#define PB_ACTION_DIRECTORY_REFRESH "directory/refresh" /* yeastar-gateway */
+/* Only a response: where a service answers a command sent on an ext/...
+ * topic with an MQTT 5 response topic. */
 #define PB_ACTION_COMMAND "command"
 
 /* ---- Subscription patterns over every site, extension or service ----
