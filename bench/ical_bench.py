@@ -30,7 +30,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(HERE)
-GOOGLE = os.path.join(SOURCE, "tests", "fixtures", "ical", "google-export-4778-events.ics")
+GOOGLE = os.path.join(SOURCE, "services", "ical-ingest", "calendar", "tests", "fixtures",
+                      "google-export-4778-events.ics")
 ORACLE = os.path.join(SOURCE, "..", "shared", "tools", "ical-oracle")
 DOC = os.path.join(SOURCE, "docs", "benchmarks.md")
 BEGIN, END = "<!-- bench:ical:begin -->", "<!-- bench:ical:end -->"

@@ -1,6 +1,6 @@
 /* The `ical-ingest --expand FILE --from X --to Y [--tz ZONE] [--status]`
  * command line: the occurrences a calendar file has in a window, one per
- * line, sorted, in the format of ../shared/tools/ical-oracle
+ * line, sorted, in the format of the Python reference
  * ("START END UID SUMMARY", UTC date-times or all-day dates), so that the
  * two can be compared byte for byte; --status appends a tab and the status
  * the mapping rules give (MAPPING_RULES, or the built-in ones). */
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "expand_cli.h"
 #include "mapping.h"
 #include "pb/config.h"
 #include "pb/error.h"
@@ -129,7 +130,7 @@ static int on_occurrence(const struct cal_occurrence *o, void *ud) {
 }
 
 static void on_warning(int line, const char *msg, void *ud) {
-  const char *file = ud;
+  const char *file = *(const char *const *)ud;
   if (line > 0)
     fprintf(stderr, "ical-ingest: %s:%d: warning: %s\n", file, line, msg);
   else
@@ -207,7 +208,7 @@ int ingest_expand_cli(const struct pb_config *cfg,
                       bool status, bool all) {
   struct cal_options opts = {.tz = default_tz,
                              .warn = on_warning,
-                             .warn_ud = (void *)file,
+                             .warn_ud = &file,
                              .include_ignored = all};
   if (!from || !to || parse_instant(from, &opts.from) ||
       parse_instant(to, &opts.to) || opts.to < opts.from) {

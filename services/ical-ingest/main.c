@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "calendar.h"
+#include "expand_cli.h"
 #include "ingest.h"
 #include "mapping.h"
 #include "pb/bus.h"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The calendar reader against the reference, file by file (issue 3 item 6).
 
-Every tests/fixtures/ical/*.ics is read by `ical-ingest --expand --all` over
+Every calendar fixture (services/ical-ingest/calendar/tests/fixtures/*.ics,
+kept with the calendar library) is read by `ical-ingest --expand --all` over
 one wide window and compared byte for byte with what the Python reference
 (../shared/tools/ical-oracle) printed, checked in as reference/NAME.txt.
 Where the project is right and the reference is wrong, DISAGREEMENTS names
@@ -16,7 +17,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.environ.get("PB_SOURCE_DIR", os.path.dirname(os.path.dirname(HERE)))
-FIXTURES = os.path.join(SOURCE, "tests", "fixtures", "ical")
+FIXTURES = os.path.join(SOURCE, "services", "ical-ingest", "calendar", "tests",
+                        "fixtures")
 # Noon UTC at both ends keeps all-day events clear of the edges; the
 # reference's pytz knows no DST rule after 2037, hence the end.
 WINDOW = ("19700101T120000Z", "20371231T120000Z")

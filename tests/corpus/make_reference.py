@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Regenerates the reference outputs of tests/fixtures/ical with the Python
+"""Regenerates the reference outputs of the calendar fixtures
+(services/ical-ingest/calendar/tests/fixtures) with the Python
 reference implementation (../shared/tools/ical-oracle, Debian's
 python3-recurring-ical-events), and, with --pin NAME..., writes the
 project's own answer for files where the two disagree (after review).

@@ -3,7 +3,9 @@
 with clang in a build directory of their own (-DPB_FUZZ=ON, ASan+UBSan),
 then runs each for PB_FUZZ_SECONDS (default 30) with the fixtures and the
 regression inputs as seeds. A crash fails the test and leaves its input in
-<build>/fuzz-clang/findings/: add it to tests/fuzz/regressions/<target>/."""
+<build>/fuzz-clang/findings/: add it to the target's regressions folder
+(services/ical-ingest/calendar/fuzz/regressions for fuzz_calendar,
+tests/fuzz/regressions/planning for fuzz_planning)."""
 import os
 import shutil
 import subprocess
@@ -15,9 +17,10 @@ BUILD = os.path.join(os.environ["PB_BUILD_DIR"], "fuzz-clang")
 CLANG = os.environ.get("PB_CLANG", "clang")
 SECONDS = int(os.environ.get("PB_FUZZ_SECONDS", "30"))
 FUZZ = os.path.join(SOURCE, "tests", "fuzz")
+CALENDAR = os.path.join(SOURCE, "services", "ical-ingest", "calendar")
 TARGETS = {
-    "fuzz_calendar": [os.path.join(FUZZ, "regressions", "calendar"),
-                      os.path.join(SOURCE, "tests", "fixtures", "ical")],
+    "fuzz_calendar": [os.path.join(CALENDAR, "fuzz", "regressions"),
+                      os.path.join(CALENDAR, "tests", "fixtures")],
     "fuzz_planning": [os.path.join(FUZZ, "regressions", "planning"),
                       os.path.join(FUZZ, "seeds", "planning")],
 }

@@ -1,4 +1,4 @@
-/* Unit tests of the calendar reader (services/ical-ingest/calendar_*.c):
+/* Unit tests of the calendar reader (services/ical-ingest/calendar/):
  * content lines and values (RFC 5545 §3.1, §3.3), the recurrence engine
  * against the examples of §3.8.5.3, time zones (IANA, Windows, a feed's
  * VTIMEZONE), and cal_expand's handling of replaced, cancelled and free

@@ -1,7 +1,8 @@
 /* Reading iCalendar (RFC 5545) into concrete occurrences over a window: the
- * contract between the calendar reader (calendar_*.c) and the rest of
- * ical-ingest (sources, mapping rules, publishing). The reader streams the
- * input one VEVENT at a time and keeps only what the schedule needs. */
+ * one public header of the calendar library (services/ical-ingest/calendar),
+ * the contract between the reader and the rest of ical-ingest (sources,
+ * mapping rules, publishing, the --expand command line). The reader streams
+ * the input one VEVENT at a time and keeps only what the schedule needs. */
 #ifndef CALENDAR_H
 #define CALENDAR_H
 
@@ -57,16 +58,5 @@ struct cal_options {
  * message naming the problem (and the line) in err. */
 int cal_expand(const char *buf, size_t len, const struct cal_options *opts,
                cal_occurrence_cb *cb, void *ud, char *err, size_t errlen);
-
-struct pb_config;
-/* The --expand command line (expand_cli.c): prints the occurrences of
- * `file` in [from, to) in ../shared/tools/ical-oracle's format. `zone`
- * (NULL: default_tz) reads floating times and all-day days; `status`
- * appends the mapped status; `all` keeps cancelled and transparent events.
- * Returns main's exit code. */
-int ingest_expand_cli(const struct pb_config *cfg,
-                      const struct pb_tz *default_tz, const char *file,
-                      const char *from, const char *to, const char *zone,
-                      bool status, bool all);
 
 #endif
