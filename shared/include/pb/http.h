@@ -1,12 +1,15 @@
 /* HTTP client over libcurl's multi interface, driven by the service's loop
- * (only http.c includes <curl/curl.h>). Requests run concurrently up to a
- * bound; each completes with one callback on the loop thread. */
+ * (libcurl is included by http.c, http_date.c and url.c only). Requests run
+ * concurrently up to a bound; each completes with one callback on the loop
+ * thread. */
 #ifndef PB_HTTP_H
 #define PB_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "pb/error.h"
 #include "pb/netaddr.h"
 
 struct pb_http;
@@ -92,5 +95,12 @@ void pb_http_free(struct pb_http *http);
 int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
                  pb_http_done *done, void *ud);
 size_t pb_http_running(const struct pb_http *http);
+
+/* A Retry-After value (RFC 9110 §10.2.3: delay-seconds, or an HTTP-date in
+ * any of the three forms of §5.6.7, read with curl_getdate) as the seconds
+ * to wait from `now` (Unix seconds): 0 for a date in the past, INT64_MAX for
+ * more digits than fit. PB_EPARSE for anything else, NULL included. */
+PB_MUST_CHECK int pb_http_retry_after(const char *value, int64_t now,
+                                      int64_t *seconds);
 
 #endif
