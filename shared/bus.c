@@ -1,7 +1,10 @@
-/* The MQTT bus (pb/bus.h) over libmosquitto's threaded client. The network
- * thread only queues what arrives and wakes the service's loop through an
- * eventfd; every handler then runs on the loop thread. Reconnection uses
- * libmosquitto's exponential backoff (1 s doubling to 30 s). */
+/* The MQTT bus (pb/bus.h), its connection: libmosquitto's threaded client
+ * (the only file that includes <mosquitto.h>), subscriptions, publishes and
+ * the service's availability. The network thread only queues what arrives
+ * and wakes the service's loop through an eventfd; every handler then runs on
+ * the loop thread. Reconnection uses libmosquitto's exponential backoff (1 s
+ * doubling to 30 s). Requests, replies, commands and events are built on top
+ * of this, in bus_request.c. */
 #include "pb/bus.h"
 
 #include <mosquitto.h>
@@ -21,7 +24,8 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/loop.h"
-#include "pb/sealed.h"
+#include "pb/topics.h"
+#include "bus_int.h"
 
 #define MAX_SUBS 64
 #define MAX_PAYLOAD (32u * 1024 * 1024)
@@ -31,7 +35,7 @@
  * schedule at once after a restart) is throttled by TCP instead of piling up
  * in memory. */
 #define MAX_QUEUED_BYTES (8u * 1024 * 1024)
-#define TOPIC_MAX 512
+#define TOPIC_MAX PB__BUS_TOPIC_MAX
 
 struct sub {
   char pattern[TOPIC_MAX];     /* relative to the root */
@@ -52,23 +56,6 @@ struct qmsg {
   char *response_topic;
   void *correlation;
   size_t correlation_len;
-};
-
-struct served {
-  struct served *next;
-  char action[64];
-  pb_bus_request_handler *handler;
-  void *ud;
-};
-
-struct pending {
-  struct pending *next;
-  char transaction[64];
-  char service[64];            /* the only service whose answer counts */
-  pb_bus_response_cb *done;
-  void *ud;
-  struct pb_timer *timer;
-  struct pb_bus *bus;
 };
 
 struct pb_bus {
@@ -95,17 +82,12 @@ struct pb_bus {
   atomic_int inflight;         /* QoS 1 publishes not yet acknowledged */
   pb_bus_connect_cb *on_connect;
   void *on_connect_ud;
-  struct pending *pending;
-  struct served *served;         /* request handlers, freed with the bus */
-  const struct pb_keypair *keypair; /* opens sealed requests (lent) */
-  const char *const *secret_fields; /* warned about when sent in clear */
-  bool responses_subscribed;
+  struct pb__bus_requests requests; /* bus_request.c's */
 };
 
 static int full_topic(const struct pb_bus *bus, const char *rel, char *buf,
                       size_t len) {
-  int n = snprintf(buf, len, "%s/%s", bus->root, rel);
-  return (n < 0 || (size_t)n >= len) ? PB_ETOOBIG : 0;
+  return pb_topic_full(buf, len, bus->root, rel);
 }
 
 static void qmsg_free(struct qmsg *m) {
@@ -333,8 +315,18 @@ int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
   bus->port = url.port ? url.port : (tls ? 8883 : 1883);
   bus->protocol = o->protocol == 4 ? 4 : 5;
   bus->ephemeral = o->ephemeral;
-  snprintf(bus->availability, sizeof bus->availability,
-           "%s/svc/%s/availability", bus->root, bus->service);
+  char availability[TOPIC_MAX];
+  if (pb_topic_svc(availability, sizeof availability, bus->service,
+                   PB_SVC_AVAILABILITY) ||
+      full_topic(bus, availability, bus->availability,
+                 sizeof bus->availability)) {
+    pb_error("bus: the root '%s' or the service '%s' is too long", bus->root,
+             bus->service);
+    pthread_cond_destroy(&bus->drained);
+    pthread_mutex_destroy(&bus->lock);
+    free(bus);
+    return PB_ECONFIG;
+  }
   bus->session_expiry = o->session_expiry;
   /* A service keeps one persistent session under a fixed id, so QoS 1
    * commands published while it restarts wait for it at the broker; a
@@ -466,17 +458,7 @@ void pb_bus_free(struct pb_bus *bus) {
   mosquitto_destroy(bus->mosq);
   pb_loop_unwatch(bus->loop, bus->evfd);
   close(bus->evfd);
-  while (bus->pending) {
-    struct pending *p = bus->pending;
-    bus->pending = p->next;
-    pb_timer_free(p->timer);
-    free(p);
-  }
-  while (bus->served) {
-    struct served *sv = bus->served;
-    bus->served = sv->next;
-    free(sv);
-  }
+  pb__bus_requests_cleanup(&bus->requests);
   struct qmsg *m = bus->head;
   while (m) {
     struct qmsg *next = m->next;
@@ -495,6 +477,11 @@ size_t pb_bus_unacked(const struct pb_bus *bus) {
 }
 const char *pb_bus_root(const struct pb_bus *bus) { return bus->root; }
 const char *pb_bus_service(const struct pb_bus *bus) { return bus->service; }
+struct pb_loop *pb__bus_loop(const struct pb_bus *bus) { return bus->loop; }
+int pb__bus_protocol(const struct pb_bus *bus) { return bus->protocol; }
+struct pb__bus_requests *pb__bus_requests(struct pb_bus *bus) {
+  return &bus->requests;
+}
 
 static int subscribe(struct pb_bus *bus, const char *pattern, bool absolute,
                      int options, pb_bus_handler *handler, void *ud) {
@@ -562,6 +549,31 @@ static int publish_abs(struct pb_bus *bus, const char *topic, const void *payloa
   return PB_EBUS;
 }
 
+int pb__bus_publish_props(struct pb_bus *bus, const char *topic,
+                          const void *payload, size_t len, bool retain,
+                          const struct pb__bus_props *p) {
+  if (strlen(topic) >= TOPIC_MAX)
+    return PB_ETOOBIG;
+  mosquitto_property *props = NULL;
+  if (p && p->response_topic &&
+      mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC,
+                                    p->response_topic) != MOSQ_ERR_SUCCESS) {
+    mosquitto_property_free_all(&props);
+    return PB_ENOMEM;
+  }
+  if (p && p->correlation &&
+      mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+                                    p->correlation,
+                                    (uint16_t)p->correlation_len) !=
+          MOSQ_ERR_SUCCESS) {
+    mosquitto_property_free_all(&props);
+    return PB_ENOMEM;
+  }
+  int rc = publish_abs(bus, topic, payload, len, retain, props);
+  mosquitto_property_free_all(&props);
+  return rc;
+}
+
 int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
                    size_t len, bool retain) {
   char full[TOPIC_MAX];
@@ -596,373 +608,3 @@ int pb_bus_clear(struct pb_bus *bus, const char *topic) {
   return pb_bus_publish(bus, topic, "", 0, true);
 }
 
-int pb_bus_event(struct pb_bus *bus, const char *kind, json_t *event) {
-  if (!event)
-    return PB_ENOMEM;
-  char topic[128];
-  snprintf(topic, sizeof topic, "events/%s", kind);
-  json_object_set_new(event, "kind", json_string(kind));
-  pb_json_set_time(event, "at", pb_clock_now(), 0);
-  json_object_set_new(event, "service", json_string(bus->service));
-  int rc = pb_bus_publish_json(bus, topic, event, false);
-  json_decref(event);
-  return rc;
-}
-
-/* Copies the "transaction" of a command's JSON payload, if any, into `to`. */
-static void copy_transaction(const struct pb_bus_msg *msg, json_t *to) {
-  json_t *req = msg->len && msg->payload[0] == '{'
-                    ? pb_json_parse(msg->payload, msg->len, NULL, 0)
-                    : NULL;
-  json_t *tx = json_object_get(req, "transaction");
-  if (tx)
-    json_object_set(to, "transaction", tx);
-  json_decref(req);
-}
-
-int pb_bus_error_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                       const char *error) {
-  pb_warn("refused message on %s: %s", msg->topic, error);
-  size_t n = msg->len > 200 ? 200 : msg->len;
-  json_t *ev = json_pack("{s:s,s:s}", "topic", msg->topic, "error", error);
-  json_object_set_new(ev, "payload", pb_json_text(msg->payload, n));
-  copy_transaction(msg, ev);
-  pb_bus_command_result(bus, msg, error);
-  return pb_bus_event(bus, "error", ev);
-}
-
-void pb_bus_command_result(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                           const char *error) {
-  if (!msg->response_topic)
-    return;
-  json_t *body = error ? json_pack("{s:s,s:s}", "status", "error", "error", error)
-                       : json_pack("{s:s}", "status", "ok");
-  copy_transaction(msg, body);
-  mosquitto_property *props = NULL;
-  if (msg->correlation)
-    mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-                                  msg->correlation, (uint16_t)msg->correlation_len);
-  char *text = pb_json_dump(body);
-  if (text)
-    publish_abs(bus, msg->response_topic, text, strlen(text), false, props);
-  free(text);
-  mosquitto_property_free_all(&props);
-  json_decref(body);
-}
-
-/* ---- request/response, server side ---- */
-
-struct pb_bus_reply {
-  struct pb_bus *bus;
-  char topic[TOPIC_MAX];       /* absolute */
-  const void *correlation;
-  size_t correlation_len;
-  json_t *transaction;
-  bool sent;
-  bool deferred;               /* heap copy from pb_bus_reply_defer */
-};
-
-static void send_reply(struct pb_bus_reply *r, json_t *body) {
-  if (r->transaction)
-    json_object_set(body, "transaction", r->transaction);
-  mosquitto_property *props = NULL;
-  if (r->correlation)
-    mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-                                  r->correlation, (uint16_t)r->correlation_len);
-  char *s = pb_json_dump(body);
-  if (s)
-    publish_abs(r->bus, r->topic, s, strlen(s), false, props);
-  free(s);
-  mosquitto_property_free_all(&props);
-  json_decref(body);
-  r->sent = true;
-  if (r->deferred) {
-    json_decref(r->transaction);
-    free((void *)r->correlation);
-    free(r);
-  }
-}
-
-struct pb_bus_reply *pb_bus_reply_defer(struct pb_bus_reply *r) {
-  if (r->sent || r->deferred)
-    return NULL;
-  struct pb_bus_reply *copy = calloc(1, sizeof *copy);
-  void *corr = r->correlation_len ? malloc(r->correlation_len) : NULL;
-  if (!copy || (r->correlation_len && !corr)) {
-    free(copy);
-    free(corr);
-    pb_bus_reply_error(r, "out of memory", NULL);
-    return NULL;
-  }
-  *copy = *r;
-  if (corr)
-    memcpy(corr, r->correlation, r->correlation_len);
-  copy->correlation = corr;
-  copy->transaction = json_incref(r->transaction);
-  copy->deferred = true;
-  r->sent = true; /* the copy answers; the handler's caller must not */
-  return copy;
-}
-
-void pb_bus_reply_ok(struct pb_bus_reply *r, json_t *data) {
-  if (r->sent) {
-    json_decref(data);
-    return;
-  }
-  json_t *body = json_pack("{s:s}", "status", "ok");
-  json_object_set_new(body, "data", data ? data : json_object());
-  send_reply(r, body);
-}
-
-void pb_bus_reply_error(struct pb_bus_reply *r, const char *message,
-                        json_t *details) {
-  if (r->sent) {
-    json_decref(details);
-    return;
-  }
-  json_t *body = json_pack("{s:s,s:s}", "status", "error", "error", message);
-  if (details)
-    json_object_set_new(body, "details", details);
-  send_reply(r, body);
-}
-
-static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
-  struct served *sv = ud;
-  struct pb_bus_reply reply = {.bus = bus,
-                               .correlation = msg->correlation,
-                               .correlation_len = msg->correlation_len};
-  if (msg->response_topic)
-    snprintf(reply.topic, sizeof reply.topic, "%s", msg->response_topic);
-  else
-    snprintf(reply.topic, sizeof reply.topic, "%s/svc/%s/response/%s", bus->root,
-             bus->service, sv->action);
-  char err[256];
-  json_t *req = pb_json_parse(msg->payload, msg->len, err, sizeof err);
-  if (req && !json_is_object(req)) {
-    json_decref(req);
-    req = NULL;
-    snprintf(err, sizeof err, "the request must be a JSON object");
-  }
-  if (!req) {
-    pb_warn("bus: bad request on %s: %s", msg->topic, err);
-    pb_bus_reply_error(&reply, err, NULL);
-    return;
-  }
-  json_t *tx = json_object_get(req, "transaction");
-  if (tx)
-    reply.transaction = json_incref(tx);
-  if (json_object_get(req, "sealed")) {
-    /* {"sealed":..., "transaction":...}: the handler sees what was sealed,
-     * with the transaction of the envelope. */
-    json_t *inner = bus->keypair ? pb_sealed_request_open(bus->keypair, req,
-                                                          err, sizeof err)
-                                 : NULL;
-    if (!bus->keypair)
-      snprintf(err, sizeof err, "%s takes no sealed requests", bus->service);
-    json_decref(req);
-    if (!inner) {
-      pb_warn("bus: refused a sealed request on %s: %s", msg->topic, err);
-      pb_bus_reply_error(&reply, err, NULL);
-      json_decref(reply.transaction);
-      return;
-    }
-    req = inner;
-    if (tx)
-      json_object_set(req, "transaction", reply.transaction);
-    else
-      json_object_del(req, "transaction");
-  } else if (bus->keypair) {
-    for (size_t i = 0; bus->secret_fields && bus->secret_fields[i]; i++)
-      if (json_object_get(req, bus->secret_fields[i]))
-        pb_warn("bus: a request on %s carries '%s' in clear: seal it to the "
-                "key on R/svc/%s/pubkey (docs/topics.md)",
-                msg->topic, bus->secret_fields[i], bus->service);
-  }
-  sv->handler(bus, sv->action, req, &reply, sv->ud);
-  if (!reply.sent)
-    pb_bus_reply_error(&reply, "the service gave no answer", NULL);
-  json_decref(reply.transaction);
-  json_decref(req);
-}
-
-int pb_bus_serve(struct pb_bus *bus, const char *action,
-                 pb_bus_request_handler *handler, void *ud) {
-  struct served *sv = calloc(1, sizeof *sv);
-  if (!sv)
-    return PB_ENOMEM;
-  sv->next = bus->served;
-  bus->served = sv;
-  snprintf(sv->action, sizeof sv->action, "%s", action);
-  sv->handler = handler;
-  sv->ud = ud;
-  char pattern[TOPIC_MAX];
-  snprintf(pattern, sizeof pattern, "svc/%s/request/%s", bus->service, action);
-  return pb_bus_subscribe(bus, pattern, on_request, sv);
-}
-
-int pb_bus_serve_table(struct pb_bus *bus, const struct pb_bus_action *table,
-                       size_t n, void *ud) {
-  for (size_t i = 0; i < n; i++) {
-    int rc = pb_bus_serve(bus, table[i].action, table[i].handler, ud);
-    if (rc)
-      return rc;
-  }
-  return 0;
-}
-
-void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
-                         const char *const *secret_fields) {
-  bus->keypair = keypair;
-  bus->secret_fields = secret_fields;
-}
-
-/* ---- request/response, client side ---- */
-
-/* The request waiting for `tx`, taken off the list; NULL when none, or when
- * `topic` (a response's, relative to the root) is not under the asked
- * service's svc/<service>/response/: the broker's ACL lets only that service
- * write there, so an answer from anywhere else is a forgery and is ignored. */
-static struct pending *take_pending(struct pb_bus *bus, const char *tx,
-                                    const char *topic) {
-  for (struct pending **pp = &bus->pending; *pp; pp = &(*pp)->next) {
-    if (strcmp((*pp)->transaction, tx) == 0) {
-      if (topic) {
-        size_t n = strlen((*pp)->service);
-        if (strncmp(topic, "svc/", 4) || strncmp(topic + 4, (*pp)->service, n) ||
-            strncmp(topic + 4 + n, "/response/", 10)) {
-          pb_warn("bus: ignoring an answer to %s on %s: only %s answers it",
-                  tx, topic, (*pp)->service);
-          return NULL;
-        }
-      }
-      struct pending *p = *pp;
-      *pp = p->next;
-      return p;
-    }
-  }
-  return NULL;
-}
-
-static void on_response(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                        void *ud) {
-  (void)ud;
-  json_t *resp = pb_json_parse(msg->payload, msg->len, NULL, 0);
-  const char *tx = pb_json_str(resp, "transaction");
-  struct pending *p = tx ? take_pending(bus, tx, msg->topic) : NULL;
-  /* A command on an ext/... topic may carry no JSON transaction (a bare
-   * status word): its answer is matched by the MQTT 5 correlation data. */
-  char corr[64];
-  if (!p && msg->correlation && msg->correlation_len < sizeof corr) {
-    memcpy(corr, msg->correlation, msg->correlation_len);
-    corr[msg->correlation_len] = '\0';
-    p = take_pending(bus, corr, msg->topic);
-  }
-  if (p) {
-    pb_timer_free(p->timer);
-    p->done(bus, resp, p->ud);
-    free(p);
-  }
-  json_decref(resp);
-}
-
-static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *ud) {
-  (void)loop;
-  (void)t;
-  struct pending *p = ud;
-  struct pb_bus *bus = p->bus;
-  if (take_pending(bus, p->transaction, NULL) != p)
-    return;
-  pb_timer_free(p->timer);
-  p->done(bus, NULL, p->ud);
-  free(p);
-}
-
-/* After the request was published (rc 0): wait for its answer or its
- * timeout; otherwise forget it. */
-static int track(struct pb_bus *bus, struct pending *p, int rc, int timeout_ms) {
-  if (rc) {
-    pb_timer_free(p->timer);
-    free(p);
-    return rc;
-  }
-  p->next = bus->pending;
-  bus->pending = p;
-  pb_timer_arm_in(p->timer, timeout_ms);
-  return 0;
-}
-
-static struct pending *new_pending(struct pb_bus *bus, const char *service,
-                                   pb_bus_response_cb *done, void *ud) {
-  if (!bus->responses_subscribed) {
-    /* "#": actions may have several levels (source/list, site/test). */
-    if (pb_bus_subscribe(bus, "svc/+/response/#", on_response, NULL))
-      return NULL;
-    bus->responses_subscribed = true;
-  }
-  struct pending *p = calloc(1, sizeof *p);
-  if (!p)
-    return NULL;
-  /* Unguessable: a client that may publish commands cannot make a service
-   * answer a request of ours by guessing its id. */
-  unsigned char r[16];
-  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-    free(p);
-    return NULL;
-  }
-  int n = snprintf(p->transaction, sizeof p->transaction, "%.24s-",
-                   bus->service);
-  for (size_t i = 0; i < sizeof r && n > 0; i++)
-    n += snprintf(p->transaction + n, sizeof p->transaction - (size_t)n,
-                  "%02x", r[i]);
-  snprintf(p->service, sizeof p->service, "%s", service);
-  p->done = done;
-  p->ud = ud;
-  p->bus = bus;
-  p->timer = pb_timer_new(bus->loop, on_request_timeout, p);
-  if (!p->timer) {
-    free(p);
-    return NULL;
-  }
-  return p;
-}
-
-int pb_bus_command(struct pb_bus *bus, const char *service, const char *topic,
-                   const void *payload, size_t len, int timeout_ms,
-                   pb_bus_response_cb *done, void *ud) {
-  if (bus->protocol != 5)
-    return PB_EUNAVAIL; /* MQTT 3.1.1 has no response topic */
-  struct pending *p = new_pending(bus, service, done, ud);
-  if (!p)
-    return PB_ENOMEM;
-  char full[TOPIC_MAX], reply[TOPIC_MAX];
-  snprintf(reply, sizeof reply, "%s/svc/%s/response/command", bus->root,
-           service);
-  mosquitto_property *props = NULL;
-  int rc = full_topic(bus, topic, full, sizeof full);
-  if (!rc &&
-      (mosquitto_property_add_string(&props, MQTT_PROP_RESPONSE_TOPIC, reply) ||
-       mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-                                     p->transaction,
-                                     (uint16_t)strlen(p->transaction))))
-    rc = PB_ENOMEM;
-  if (!rc)
-    rc = publish_abs(bus, full, payload, len, false, props);
-  mosquitto_property_free_all(&props);
-  return track(bus, p, rc, timeout_ms);
-}
-
-int pb_bus_request(struct pb_bus *bus, const char *service, const char *action,
-                   json_t *request, int timeout_ms, pb_bus_response_cb *done,
-                   void *ud) {
-  struct pending *p = new_pending(bus, service, done, ud);
-  if (!p) {
-    json_decref(request);
-    return PB_ENOMEM;
-  }
-  json_object_set_new(request, "transaction", json_string(p->transaction));
-  char topic[TOPIC_MAX];
-  snprintf(topic, sizeof topic, "svc/%s/request/%s", service, action);
-  int rc = pb_bus_publish_json(bus, topic, request, false);
-  json_decref(request);
-  return track(bus, p, rc, timeout_ms);
-}
