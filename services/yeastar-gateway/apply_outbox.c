@@ -24,7 +24,8 @@ bool gw_apply_needed(const struct gw_ext *e) {
 /* Nothing left to apply: the outbox row and any retry go. */
 static void settle(struct gw_site *s, struct gw_ext *e) {
   if (e->in_outbox) {
-    gw_store_outbox_done(s, e->number);
+    if (gw_store_outbox_done(s, e->number))
+      gw_store_warn(s->name, "the end of an outbox row");
     e->in_outbox = false;
   }
   if (e->in_retry) {
@@ -200,7 +201,8 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
       int64_t until = d->next_at > 0 ? d->next_at : -1;
       if (until != e->drift_until) {
         e->drift_until = until;
-        gw_store_drift_put(s, e);
+        if (gw_store_drift_put(s, e))
+          gw_store_warn(s->name, "a kept change's new end");
         gw_state_publish(s, e);
       }
       gw_store_end(s->gw, began);

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "gateway.h"
-#include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/json.h"
 #include "pb/log.h"
@@ -40,7 +39,7 @@ static void drift_event(struct gw_site *s, const struct gw_ext *e,
     pb_json_set_time_tz(ev, "until", e->drift_until, s->gw->tz);
   if (source)
     json_object_set_new(ev, "source", json_string(source));
-  pb_bus_event(s->gw->bus, "drift", ev);
+  gw_event(s->gw, "drift", ev);
 }
 
 void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why) {
@@ -48,7 +47,8 @@ void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why) {
     return;
   e->drift_since = 0;
   e->drift_until = 0;
-  gw_store_drift_done(s, e->number);
+  if (gw_store_drift_done(s, e->number))
+    gw_store_warn(s->name, "the end of a kept change");
   pb_info("site %s: %s: the change made on the PBX is no longer kept (%s)",
           s->name, e->number, why);
   drift_event(s, e, "ended", PB_PRESENCE_NONE, NULL);
@@ -101,7 +101,8 @@ void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen
     e->drift_since = pb_clock_now();
   e->drift_until = e->next_at > 0 ? e->next_at : -1;
   bool began = gw_store_begin(s->gw);
-  gw_store_drift_put(s, e);
+  if (gw_store_drift_put(s, e))
+    gw_store_warn(s->name, "a kept change");
   gw_apply_check(s, e); /* no longer needed: the outbox row and retries go */
   gw_store_end(s->gw, began);
   char until[40] = "the desired status changes";

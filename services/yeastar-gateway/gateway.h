@@ -14,11 +14,13 @@
 
 #include "pb/payload.h"
 
+#include "pb/error.h"
+#include "pb/http.h"
+
 struct pb_bus;
 struct pb_bus_reply;
 struct pb_config;
 struct pb_http;
-struct pb_http_request;
 struct pb_loop;
 struct pb_map;
 struct pb_secretbox;
@@ -64,6 +66,29 @@ struct gw_ext {
   /* drift kept under DRIFT_POLICY=respect */
   int64_t drift_since;           /* 0: none */
   int64_t drift_until;           /* -1: until the desired status changes */
+};
+
+/* The gateway's I/O, behind one small interface (the scheduler's sched_io
+ * pattern): the logic (the gateway_core library: every file but main.c,
+ * gw_io.c and handle_*.c) never calls the bus or libcurl itself, so unit
+ * tests run it against a fake (tests/unit/test_gw_fake.h) at a frozen
+ * clock (pb/clock.h) on a real loop and database. main.c fills it from
+ * gw_io.c. */
+struct gw_io {
+  /* A topic relative to the root; an empty retained payload clears. */
+  int (*publish)(void *ud, const char *topic, const char *payload, size_t len,
+                 bool retain);
+  /* R/events/<kind>; takes `event`. */
+  int (*event)(void *ud, const char *kind, json_t *event);
+  /* Answers a deferred bus request: `error` NULL for ok with `data`
+   * (taken, may be NULL), else the error with `data` as details. */
+  void (*reply)(void *ud, struct pb_bus_reply *reply, const char *error,
+                json_t *data);
+  /* Starts a request to a PBX; `done` is called once, later, on the loop. */
+  int (*http_send)(void *ud, const struct pb_http_request *req,
+                   pb_http_done *done, void *done_ud);
+  bool (*connected)(void *ud);
+  void *ud;
 };
 
 enum gw_token_state { TOKEN_NONE, TOKEN_REQUESTING, TOKEN_VALID };
@@ -143,9 +168,11 @@ struct gw_site {
 
 struct gw {
   struct pb_loop *loop;
+  struct gw_io io;
+  /* Lent to the glue (gw_io.c, handle_*.c); the core goes through io. */
   struct pb_bus *bus;
-  struct pb_store *store;
   struct pb_http *http;
+  struct pb_store *store;
   struct pb_secretbox *box;
   struct pb_tz *tz;
   const struct pb_config *cfg;
@@ -162,6 +189,32 @@ struct gw {
   struct pb_map *published;      /* sites whose topics this gateway has
                                     published (from the database) */
 };
+
+/* ---- I/O: the interface's real side (gw_io.c), and the core's calls ---- */
+/* gw->io over gw->bus and gw->http (either may still be NULL: nothing is
+ * sent then). */
+void gw_io_use_bus(struct gw *gw);
+static inline int gw_publish(struct gw *gw, const char *topic,
+                             const char *payload, size_t len, bool retain) {
+  return gw->io.publish(gw->io.ud, topic, payload, len, retain);
+}
+/* Dumped as pb_bus_publish_json does (compact); `j` is not taken. */
+int gw_publish_json(struct gw *gw, const char *topic, const json_t *j,
+                    bool retain);
+static inline int gw_clear(struct gw *gw, const char *topic) {
+  return gw->io.publish(gw->io.ud, topic, "", 0, true);
+}
+static inline int gw_event(struct gw *gw, const char *kind, json_t *event) {
+  return gw->io.event(gw->io.ud, kind, event);
+}
+static inline void gw_reply_ok(struct gw *gw, struct pb_bus_reply *reply,
+                               json_t *data) {
+  gw->io.reply(gw->io.ud, reply, NULL, data);
+}
+static inline void gw_reply_error(struct gw *gw, struct pb_bus_reply *reply,
+                                  const char *error, json_t *details) {
+  gw->io.reply(gw->io.ud, reply, error, details);
+}
 
 /* ---- sites (site.c) ---- */
 struct gw_site *gw_site_find(struct gw *gw, const char *name);
@@ -308,13 +361,19 @@ void gw_directory_publish(struct gw_site *s);
 /* The PBX answers again: a read that failed meanwhile starts over now. */
 void gw_directory_resume(struct gw_site *s);
 
-/* ---- retained topics (retained_check.c) ---- */
+/* ---- retained topics (retained.c; the read-back in handle_retained.c) ---- */
 /* Subscribes to the retained topics the gateway owns; what the broker keeps
  * that the database and the PBX contradict is republished or cleared. */
 int gw_retained_register(struct gw *gw);
 /* At start: the sites whose topics were published before (to clear them
  * when no longer served). */
 int gw_retained_load(struct gw *gw);
+/* Whether this gateway published the topics of `site` (served now, or
+ * within the last days). */
+bool gw_retained_published(const struct gw *gw, const char *site);
+/* A retained state of a site seen before its first complete directory
+ * read: judged at the end of that read (gw_retained_check_states). */
+void gw_retained_defer_state(struct gw_site *s, const char *number);
 /* A retained state seen before the site's first complete directory read is
  * judged at its end (pbx_directory.c). */
 void gw_retained_check_states(struct gw_site *s);
@@ -322,6 +381,8 @@ void gw_retained_check_states(struct gw_site *s);
 void gw_retained_serve(struct gw *gw, const char *site);
 void gw_retained_unserve(struct gw *gw, const char *site);
 void gw_retained_free(struct gw *gw);
+/* Clears a retained topic, saying why in the log. */
+void gw_retained_clear(struct gw *gw, const char *topic, const char *why);
 
 /* ---- applies (apply_outbox.c, handle_desired.c) ---- */
 int gw_desired_register(struct gw *gw);
@@ -356,26 +417,30 @@ void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
                     enum pb_presence status, int err, const char *errmsg,
                     int64_t latency_ms);
 
-/* ---- storage (gw_store.c, site_store.c) ---- */
+/* ---- storage (gw_store.c, site_store.c) ----
+ * Writers are PB_MUST_CHECK: a write that failed (the store logged why)
+ * is named by its caller, whose state in memory goes on. */
 int gw_store_open(const char *data_dir, struct pb_store **out);
-int gw_store_save_token(struct gw_site *s);
-int gw_store_delete_token(struct gw_site *s);
+/* For a writer's caller: says in the log what was not stored. */
+void gw_store_warn(const char *site, const char *what);
+PB_MUST_CHECK int gw_store_save_token(struct gw_site *s);
+PB_MUST_CHECK int gw_store_delete_token(struct gw_site *s);
 int gw_store_load_token(struct gw_site *s, char **sealed_access,
                         char **sealed_refresh);
-int gw_store_ledger_add(struct gw_site *s, int64_t expires);
+PB_MUST_CHECK int gw_store_ledger_add(struct gw_site *s, int64_t expires);
 int gw_store_ledger_live(struct gw_site *s, int64_t now, int64_t *earliest);
-int gw_store_outbox_put(struct gw_site *s, const char *number,
+PB_MUST_CHECK int gw_store_outbox_put(struct gw_site *s, const char *number,
                         enum pb_presence status);
-int gw_store_outbox_done(struct gw_site *s, const char *number);
+PB_MUST_CHECK int gw_store_outbox_done(struct gw_site *s, const char *number);
 typedef void gw_outbox_cb(const char *number, enum pb_presence status, void *ud);
 int gw_store_outbox_each(struct gw_site *s, gw_outbox_cb *cb, void *ud);
-int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e);
-int gw_store_drift_done(struct gw_site *s, const char *number);
+PB_MUST_CHECK int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e);
+PB_MUST_CHECK int gw_store_drift_done(struct gw_site *s, const char *number);
 /* Sites whose topics this gateway published (kept keep_s seconds after
  * they are no longer served, so that their retained topics are cleared
  * even after a kill -9). */
-int gw_store_published_add(struct gw *gw, const char *name);
-int gw_store_published_removed(struct gw *gw, const char *name);
+PB_MUST_CHECK int gw_store_published_add(struct gw *gw, const char *name);
+PB_MUST_CHECK int gw_store_published_removed(struct gw *gw, const char *name);
 typedef void gw_name_cb(const char *name, void *ud);
 int gw_store_published_each(struct gw *gw, int64_t keep_s, gw_name_cb *cb,
                             void *ud);
@@ -391,9 +456,9 @@ struct gw_drift_row {
 };
 typedef void gw_drift_cb(const struct gw_drift_row *row, void *ud);
 int gw_store_drift_each(struct gw_site *s, gw_drift_cb *cb, void *ud);
-int gw_store_forget_site(struct gw *gw, const char *name);
-int gw_store_site_put(struct gw *gw, const struct gw_site_settings *set);
-int gw_store_site_delete(struct gw *gw, const char *name);
+PB_MUST_CHECK int gw_store_forget_site(struct gw *gw, const char *name);
+PB_MUST_CHECK int gw_store_site_put(struct gw *gw, const struct gw_site_settings *set);
+PB_MUST_CHECK int gw_store_site_delete(struct gw *gw, const char *name);
 typedef void gw_site_row_cb(struct gw_site_settings *set, void *ud);
 int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud);
 

@@ -69,6 +69,11 @@ int gw_store_open(const char *data_dir, struct pb_store **out) {
                                sizeof migrations / sizeof migrations[0], out);
 }
 
+void gw_store_warn(const char *site, const char *what) {
+  pb_warn("site %s: %s could not be stored (the database error is above)",
+          site, what);
+}
+
 static int run_site(struct gw_site *s, const char *sql) {
   struct pb_stmt *st = pb_store_stmt(s->gw->store, sql);
   if (!st || pb_stmt_bind_text(st, 1, s->name))

@@ -133,6 +133,7 @@ int main(int argc, char **argv) {
       .drift_enforce = strcmp(pb_config_str(cfg, PB_CFG_DRIFT_POLICY), "enforce") == 0,
       .del_token_on_exit = pb_config_bool(cfg, PB_CFG_PBX_DEL_TOKEN_ON_EXIT),
   };
+  gw_io_use_bus(&gw);
   if (!*gw.user_agent) {
     pb_error("YEASTAR_USER_AGENT is empty: the PBX refuses requests without one");
     exit_code = 2;

@@ -353,7 +353,7 @@ static int send_call(struct gw_site *s, struct gw_call *c) {
                            c->endpoint, c->query, token, c->body, url,
                            sizeof url, &req);
   if (!rc)
-    rc = pb_http_send(s->gw->http, &req, on_answer, c);
+    rc = s->gw->io.http_send(s->gw->io.ud, &req, on_answer, c);
   if (rc)
     return rc;
   c->prev = NULL;

@@ -86,7 +86,7 @@ void gw_directory_publish(struct gw_site *s) {
   }
   char topic[128];
   snprintf(topic, sizeof topic, "site/%s/directory", s->name);
-  pb_bus_publish(s->gw->bus, topic, text, len, true);
+  gw_publish(s->gw, topic, text, len, true);
   free(text);
 }
 
@@ -103,18 +103,18 @@ void gw_directory_republish(struct gw_site *s) {
 static void answer_waiters(struct gw_site *s, const char *error) {
   for (int i = 0; i < s->nwaiters; i++) {
     if (error)
-      pb_bus_reply_error(s->waiters[i], error, NULL);
+      gw_reply_error(s->gw, s->waiters[i], error, NULL);
     else
-      pb_bus_reply_ok(s->waiters[i],
-                      json_pack("{s:s,s:I}", "site", s->name, "extensions",
-                                (json_int_t)s->read_seen));
+      gw_reply_ok(s->gw, s->waiters[i],
+                  json_pack("{s:s,s:I}", "site", s->name, "extensions",
+                            (json_int_t)s->read_seen));
   }
   s->nwaiters = 0;
 }
 
 void gw_directory_add_waiter(struct gw_site *s, struct pb_bus_reply *reply) {
   if (s->nwaiters >= MAX_WAITERS) {
-    pb_bus_reply_error(reply, "too many directory refreshes waiting", NULL);
+    gw_reply_error(s->gw, reply, "too many directory refreshes waiting", NULL);
     return;
   }
   s->waiters[s->nwaiters++] = reply;

@@ -107,7 +107,8 @@ static int take_pair(struct gw_site *s, const json_t *resp) {
   s->access_expires = now + ate;
   s->token_state = TOKEN_VALID;
   s->token_failures = 0;
-  gw_store_save_token(s);
+  if (gw_store_save_token(s))
+    gw_store_warn(s->name, "the token pair");
   arm_refresh(s);
   if (token_state_name(s->state))
     gw_site_set_state(s, "ok", "");
@@ -139,7 +140,8 @@ static void count_lost_answer(struct gw_site *s, const char *what) {
   if (!s->last_reached_api)
     return;
   int64_t until = pb_clock_now() + lifetime(s);
-  gw_store_ledger_add(s, until);
+  if (gw_store_ledger_add(s, until))
+    gw_store_warn(s->name, "a token that may be live");
   pb_warn("site %s: the %s answer was lost: a token it may have created is "
           "counted as live for %llds", s->name, what, (long long)lifetime(s));
 }
@@ -259,12 +261,13 @@ static void on_refresh(struct gw_site *s, int err, const char *errmsg,
           errmsg ? errmsg : "malformed answer");
   /* An access token given up while still valid counts until it expires. */
   int64_t now = pb_clock_now();
-  if (access_valid(s, now))
-    gw_store_ledger_add(s, s->access_expires);
+  if (access_valid(s, now) && gw_store_ledger_add(s, s->access_expires))
+    gw_store_warn(s->name, "a token that may be live");
   forget_secret(s->access_token);
   forget_secret(s->refresh_token);
   s->access_expires = s->refresh_expires = 0;
-  gw_store_save_token(s);
+  if (gw_store_save_token(s))
+    gw_store_warn(s->name, "the token pair");
   login(s);
 }
 
@@ -304,7 +307,8 @@ void gw_token_rejected(struct gw_site *s, const char *token, int64_t errcode) {
   s->access_expires = 0;
   if (s->token_state == TOKEN_VALID)
     s->token_state = TOKEN_NONE;
-  gw_store_save_token(s);
+  if (gw_store_save_token(s))
+    gw_store_warn(s->name, "the token pair");
 }
 
 void gw_token_forget(struct gw_site *s) {
@@ -316,7 +320,8 @@ void gw_token_forget(struct gw_site *s) {
   s->token_wait = false;
   s->token_failures = 0;
   pb_timer_disarm(s->token_timer);
-  gw_store_delete_token(s);
+  if (gw_store_delete_token(s))
+    gw_store_warn(s->name, "the end of the token pair");
 }
 
 /* Whether the PBX accepted a del_token; else why not in `why`. */
@@ -354,7 +359,7 @@ static bool send_del_token(struct gw_site *s, pb_http_done *done) {
   struct pb_http_request req;
   return gw_http_request(s->gw, &s->set, s->base_url, "GET", "del_token", NULL,
                          s->access_token, NULL, url, sizeof url, &req) == 0 &&
-         pb_http_send(s->gw->http, &req, done, s) == 0;
+         s->gw->io.http_send(s->gw->io.ud, &req, done, s) == 0;
 }
 
 void gw_token_delete(struct gw_site *s) {

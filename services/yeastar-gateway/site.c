@@ -250,7 +250,7 @@ int gw_site_start(struct gw *gw, struct gw_site_settings *set, bool from_config,
   gw_token_load(s);
   gw_outbox_load(s);
   gw_drift_load(s);
-  if (gw->bus && pb_bus_connected(gw->bus))
+  if (gw->io.connected(gw->io.ud))
     gw_directory_start(s);
   if (out)
     *out = s;
@@ -316,7 +316,7 @@ static void site_stop(struct gw_site *s) {
   pb_timer_disarm(s->apply_timer);
   pb_timer_disarm(s->drift_timer);
   for (int i = 0; i < s->nwaiters; i++)
-    pb_bus_reply_error(s->waiters[i], "the site was removed", NULL);
+    gw_reply_error(s->gw, s->waiters[i], "the site was removed", NULL);
   s->nwaiters = 0;
   gw_pbx_cancel_queue(s);
 }
@@ -336,7 +336,8 @@ void gw_site_release(struct gw_site *s) {
 void gw_site_remove(struct gw_site *s) {
   struct gw *gw = s->gw;
   gw_site_clear_topics(s);
-  gw_store_forget_site(gw, s->name);
+  if (gw_store_forget_site(gw, s->name))
+    gw_store_warn(s->name, "the removal of the site's data");
   gw_retained_unserve(gw, s->name);
   for (struct gw_site **pp = &gw->sites; *pp; pp = &(*pp)->next) {
     if (*pp == s) {

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "gateway.h"
-#include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/log.h"
@@ -59,14 +58,14 @@ bool gw_site_status_matches(const struct gw_site *s, const char *payload,
 }
 
 void gw_site_publish_status(struct gw_site *s) {
-  if (s->removed || !s->gw->bus)
+  if (s->removed)
     return;
   struct pb_site_status st;
   fill(s, &st);
   json_t *j = pb_site_status_to_json(&st, s->gw->tz);
   char topic[128];
   snprintf(topic, sizeof topic, "site/%s/status", s->name);
-  pb_bus_publish_json(s->gw->bus, topic, j, true);
+  gw_publish_json(s->gw, topic, j, true);
   json_decref(j);
 }
 
@@ -95,14 +94,14 @@ void gw_site_set_state(struct gw_site *s, const char *state, const char *error) 
     pb_warn("site %s: %s: %s", s->name, state, s->error);
     json_t *ev = json_pack("{s:s,s:s,s:s}", "site", s->name, "state", state,
                            "error", s->error);
-    pb_bus_event(s->gw->bus, "pbx_error", ev);
+    gw_event(s->gw, "pbx_error", ev);
   } else if (!strcmp(state, "ok") && s->failed[0]) {
     int64_t lasted = now - s->failed_since;
     pb_info("site %s: back to normal after %llds (%s)", s->name,
             (long long)lasted, s->failed);
     json_t *ev = json_pack("{s:s,s:s,s:I}", "site", s->name, "previous",
                            s->failed, "seconds", (json_int_t)lasted);
-    pb_bus_event(s->gw->bus, "pbx_recovered", ev);
+    gw_event(s->gw, "pbx_recovered", ev);
     s->failed[0] = '\0';
   }
   gw_site_publish_status(s);
@@ -111,9 +110,9 @@ void gw_site_set_state(struct gw_site *s, const char *state, const char *error) 
 void gw_site_clear_topics(struct gw_site *s) {
   char topic[128];
   snprintf(topic, sizeof topic, "site/%s/status", s->name);
-  pb_bus_clear(s->gw->bus, topic);
+  gw_clear(s->gw, topic);
   snprintf(topic, sizeof topic, "site/%s/directory", s->name);
-  pb_bus_clear(s->gw->bus, topic);
+  gw_clear(s->gw, topic);
   size_t pos = 0;
   struct gw_ext *e;
   while ((e = pb_map_next(s->exts, &pos, NULL)))

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "gateway.h"
-#include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/http.h"
@@ -59,10 +58,10 @@ static void conclude(struct gw_test *t) {
   const char *who = t->site[0] ? t->site : t->base_url;
   if (t->failed[0]) {
     pb_info("test of %s: %s", who, t->failed);
-    pb_bus_reply_error(t->reply, t->failed, json_incref(t->checks));
+    gw_reply_error(t->gw, t->reply, t->failed, json_incref(t->checks));
   } else {
     pb_info("test of %s passed", who);
-    pb_bus_reply_ok(t->reply, json_pack("{s:s?,s:s,s:O,s:I}", "site",
+    gw_reply_ok(t->gw, t->reply, json_pack("{s:s?,s:s,s:O,s:I}", "site",
                                         t->site[0] ? t->site : NULL,
                                         "url", t->base_url, "checks", t->checks,
                                         "extensions", (json_int_t)t->extensions));
@@ -80,7 +79,7 @@ static int send_step(struct gw_test *t, enum step step, const char *method,
   int rc = gw_http_request(t->gw, &t->set, t->base_url, method, endpoint, query,
                            step == STEP_LOGIN ? NULL : t->token, body, url,
                            sizeof url, &req);
-  return rc ? rc : pb_http_send(t->gw->http, &req, on_answer, t);
+  return rc ? rc : t->gw->io.http_send(t->gw->io.ud, &req, on_answer, t);
 }
 
 /* The transport-level checks, from what the first request met. */
@@ -135,8 +134,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
     if (!(j && gw_envelope(j, &code, &msg) && code == 0)) {
       /* Not revoked: count it against the site's token budget. */
       struct gw_site *s = t->site[0] ? gw_site_find(t->gw, t->site) : NULL;
-      if (s)
-        gw_store_ledger_add(s, pb_clock_now() + 1800);
+      if (s && gw_store_ledger_add(s, pb_clock_now() + 1800))
+        gw_store_warn(s->name, "a token that may be live");
       pb_warn("test of %s: del_token failed (%s)", t->site[0] ? t->site : t->base_url,
               msg);
     }
@@ -233,7 +232,7 @@ void gw_test_start(struct gw *gw, struct gw_site *s,
                    struct gw_site_settings *set, struct pb_bus_reply *reply) {
   struct gw_test *t = calloc(1, sizeof *t);
   if (!t) {
-    pb_bus_reply_error(reply, "out of memory", NULL);
+    gw_reply_error(gw, reply, "out of memory", NULL);
     return;
   }
   t->gw = gw;
@@ -282,7 +281,7 @@ void gw_test_start(struct gw *gw, struct gw_site *s,
 void gw_tests_free(struct gw *gw) {
   while (gw->tests) {
     struct gw_test *t = gw->tests;
-    pb_bus_reply_error(t->reply, "the gateway is stopping", NULL);
+    gw_reply_error(gw, t->reply, "the gateway is stopping", NULL);
     test_free(t);
   }
 }

@@ -7,8 +7,18 @@
 #include <string.h>
 
 #include "gateway.h"
-#include "pb/bus.h"
 #include "pb/error.h"
+#include "pb/json.h"
+
+int gw_publish_json(struct gw *gw, const char *topic, const json_t *j,
+                    bool retain) {
+  char *text = pb_json_dump(j);
+  if (!text)
+    return PB_ENOMEM;
+  int rc = gw_publish(gw, topic, text, strlen(text), retain);
+  free(text);
+  return rc;
+}
 
 static json_t *state_json(struct gw_site *s, const struct gw_ext *e) {
   struct pb_ext_state st = {
@@ -30,7 +40,7 @@ void gw_state_publish(struct gw_site *s, const struct gw_ext *e) {
   json_t *j = state_json(s, e);
   char topic[256];
   snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, e->number);
-  pb_bus_publish_json(s->gw->bus, topic, j, true);
+  gw_publish_json(s->gw, topic, j, true);
   json_decref(j);
 }
 
@@ -49,7 +59,7 @@ bool gw_state_matches(struct gw_site *s, const struct gw_ext *e,
 void gw_state_clear(struct gw_site *s, const char *number) {
   char topic[256];
   snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, number);
-  pb_bus_clear(s->gw->bus, topic);
+  gw_clear(s->gw, topic);
 }
 
 void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
@@ -64,5 +74,5 @@ void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
   } else if (latency_ms >= 0) {
     json_object_set_new(ev, "latency_ms", json_integer(latency_ms));
   }
-  pb_bus_event(s->gw->bus, err ? "apply_failed" : "apply", ev);
+  gw_event(s->gw, err ? "apply_failed" : "apply", ev);
 }

@@ -7,7 +7,9 @@
  * republished, or cleared when what it describes has ended (a removed site,
  * an extension gone from the PBX directory). Live deliveries are the
  * gateway's own publishes, except an empty one on a topic it still has
- * something to say on (someone else cleared it): that is republished. */
+ * something to say on (someone else cleared it): that is republished.
+ * Which sites are this gateway's, and the states judged after the first
+ * directory read: retained.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,52 +19,12 @@
 #include "pb/log.h"
 #include "pb/map.h"
 
-/* How long the topics of a site no longer served here are still cleared
- * when the broker holds them. Bounded, because the site may have moved to
- * another gateway since (which republishes at once what was cleared live:
- * see the handlers below). */
-#define UNSERVED_KEEP_S (7 * 86400)
-
-static char known; /* the value of gw->published entries */
-
-static void load_one(const char *name, void *ud) {
-  struct gw *gw = ud;
-  pb_map_put(gw->published, name, &known);
-}
-
-int gw_retained_load(struct gw *gw) {
-  if (!gw->published && !(gw->published = pb_map_new()))
-    return PB_ENOMEM;
-  return gw_store_published_each(gw, UNSERVED_KEEP_S, load_one, gw);
-}
-
-void gw_retained_free(struct gw *gw) {
-  pb_map_free(gw->published);
-  gw->published = NULL;
-}
-
-void gw_retained_serve(struct gw *gw, const char *site) {
-  if (gw->published)
-    pb_map_put(gw->published, site, &known);
-  gw_store_published_add(gw, site);
-}
-
-void gw_retained_unserve(struct gw *gw, const char *site) {
-  gw_store_published_removed(gw, site);
-}
-
-static void clear(struct pb_bus *bus, const char *topic, const char *why) {
-  pb_info("retained %s cleared: %s", topic, why);
-  pb_bus_clear(bus, topic);
-}
-
 /* A topic of a site this gateway does not serve (now): cleared if it
  * served it before. */
 static void not_served(struct gw *gw, const struct pb_bus_msg *msg,
                        const char *site) {
-  if (msg->retained && msg->len > 0 && gw->published &&
-      pb_map_get(gw->published, site))
-    clear(gw->bus, msg->topic, "the site is no longer served here");
+  if (msg->retained && msg->len > 0 && gw_retained_published(gw, site))
+    gw_retained_clear(gw, msg->topic, "the site is no longer served here");
 }
 
 /* The served site a message on one of our topics is about: its topic has
@@ -80,6 +42,7 @@ static struct gw_site *served_site(struct gw *gw, const struct pb_bus_msg *msg,
 }
 
 static void on_state(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+  (void)bus;
   char buf[256];
   const char *seg[5];
   struct gw_site *s = served_site(ud, msg, 4, seg, buf, sizeof buf);
@@ -94,34 +57,13 @@ static void on_state(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
   if (msg->len == 0)
     return;
   if (!s->directory_loaded) {
-    /* Judged at the end of the first complete read. */
-    if (!s->unchecked)
-      s->unchecked = pb_map_new();
-    if (s->unchecked && pb_map_count(s->unchecked) < GW_MAX_EXTS)
-      pb_map_put(s->unchecked, seg[2], s);
+    gw_retained_defer_state(s, seg[2]); /* judged at the end of that read */
     return;
   }
   if (!e || !e->listed)
-    clear(bus, msg->topic, "the extension is not in the PBX directory");
+    gw_retained_clear(ud, msg->topic, "the extension is not in the PBX directory");
   else if (!gw_state_matches(s, e, msg->payload, msg->len))
     gw_state_publish(s, e);
-}
-
-void gw_retained_check_states(struct gw_site *s) {
-  if (!s->unchecked)
-    return;
-  size_t pos = 0;
-  const char *number;
-  char topic[256];
-  while (pb_map_next(s->unchecked, &pos, &number)) {
-    struct gw_ext *e = gw_ext_get(s, number);
-    if (e && e->listed)
-      continue; /* published afresh by the read */
-    snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, number);
-    clear(s->gw->bus, topic, "the extension is not in the PBX directory");
-  }
-  pb_map_free(s->unchecked);
-  s->unchecked = NULL;
 }
 
 static bool directory_matches(struct gw_site *s, const struct pb_bus_msg *msg) {

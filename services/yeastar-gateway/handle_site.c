@@ -99,7 +99,8 @@ static void on_add(struct pb_bus *bus, const char *action, json_t *req,
   } else if (gw_store_site_put(gw, &set)) {
     pb_bus_reply_error(reply, "the site could not be stored", NULL);
   } else if (gw_site_start(gw, &set, false, &s)) {
-    gw_store_site_delete(gw, set.name);
+    if (gw_store_site_delete(gw, set.name))
+      gw_store_warn(set.name, "the removal of a site not started");
     pb_bus_reply_error(reply, "too many sites (at most 64)", NULL);
   } else {
     pb_bus_reply_ok(reply, gw_site_view(s));
