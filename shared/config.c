@@ -106,67 +106,6 @@ int pb_parse_listen(const char *text, char *host, size_t hostlen, int *port) {
   return 0;
 }
 
-int pb_url_parse(const char *text, struct pb_url *out) {
-  memset(out, 0, sizeof *out);
-  const char *sep = text ? strstr(text, "://") : NULL;
-  if (!sep || sep == text || (size_t)(sep - text) >= sizeof out->scheme)
-    return PB_EINVAL;
-  for (const char *c = text; c < sep; c++) {
-    if (!isalpha((unsigned char)*c))
-      return PB_EINVAL;
-    out->scheme[c - text] = (char)tolower((unsigned char)*c);
-  }
-  const char *auth = sep + 3;
-  const char *path = strchr(auth, '/');
-  size_t alen = path ? (size_t)(path - auth) : strlen(auth);
-  const char *at = memchr(auth, '@', alen);
-  if (at) {
-    alen -= (size_t)(at + 1 - auth);
-    auth = at + 1;
-  }
-  const char *colon = NULL;
-  if (alen && auth[0] == '[') {
-    const char *close = memchr(auth, ']', alen);
-    if (!close)
-      return PB_EINVAL;
-    if (close + 1 < auth + alen) {
-      if (close[1] != ':')
-        return PB_EINVAL;
-      colon = close + 1;
-    }
-  } else {
-    colon = memchr(auth, ':', alen);
-  }
-  size_t hlen = colon ? (size_t)(colon - auth) : alen;
-  if (hlen == 0 || hlen >= sizeof out->host)
-    return PB_EINVAL;
-  memcpy(out->host, auth, hlen);
-  for (size_t i = 0; i < hlen; i++) {
-    unsigned char c = (unsigned char)out->host[i];
-    if (c <= ' ' || c == '/' || c == '?' || c == '#')
-      return PB_EINVAL;
-  }
-  if (colon) {
-    size_t plen = alen - hlen - 1;
-    if (plen == 0 || plen > 5)
-      return PB_EINVAL;
-    int port = 0;
-    for (size_t i = 0; i < plen; i++) {
-      if (!isdigit((unsigned char)colon[1 + i]))
-        return PB_EINVAL;
-      port = port * 10 + (colon[1 + i] - '0');
-    }
-    if (port < 1 || port > 65535)
-      return PB_EINVAL;
-    out->port = port;
-  }
-  if (path && strlen(path) >= sizeof out->path)
-    return PB_EINVAL;
-  if (path)
-    memcpy(out->path, path, strlen(path) + 1);
-  return 0;
-}
-
 static int parse_bool(const char *v, bool *out) {
   static const char *const yes[] = {"1", "true", "yes", "on"};
   static const char *const no[] = {"0", "false", "no", "off"};

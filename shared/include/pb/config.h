@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb/url.h" /* pb_url_parse, which checks URL settings */
+
 enum pb_config_type {
   PB_CT_STRING,   /* free text */
   PB_CT_SECRET,   /* free text, never printed or logged */
@@ -232,13 +234,5 @@ void pb_config_print_help(const char *service, const char *summary,
 
 /* Parse "host:port" ("[::1]:8080" too). */
 int pb_parse_listen(const char *text, char *host, size_t hostlen, int *port);
-/* Parse "scheme://[user[:pass]@]host[:port][/path]". */
-struct pb_url {
-  char scheme[16];
-  char host[256];
-  int port;              /* 0 when absent */
-  char path[512];
-};
-int pb_url_parse(const char *text, struct pb_url *out);
 
 #endif
