@@ -3,6 +3,7 @@
  * file rather than the environment where possible, never logged), TLS files,
  * its instance name and how long the broker keeps its session. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,7 +61,7 @@ int pb_bus_new_from_config(struct pb_loop *loop, const struct pb_config *cfg,
       rc = read_password(path, password, sizeof password);
   }
   if (rc)
-    return rc;
+    goto out;
   struct pb_bus_options o = {
       .url = pb_config_str(cfg, PB_CFG_MQTT_URL),
       .username = name,
@@ -79,13 +80,16 @@ int pb_bus_new_from_config(struct pb_loop *loop, const struct pb_config *cfg,
   if (*o.instance && !pb_topic_id_valid(o.instance)) {
     pb_error("MQTT_INSTANCE: '%s' must be 1-64 characters of [A-Za-z0-9_-]",
              o.instance);
-    return PB_ECONFIG;
+    rc = PB_ECONFIG;
+    goto out;
   }
   if (!*password)
     pb_warn("bus: connecting to the broker as '%s' without a password: only "
             "a broker that allows anonymous clients accepts it "
             "(docs/security.md)", name);
   rc = pb_bus_new(loop, &o, out);
-  explicit_bzero(password, sizeof password);
+out:
+  /* libmosquitto keeps its own copy; ours goes on every path. */
+  sodium_memzero(password, sizeof password);
   return rc;
 }

@@ -11,6 +11,7 @@
 #include "pb/bus.h"
 #include "pb/error.h"
 #include "pb/secretbox.h"
+#include "pb/topics.h"
 
 /* The bus carries at most 32 MiB; Base64 adds a third. */
 #define MAX_PLAIN (24u * 1024 * 1024)
@@ -59,7 +60,8 @@ json_t *pb_keypair_public_json(const struct pb_keypair *kp) {
 
 int pb_sealed_publish_key(struct pb_bus *bus, const struct pb_keypair *kp) {
   char topic[128];
-  snprintf(topic, sizeof topic, "svc/%s/pubkey", pb_bus_service(bus));
+  if (pb_topic_svc(topic, sizeof topic, pb_bus_service(bus), PB_SVC_PUBKEY))
+    return PB_ETOOBIG;
   json_t *j = pb_keypair_public_json(kp);
   int rc = j ? pb_bus_publish_json(bus, topic, j, true) : PB_ENOMEM;
   json_decref(j);
@@ -136,6 +138,7 @@ int pb_sealed_open(const struct pb_keypair *kp, const char *b64, char **plain,
   int rc = crypto_box_seal_open((unsigned char *)p, box, blen, kp->pk, kp->sk);
   free(box);
   if (rc != 0) {
+    sodium_memzero(p, plen + 1);
     free(p);
     return PB_ECRYPTO;
   }
