@@ -16,6 +16,7 @@
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 #include "sched.h"
 
 /* Publishing every device at once would queue megabytes in libmosquitto:
@@ -70,9 +71,13 @@ int sched_ha_new(struct sched *s, const char *prefix, struct sched_ha **out) {
     return PB_ENOMEM;
   ha->s = s;
   pb_strlcpy(ha->prefix, prefix, sizeof ha->prefix);
-  snprintf(ha->status_topic, sizeof ha->status_topic, "%s/status", prefix);
-  snprintf(ha->config_pattern, sizeof ha->config_pattern, "%s/device/+/config",
-           prefix);
+  if (pb_topic_ha_status(ha->status_topic, sizeof ha->status_topic, prefix) ||
+      pb_topic_ha_config(ha->config_pattern, sizeof ha->config_pattern, prefix,
+                         "+")) {
+    pb_error("HA_DISCOVERY_PREFIX: '%s' is too long", prefix);
+    free(ha);
+    return PB_ECONFIG;
+  }
   pb_strlcpy(ha->root_id, s->root, sizeof ha->root_id);
   for (char *c = ha->root_id; *c; c++) {
     if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
@@ -131,25 +136,33 @@ void sched_ha_topic(const struct sched_ha *ha, const struct sched_ext *e,
                     char *buf, size_t len) {
   char id[256];
   object_id(ha, e, id, sizeof id);
-  snprintf(buf, len, "%s/device/%s/config", ha->prefix, id);
+  if (pb_topic_ha_config(buf, len, ha->prefix, id))
+    pb_warn("the Home Assistant topic of device %s does not fit", id);
 }
 
-/* An absolute topic under the PresenceBus root. */
-static json_t *root_topic(const struct sched_ha *ha, const struct sched_ext *e,
-                          const char *leaf) {
+/* An absolute topic under the PresenceBus root: "" when it does not fit. */
+static json_t *root_topic(const struct sched_ha *ha, const char *rel) {
   char buf[512];
-  if (e)
-    snprintf(buf, sizeof buf, "%s/ext/%s/%s/%s", ha->s->root, e->site, e->ext, leaf);
-  else
-    snprintf(buf, sizeof buf, "%s/%s", ha->s->root, leaf);
+  if (pb_topic_full(buf, sizeof buf, ha->s->root, rel))
+    pb_warn("the topic %s/%s does not fit", ha->s->root, rel);
   return json_string(buf);
+}
+
+/* The absolute topic R/ext/<site>/<ext>/<leaf>. */
+static json_t *ext_topic(const struct sched_ha *ha, const struct sched_ext *e,
+                         const char *leaf) {
+  char rel[256];
+  if (sched_topic(e, leaf, rel, sizeof rel))
+    pb_warn("the topic of %s/%s/%s does not fit", e->site, e->ext, leaf);
+  return root_topic(ha, rel);
 }
 
 static json_t *availability(const struct sched_ha *ha, const char *service) {
   char leaf[96];
-  snprintf(leaf, sizeof leaf, "svc/%s/availability", service);
+  if (pb_topic_svc(leaf, sizeof leaf, service, PB_SVC_AVAILABILITY))
+    pb_warn("the availability topic of %s does not fit", service);
   json_t *a = json_object();
-  json_object_set_new(a, "topic", root_topic(ha, NULL, leaf));
+  json_object_set_new(a, "topic", root_topic(ha, leaf));
   json_object_set_new(a, "payload_available", json_string("online"));
   json_object_set_new(a, "payload_not_available", json_string("offline"));
   json_t *list = json_array();
@@ -191,25 +204,25 @@ json_t *sched_ha_config(const struct sched_ha *ha, const struct sched_ext *e) {
 
   json_t *cmps = json_object();
   json_t *c = component("select", id, "presence", "Presence", "mdi:account-clock");
-  json_object_set_new(c, "command_topic", root_topic(ha, e, "override/set"));
+  json_object_set_new(c, "command_topic", ext_topic(ha, e, PB_EXT_OVERRIDE_SET));
   json_object_set_new(c, "command_template", json_string(ha->command_tpl));
-  json_object_set_new(c, "state_topic", root_topic(ha, e, "desired"));
+  json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_DESIRED));
   json_object_set_new(c, "value_template", json_string(ha->to_label_tpl));
   json_object_set_new(c, "options", json_deep_copy(ha->labels));
   json_object_set_new(cmps, "presence", c);
 
   c = component("sensor", id, "pbx_status", "PBX status", "mdi:phone-check");
-  json_object_set_new(c, "state_topic", root_topic(ha, e, "state"));
+  json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_STATE));
   json_object_set_new(c, "value_template", json_string(ha->to_label_tpl));
   json_object_set_new(c, "device_class", json_string("enum"));
   json_object_set_new(c, "options", json_deep_copy(ha->labels));
-  json_object_set_new(c, "json_attributes_topic", root_topic(ha, e, "state"));
+  json_object_set_new(c, "json_attributes_topic", ext_topic(ha, e, PB_EXT_STATE));
   /* What the PBX shows is only known while the gateway is up. */
-  json_object_set_new(c, "availability", availability(ha, "yeastar-gateway"));
+  json_object_set_new(c, "availability", availability(ha, PB_SERVICE_GATEWAY));
   json_object_set_new(cmps, "pbx_status", c);
 
   c = component("sensor", id, "cause", "Cause", "mdi:calendar-question");
-  json_object_set_new(c, "state_topic", root_topic(ha, e, "desired"));
+  json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_DESIRED));
   json_object_set_new(c, "value_template", json_string("{{ value_json.cause }}"));
   json_object_set_new(c, "device_class", json_string("enum"));
   json_t *opts = json_array();
@@ -217,19 +230,19 @@ json_t *sched_ha_config(const struct sched_ha *ha, const struct sched_ext *e) {
     json_array_append_new(opts, json_string(causes[i]));
   json_object_set_new(c, "options", opts);
   /* since, next_change, the slot or override: why, and until when. */
-  json_object_set_new(c, "json_attributes_topic", root_topic(ha, e, "desired"));
+  json_object_set_new(c, "json_attributes_topic", ext_topic(ha, e, PB_EXT_DESIRED));
   json_object_set_new(cmps, "cause", c);
 
   c = component("button", id, "clear_override", "Clear override",
                 "mdi:account-cancel");
-  json_object_set_new(c, "command_topic", root_topic(ha, e, "override/clear"));
+  json_object_set_new(c, "command_topic", ext_topic(ha, e, PB_EXT_OVERRIDE_CLEAR));
   json_object_set_new(c, "payload_press", json_string("{\"by\":\"home-assistant\"}"));
   json_object_set_new(cmps, "clear_override", c);
 
   json_t *j = json_object();
   json_object_set_new(j, "device", dev);
   json_object_set_new(j, "origin", origin);
-  json_object_set_new(j, "availability", availability(ha, "scheduler"));
+  json_object_set_new(j, "availability", availability(ha, PB_SERVICE_SCHEDULER));
   json_object_set_new(j, "qos", json_integer(1));
   json_object_set_new(j, "components", cmps);
   return j;
@@ -238,6 +251,8 @@ json_t *sched_ha_config(const struct sched_ha *ha, const struct sched_ext *e) {
 void sched_ha_publish(struct sched_ha *ha, struct sched_ext *e) {
   char topic[512];
   sched_ha_topic(ha, e, topic, sizeof topic);
+  if (!*topic)
+    return;
   json_t *j = sched_ha_config(ha, e);
   char *text = pb_json_dump(j);
   if (text)
@@ -249,6 +264,8 @@ void sched_ha_publish(struct sched_ha *ha, struct sched_ext *e) {
 void sched_ha_remove(struct sched_ha *ha, struct sched_ext *e) {
   char topic[512];
   sched_ha_topic(ha, e, topic, sizeof topic);
+  if (!*topic)
+    return;
   pb_info("%s/%s left the PBX directory: removing its Home Assistant device",
           e->site, e->ext);
   ha->s->io.publish(ha->s->io.ud, topic, "", 0, true, true);

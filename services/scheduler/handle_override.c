@@ -9,6 +9,7 @@
 #include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 #include "sched.h"
 
 static void on_set(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
@@ -85,6 +86,8 @@ static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
 }
 
 int sched_overrides_register(struct pb_bus *bus, struct sched *s) {
-  int rc = pb_bus_subscribe(bus, "ext/+/+/override/set", on_set, s);
-  return rc ? rc : pb_bus_subscribe(bus, "ext/+/+/override/clear", on_clear, s);
+  int rc = pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE_SET), on_set, s);
+  return rc ? rc
+            : pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE_CLEAR),
+                               on_clear, s);
 }

@@ -12,6 +12,7 @@
 
 #include "pb/bus.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 #include "sched.h"
 
 static bool same(const struct pb_bus_msg *msg, const char *text) {
@@ -100,10 +101,10 @@ int sched_retained_register(struct pb_bus *bus, struct sched *s) {
     const char *pattern;
     pb_bus_handler *fn;
   } own[] = {
-      {"ext/+/+/desired", on_desired},
-      {"ext/+/+/override", on_override},
-      {"ext/+/+/planning", on_planning},
-      {"ext/+/+/settings", on_settings},
+      {PB_TOPIC_EXT_ALL(PB_EXT_DESIRED), on_desired},
+      {PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE), on_override},
+      {PB_TOPIC_EXT_ALL(PB_EXT_PLANNING), on_planning},
+      {PB_TOPIC_EXT_ALL(PB_EXT_SETTINGS), on_settings},
   };
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
     int rc = pb_bus_subscribe_own(bus, own[i].pattern, false, own[i].fn, s);

@@ -10,6 +10,7 @@
 #include "pb/clock.h"
 #include "pb/log.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 #include "sched.h"
 
 /* "ext/<site>/<ext>/..." -> site and ext; false when malformed. */
@@ -135,6 +136,9 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
 }
 
 int sched_inputs_register(struct pb_bus *bus, struct sched *s) {
-  int rc = pb_bus_subscribe(bus, "ext/+/+/schedule", on_schedule, s);
-  return rc ? rc : pb_bus_subscribe(bus, "site/+/directory", on_directory, s);
+  int rc = pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), on_schedule,
+                            s);
+  return rc ? rc
+            : pb_bus_subscribe(bus, PB_TOPIC_SITE_ALL(PB_SITE_DIRECTORY),
+                               on_directory, s);
 }

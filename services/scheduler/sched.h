@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pb/error.h"
 #include "pb/payload.h"
 
 struct pb_config;
@@ -161,9 +162,9 @@ const char *sched_command_refused(struct sched *s, const char *site,
 enum pb_presence sched_default_of(const struct sched_ext *e);
 int sched_publish(struct sched *s, const char *topic, const char *text,
                   bool retain);
-/* "ext/<site>/<ext>/<leaf>" into buf. */
-void sched_topic(const struct sched_ext *e, const char *leaf, char *buf,
-                 size_t len);
+/* "ext/<site>/<ext>/<leaf>" into buf (pb_topic_ext): 0 or PB_ETOOBIG. */
+PB_MUST_CHECK int sched_topic(const struct sched_ext *e, const char *leaf,
+                              char *buf, size_t len);
 
 /* ---- overrides (sched_override.c) ---- */
 /* Takes effect at once: stored, published, announced, decided. */

@@ -10,6 +10,7 @@
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 #include "sched.h"
 
 static void announce(struct sched_ext *e, const char *action, json_t *ev) {
@@ -17,13 +18,14 @@ static void announce(struct sched_ext *e, const char *action, json_t *ev) {
   json_object_set_new(ev, "action", json_string(action));
   json_object_set_new(ev, "site", json_string(e->site));
   json_object_set_new(ev, "ext", json_string(e->ext));
-  s->io.event(s->io.ud, "override", ev);
+  s->io.event(s->io.ud, PB_EVENT_OVERRIDE, ev);
 }
 
 static void publish_retained(struct sched_ext *e) {
   struct sched *s = e->sched;
   char topic[160];
-  sched_topic(e, "override", topic, sizeof topic);
+  if (sched_topic(e, PB_EXT_OVERRIDE, topic, sizeof topic))
+    return;
   if (!e->override) {
     s->io.publish(s->io.ud, topic, "", 0, true, false);
     return;

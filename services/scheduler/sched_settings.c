@@ -13,6 +13,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 #include "pb/tz.h"
 #include "sched.h"
 
@@ -158,7 +159,8 @@ json_t *sched_settings_json(const struct sched_ext *e) {
 
 void sched_settings_publish(struct sched_ext *e) {
   char topic[160];
-  sched_topic(e, "settings", topic, sizeof topic);
+  if (sched_topic(e, PB_EXT_SETTINGS, topic, sizeof topic))
+    return;
   json_t *j = sched_settings_json(e);
   char *text = pb_json_dump(j);
   if (text)
@@ -197,11 +199,10 @@ int sched_settings_apply(struct sched_ext *e,
   /* Publish even when nothing changed: the caller sees the settings in
    * force, and a lost retained message is repaired. */
   sched_settings_publish(e);
-  if (c->set_planning) {
-    char topic[160];
-    sched_topic(e, "planning", topic, sizeof topic);
+  char topic[160];
+  if (c->set_planning &&
+      !sched_topic(e, PB_EXT_PLANNING, topic, sizeof topic))
     sched_publish(s, topic, e->planning_off ? "off" : "on", true);
-  }
   if (json_array_size(changed) == 0) {
     json_decref(changed);
     return rc;
@@ -213,7 +214,7 @@ int sched_settings_apply(struct sched_ext *e,
   json_object_set_new(ev, "by", json_string(c->by));
   json_object_set_new(ev, "changed", changed);
   json_object_set_new(ev, "settings", sched_settings_json(e));
-  s->io.event(s->io.ud, "settings", ev);
+  s->io.event(s->io.ud, PB_EVENT_SETTINGS, ev);
   e->input_changed_at = pb_clock_now();
   sched_evaluate(e, false);
   return rc;

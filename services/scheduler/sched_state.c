@@ -14,6 +14,7 @@
 #include "pb/loop.h"
 #include "pb/map.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 #include "pb/tz.h"
 #include "sched.h"
 
@@ -136,9 +137,9 @@ enum pb_presence sched_default_of(const struct sched_ext *e) {
                                                : e->sched->default_status;
 }
 
-void sched_topic(const struct sched_ext *e, const char *leaf, char *buf,
-                 size_t len) {
-  snprintf(buf, len, "ext/%s/%s/%s", e->site, e->ext, leaf);
+int sched_topic(const struct sched_ext *e, const char *leaf, char *buf,
+                size_t len) {
+  return pb_topic_ext(buf, len, e->site, e->ext, leaf);
 }
 
 int sched_publish(struct sched *s, const char *topic, const char *text,
@@ -211,11 +212,10 @@ void sched_evaluate(struct sched_ext *e, bool force) {
   if (text) {
     uint64_t h = sched_hash(text, strlen(text), 0);
     bool changed = !e->has_last || h != e->last_hash;
-    if (changed || force) {
-      char topic[160];
-      sched_topic(e, "desired", topic, sizeof topic);
+    char topic[160];
+    if ((changed || force) &&
+        !sched_topic(e, PB_EXT_DESIRED, topic, sizeof topic))
       s->io.publish(s->io.ud, topic, text, strlen(text), true, false);
-    }
     if (changed) {
       if (!e->has_last || e->last.status != cur.status || e->last.cause != cur.cause)
         pb_info("%s/%s: %s (%s)", e->site, e->ext,
@@ -257,11 +257,10 @@ void sched_republish_all(struct sched *s) {
     sched_override_republish(e);
     if (sched_settings_custom(e))
       sched_settings_publish(e);
-    if (e->planning_off) {
-      char topic[160];
-      sched_topic(e, "planning", topic, sizeof topic);
+    char topic[160];
+    if (e->planning_off &&
+        !sched_topic(e, PB_EXT_PLANNING, topic, sizeof topic))
       sched_publish(s, topic, "off", true);
-    }
   }
   if (s->ha)
     sched_ha_publish_all(s->ha);
