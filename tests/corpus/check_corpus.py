@@ -49,6 +49,7 @@ DISAGREEMENTS = {
     "pb_rdate_exdate": ("3.8.5.1", "an EXDATE;VALUE=DATE on a timed series removes that local day's instance, as libical does; the reference ignores it"),
     "pb_rdate_period": ("3.8.5.2", "RDATE periods keep their own length (the reference raises)"),
     "pb_rrule_parts": ("3.3.10", "a DATE UNTIL bounds its whole day; DTSTART counts as the first instance for COUNT even when the rule does not produce it; BYDAY=20MO is the 20th Monday of the year (the reference drops that rule)"),
+    "pb_rrule_from_dtstart": ("3.3.10", "what a rule leaves out comes from DTSTART: a yearly BYMONTHDAY without BYMONTH (how Google Calendar and Windows write yearly events) recurs in DTSTART's month, as libical reads it, and a yearly BYWEEKNO without BYDAY on DTSTART's weekday; the reference repeats the day in every month and takes every day of the week"),
     "pb_text_folding": ("3.1", "unfolding must restore a UTF-8 sequence cut by a fold; the reference decodes each piece alone"),
     "pb_windows_zones": ("3.3.10, 3.2.19", "UNTIL includes the instance it names; an Outlook display name as TZID ('(UTC-05:00) Eastern Time...') is its CLDR zone, the reference reads it as floating"),
 }

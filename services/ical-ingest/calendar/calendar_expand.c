@@ -230,6 +230,11 @@ static int rule_instances(struct xp *x, const struct cal_event *ev,
                "RRULE '%.60s' needs too much work: its later "
                "instances are left out",
                text);
+    else if (rc == PB_ERANGE)
+      cal_warn(rd, ev->line,
+               "RRULE '%.60s': a BYSETPOS period holds more than %d "
+               "instants: its later instances are left out",
+               text, CAL_SETPOS_PERIOD_MAX);
     else if (rc)
       return rc;
   }

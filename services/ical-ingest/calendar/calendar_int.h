@@ -160,6 +160,11 @@ enum cal_freq {
 
 #define CAL_NDAY_MAX 64
 #define CAL_SETPOS_MAX 64
+/* INTERVAL is read from the rule's text, not through libical (which keeps it
+ * in a short: 90061 would become 24525); larger values are refused. */
+#define CAL_INTERVAL_MAX 1000000000
+/* Instants of one BYSETPOS period (a month of minutes is 44,640). */
+#define CAL_SETPOS_PERIOD_MAX 100000
 
 struct cal_rule {
   int freq, interval;
@@ -215,7 +220,9 @@ struct cal_recur_setup {
 };
 int cal_recur_new(const struct cal_recur_setup *s, struct cal_recur **out);
 /* 1 and an instance, 0 at the end, PB_ETOOBIG when the rule used up its
- * work allowance (CAL_RULE_STEPS_MAX). */
+ * work allowance (CAL_RULE_STEPS_MAX), PB_ERANGE when a BYSETPOS period holds
+ * more than CAL_SETPOS_PERIOD_MAX instants; the instances handed out before
+ * either stand. */
 int cal_recur_next(struct cal_recur *it, int64_t *day, int32_t *sec);
 void cal_recur_free(struct cal_recur *it);
 

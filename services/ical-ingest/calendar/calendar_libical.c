@@ -55,8 +55,11 @@ static bool names_count(const char *rule) {
   return false;
 }
 
-/* libical only says "malformed": name the part it cannot take. */
-static bool known_parts(const char *rule, char *err, size_t errlen) {
+/* libical only says "malformed": name the part it cannot take. Also reads
+ * INTERVAL (1 when absent) exactly: libical keeps it in a short. */
+static bool known_parts(const char *rule, int *interval, char *err,
+                        size_t errlen) {
+  *interval = 1;
   static const char *const parts[] = {
       "FREQ",     "UNTIL", "COUNT",      "INTERVAL",  "BYSECOND", "BYMINUTE",
       "BYHOUR",   "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH",
@@ -86,6 +89,23 @@ static bool known_parts(const char *rule, char *err, size_t errlen) {
                  p + name + 1);
         return false;
       }
+      if (name == 8) {
+        long long v = 0;
+        for (size_t i = name + 1; i < n && v <= CAL_INTERVAL_MAX; i++)
+          v = v * 10 + (p[i] - '0');
+        if (v > CAL_INTERVAL_MAX) {
+          snprintf(err, errlen,
+                   "INTERVAL=%.*s is larger than this reader takes (%d)",
+                   (int)(n - name - 1 > 20 ? 20 : n - name - 1), p + name + 1,
+                   CAL_INTERVAL_MAX);
+          return false;
+        }
+        if (v < 1) { /* "00" */
+          snprintf(err, errlen, "INTERVAL must be a positive integer");
+          return false;
+        }
+        *interval = (int)v;
+      }
     }
     static const char *const freqs[] = {"SECONDLY", "MINUTELY", "HOURLY",
                                         "DAILY",    "WEEKLY",   "MONTHLY",
@@ -109,6 +129,24 @@ static bool known_parts(const char *rule, char *err, size_t errlen) {
   return true;
 }
 
+/* The rule without its INTERVAL parts, for libical: past 32,767 its short
+ * wraps (and a wrapped value below 1 makes it refuse the whole rule). */
+static void drop_interval(char *rule) {
+  char *w = rule;
+  for (const char *p = rule; *p;) {
+    const char *end = strchr(p, ';');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (!(n >= 9 && strncasecmp(p, "INTERVAL=", 9) == 0)) {
+      if (w != rule)
+        *w++ = ';';
+      memmove(w, p, n);
+      w += n;
+    }
+    p += n + (end ? 1 : 0);
+  }
+  *w = '\0';
+}
+
 int cal_rule_parse(const char *text, size_t len, struct cal_rule *out,
                    char *err, size_t errlen) {
   char buf[RRULE_TEXT_MAX];
@@ -119,8 +157,10 @@ int cal_rule_parse(const char *text, size_t len, struct cal_rule *out,
   }
   memcpy(buf, text, len);
   buf[len] = '\0';
-  if (!known_parts(buf, err, errlen))
+  int interval;
+  if (!known_parts(buf, &interval, err, errlen))
     return PB_EPARSE;
+  drop_interval(buf);
   quiet_libical();
   struct icalrecurrencetype r = icalrecurrencetype_from_string(buf);
   if (r.rscale) {
@@ -144,11 +184,8 @@ int cal_rule_parse(const char *text, size_t len, struct cal_rule *out,
     snprintf(err, errlen, "unknown FREQ");
     return PB_EPARSE;
   }
-  out->interval = r.interval;
-  if (out->interval < 1) {
-    snprintf(err, errlen, "INTERVAL must be a positive integer");
-    return PB_ERANGE;
-  }
+  /* Ours, not libical's r.interval: a short would wrap past 32,767. */
+  out->interval = interval;
   out->count = r.count;
   /* libical reads COUNT=0 as "no COUNT": that would be endless. */
   if (r.count < 0 || (r.count == 0 && names_count(buf))) {

@@ -11,7 +11,6 @@
 #include "pb/error.h"
 #include "pb/tz.h"
 
-#define GROUP_MAX 100000 /* instances of one BYSETPOS period */
 #define LAST_DAY 2932896 /* 9999-12-31 */
 
 struct item {
@@ -323,16 +322,22 @@ static int fill_group(struct cal_recur *it) {
   int64_t period = period_of(it, &it->next);
   do {
     if (it->n_group == it->cap_group) {
+      if (it->n_group == CAL_SETPOS_PERIOD_MAX) {
+        it->status = PB_ERANGE; /* not the work allowance: the period */
+        it->raw_done = true;
+        return 0;
+      }
       size_t cap = it->cap_group ? it->cap_group * 2 : 64;
-      struct item *g =
-          cap <= GROUP_MAX ? realloc(it->group, cap * sizeof *g) : NULL;
+      if (cap > CAL_SETPOS_PERIOD_MAX)
+        cap = CAL_SETPOS_PERIOD_MAX;
+      struct item *g = realloc(it->group, cap * sizeof *g);
       bool *c = g ? realloc(it->chosen, cap * sizeof *c) : NULL;
       if (g)
         it->group = g;
       if (c)
         it->chosen = c;
       if (!g || !c) {
-        it->status = cap > GROUP_MAX ? PB_ETOOBIG : PB_ENOMEM;
+        it->status = PB_ENOMEM;
         it->raw_done = true;
         return 0;
       }
@@ -431,6 +436,21 @@ static void set_defaults(struct cal_recur *it) {
     } else if (it->freq == CAL_MONTHLY) {
       it->mdays = 1u << d;
     } else if (it->freq == CAL_WEEKLY) {
+      it->wdays = (uint8_t)(1u << pb_weekday_from_days(it->s.day));
+      it->weekday_filter = true;
+    }
+  }
+  /* §3.3.10 again, where a day part is given but does not say it all: a
+   * yearly rule with days of the month and no month (how Google Calendar and
+   * Windows write a yearly event: BYMONTHDAY=20) recurs in DTSTART's month,
+   * as libical reads it; with weeks of the year and no weekday, on DTSTART's
+   * weekday. BYYEARDAY names whole days and needs nothing more. */
+  if (it->freq == CAL_YEARLY && !yearday_given(r)) {
+    bool weekno = r->byweekno || r->byweekno_neg;
+    bool mday = r->bymonthday || r->bymonthday_neg;
+    if (mday && !weekno && !r->bymonth)
+      it->months = (uint16_t)(1u << m);
+    if (weekno && !mday && !it->weekday_filter) {
       it->wdays = (uint8_t)(1u << pb_weekday_from_days(it->s.day));
       it->weekday_filter = true;
     }

@@ -394,6 +394,182 @@ static void test_rule_bounds(void) {
   cal_recur_free(it);
 }
 
+/* RFC 5545 §3.3.10: "Information, not contained in the rule, necessary to
+ * determine the various recurrence instance start time and dates are
+ * derived from the Start Time ("DTSTART")". */
+static void test_rrule_parts_from_dtstart(void) {
+  {
+    /* Google Calendar's and Windows' yearly event: once a year, in
+     * DTSTART's month, not the 20th of every month. */
+    const int64_t w[] = {L(2022, 8, 20, 0, 0), L(2023, 8, 20, 0, 0),
+                         L(2024, 8, 20, 0, 0)};
+    expect("FREQ=YEARLY;WKST=SU;INTERVAL=1;BYMONTHDAY=20;COUNT=3", 2022, 8, 20,
+           0, 0, w, 3);
+  }
+  {
+    const int64_t w[] = {L(2023, 2, 28, 9, 0), L(2024, 2, 29, 9, 0),
+                         L(2025, 2, 28, 9, 0)};
+    expect("FREQ=YEARLY;BYMONTHDAY=-1;COUNT=3", 2023, 2, 28, 9, 0, w, 3);
+  }
+  {
+    /* With BYDAY too, the month still comes from DTSTART (as libical). */
+    int64_t got[4];
+    /* Not January or October 2023 (Fridays the 13th too); the next May the
+     * 13th that is a Friday, 2033, is past the ten years looked at. */
+    CHECK_INT(instances("FREQ=YEARLY;BYMONTHDAY=13;BYDAY=FR", 2022, 5, 13, 9,
+                        0, got, 4),
+              1);
+    CHECK_INT(got[0], L(2022, 5, 13, 9, 0));
+  }
+  {
+    /* A month given: nothing is taken from DTSTART's. */
+    const int64_t w[] = {L(2022, 1, 20, 9, 0), L(2022, 7, 20, 9, 0),
+                         L(2023, 1, 20, 9, 0)};
+    expect("FREQ=YEARLY;BYMONTH=1,7;BYMONTHDAY=20;COUNT=3", 2022, 1, 20, 9, 0,
+           w, 3);
+  }
+  {
+    /* MONTHLY is unchanged: the 20th of every month. */
+    const int64_t w[] = {L(2022, 8, 20, 9, 0), L(2022, 9, 20, 9, 0),
+                         L(2022, 10, 20, 9, 0)};
+    expect("FREQ=MONTHLY;BYMONTHDAY=20;COUNT=3", 2022, 8, 20, 9, 0, w, 3);
+  }
+  {
+    /* Weeks of the year without a weekday: DTSTART's (a Monday), as the
+     * RFC's own FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO example. */
+    const int64_t w[] = {L(1997, 5, 12, 9, 0), L(1998, 5, 11, 9, 0),
+                         L(1999, 5, 17, 9, 0)};
+    expect("FREQ=YEARLY;BYWEEKNO=20;COUNT=3", 1997, 5, 12, 9, 0, w, 3);
+  }
+  {
+    /* BYYEARDAY names whole days: the 100th, 9 April in a leap year. */
+    const int64_t w[] = {L(2022, 4, 10, 9, 0), L(2023, 4, 10, 9, 0),
+                         L(2024, 4, 9, 9, 0)};
+    expect("FREQ=YEARLY;BYYEARDAY=100;COUNT=3", 2022, 4, 10, 9, 0, w, 3);
+  }
+  /* The same through cal_expand, on the all-day event Google exports. */
+  struct got g;
+  CHECK_INT(expand(one_event("DTSTART;VALUE=DATE:20220820\r\n"
+                             "RRULE:FREQ=YEARLY;WKST=SU;INTERVAL=1;"
+                             "BYMONTHDAY=20\r\n"),
+                   utc(2022, 1, 1, 0, 0), utc(2025, 1, 1, 0, 0), &g, NULL, 0,
+                   false),
+            0);
+  CHECK_INT((int64_t)g.n, 3);
+  CHECK_INT(g.o[0].start_date, 20220820);
+  CHECK_INT(g.o[1].start_date, 20230820);
+  CHECK_INT(g.o[2].start_date, 20240820);
+}
+
+/* RFC 5545 §3.3.10: INTERVAL is any positive integer. libical keeps it in a
+ * short; the reader reads it from the text, exactly, up to its bound. */
+static void test_rrule_large_interval(void) {
+  struct cal_rule r;
+  char err[200];
+  CHECK_INT(cal_rule_parse("FREQ=SECONDLY;INTERVAL=90061", 28, &r, err,
+                           sizeof err),
+            0);
+  CHECK_INT(r.interval, 90061);
+  CHECK_INT(cal_rule_parse("FREQ=DAILY;INTERVAL=65536;COUNT=2", 33, &r, err,
+                           sizeof err),
+            0);
+  CHECK_INT(r.interval, 65536);
+  CHECK_INT(cal_rule_parse("INTERVAL=1000000000;FREQ=DAILY", 30, &r, err,
+                           sizeof err),
+            0);
+  CHECK_INT(r.interval, 1000000000);
+  CHECK_INT(r.freq, CAL_DAILY);
+  CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=1000000001", 30, &r, err,
+                       sizeof err) != 0);
+  CHECK(strstr(err, "INTERVAL") != NULL);
+  CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=99999999999999999999999", 43, &r,
+                       err, sizeof err) != 0);
+  CHECK(strstr(err, "INTERVAL") != NULL);
+  CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=00", 22, &r, err, sizeof err) !=
+        0);
+  CHECK(strstr(err, "INTERVAL") != NULL);
+  /* A day, an hour, a minute and a second apart, not 24,525 s. */
+  int64_t got[4];
+  CHECK_INT(instances("FREQ=SECONDLY;INTERVAL=90061;COUNT=3", 2026, 1, 1, 0, 0,
+                      got, 4),
+            3);
+  CHECK_INT(got[0], utc(2026, 1, 1, 0, 0));
+  CHECK_INT(got[1], utc(2026, 1, 2, 1, 1) + 1);
+  CHECK_INT(got[2], utc(2026, 1, 3, 2, 2) + 2);
+  CHECK_INT(instances("FREQ=MINUTELY;INTERVAL=65536;COUNT=2", 2026, 1, 1, 0, 0,
+                      got, 4),
+            2);
+  CHECK_INT(got[1], utc(2026, 2, 15, 12, 16));
+  /* Too large: the event is skipped, and the warning says why. */
+  struct got g;
+  CHECK_INT(expand(one_event("DTSTART:20260101T000000Z\r\n"
+                             "RRULE:FREQ=SECONDLY;INTERVAL=4000000000\r\n"),
+                   utc(2026, 1, 1, 0, 0), utc(2027, 1, 1, 0, 0), &g, NULL, 0,
+                   false),
+            0);
+  CHECK_INT((int64_t)g.n, 0);
+  CHECK_INT(g.warnings, 1);
+  CHECK(strstr(g.last_warning, "INTERVAL=4000000000 is larger") != NULL);
+}
+
+/* `head` with BYSETPOS=-1 over every second of the day: each second of a
+ * period is one of its instants, and costs one step of the allowance. */
+static const char *seconds_rule(const char *head, char *buf, size_t n) {
+  size_t len = (size_t)snprintf(buf, n, "%s;BYHOUR=0", head);
+  for (int h = 1; h < 24 && len < n; h++)
+    len += (size_t)snprintf(buf + len, n - len, ",%d", h);
+  const char *parts[] = {";BYMINUTE=0", ";BYSECOND=0"};
+  for (int p = 0; p < 2 && len < n; p++) {
+    len += (size_t)snprintf(buf + len, n - len, "%s", parts[p]);
+    for (int m = 1; m < 60 && len < n; m++)
+      len += (size_t)snprintf(buf + len, n - len, ",%d", m);
+  }
+  if (len < n)
+    snprintf(buf + len, n - len, ";BYSETPOS=-1");
+  return buf;
+}
+
+/* RFC 5545 §3.3.10 BYSETPOS: the n-th instant of each period. Periods of up
+ * to 100,000 instants (docs/calendars.md) are read, past 65,536 too; a
+ * longer one is refused for that reason, not for the work allowance. */
+static void test_setpos_period_cap(void) {
+  char rule[1024];
+  int64_t got[4];
+  /* A day of seconds: 86,400 instants; the last second of each day. */
+  CHECK_INT(instances(seconds_rule("FREQ=DAILY", rule, sizeof rule), 2025, 1,
+                      1, 0, 0, got, 2),
+            2);
+  CHECK_INT(got[0], utc(2025, 1, 1, 23, 59) + 59);
+  CHECK_INT(got[1], utc(2025, 1, 2, 23, 59) + 59);
+  /* Two days a week of seconds: 172,800 instants, more than the bound. */
+  struct cal_rule r;
+  char err[200];
+  seconds_rule("FREQ=WEEKLY;BYDAY=MO,TU", rule, sizeof rule);
+  CHECK_INT(cal_rule_parse(rule, strlen(rule), &r, err, sizeof err), 0);
+  struct cal_recur_setup s = {.rule = &r,
+                              .day = pb_days_from_civil(2025, 1, 6),
+                              .from_day = pb_days_from_civil(2025, 1, 6),
+                              .stop_day = pb_days_from_civil(2025, 3, 1)};
+  struct cal_recur *it;
+  CHECK_INT(cal_recur_new(&s, &it), 0);
+  int64_t day;
+  int32_t sec;
+  CHECK_INT(cal_recur_next(it, &day, &sec), PB_ERANGE);
+  cal_recur_free(it);
+  /* The warning names BYSETPOS and the bound, not the work allowance. */
+  char props[1200];
+  snprintf(props, sizeof props, "DTSTART:20250106T000000\r\nRRULE:%s\r\n",
+           rule);
+  struct got g;
+  CHECK_INT(expand(one_event(props), utc(2025, 1, 6, 0, 0),
+                   utc(2025, 3, 1, 0, 0), &g, NULL, 0, false),
+            0);
+  CHECK_INT(g.warnings, 1);
+  CHECK(strstr(g.last_warning, "BYSETPOS") != NULL);
+  CHECK(strstr(g.last_warning, "100000") != NULL);
+  CHECK(strstr(g.last_warning, "too much work") == NULL);
+}
+
 /* ---- time zones ---- */
 
 static void test_windows_zones(void) {
@@ -744,6 +920,9 @@ int main(void) {
   RUN(test_rfc_examples);
   RUN(test_rule_errors);
   RUN(test_rule_bounds);
+  RUN(test_rrule_parts_from_dtstart);
+  RUN(test_rrule_large_interval);
+  RUN(test_setpos_period_cap);
   RUN(test_windows_zones);
   RUN(test_vtimezone);
   RUN(test_moved_instance_once);
