@@ -16,6 +16,7 @@
 #include "pb/secretbox.h"
 #include "pb/service.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 
 static const struct pb_cli_option options[] = {
     {"--import", "FILE", "send a CSV/JSON weekly planning to the running service"},
@@ -83,7 +84,7 @@ int main(int argc, char **argv) {
   struct pb_service svc;
   int exit_code = 0;
   pb_config_set_check(check_config);
-  if (pb_service_init(&svc, "ical-ingest", argc, argv,
+  if (pb_service_init(&svc, PB_SERVICE_ICAL_INGEST, argc, argv,
                       "Reads plannings and publishes each extension's slots.",
                       options, &exit_code)) {
     pb_service_cleanup(&svc);
@@ -126,8 +127,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   in.bus = svc.bus;
-  if (pb_keypair_open(pb_config_str(svc.cfg, PB_CFG_DATA_DIR), "ical-ingest",
-                      &request_keys)) {
+  if (pb_keypair_open(pb_config_str(svc.cfg, PB_CFG_DATA_DIR),
+                      PB_SERVICE_ICAL_INGEST, &request_keys)) {
     pb_error("cannot open the request key pair in %s",
              pb_config_str(svc.cfg, PB_CFG_DATA_DIR));
     pb_store_close(in.store);
