@@ -297,8 +297,8 @@ int ingest_import_cli(const struct pb_config *cfg, const char *file,
     return 3;
   /* The command line speaks as the service it drives (its broker user may
    * write ical-ingest's requests), on a one-off clean session. */
-  if (pb_bus_new_from_config(w.loop, cfg, "ical-ingest-cli", "ical-ingest",
-                             true, &bus) == 0) {
+  if (pb_bus_new_from_config(w.loop, cfg, "ical-ingest-cli",
+                             PB_SERVICE_ICAL_INGEST, true, &bus) == 0) {
     pb_bus_on_connect(bus, on_cli_connect, &w);
     timer = pb_timer_new(w.loop, on_cli_timeout, &w);
     pb_timer_arm_in(timer, 10000);
