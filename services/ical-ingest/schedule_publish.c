@@ -17,6 +17,7 @@
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 #include "pb/tz.h"
 
 struct expand_ctx {
@@ -87,8 +88,8 @@ void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
   /* Written with the extension's offsets, like its desired status. */
   json_t *j = pb_schedule_to_json(&s, tz);
   char topic[256];
-  snprintf(topic, sizeof topic, "ext/%s/%s/schedule", site, ext);
-  if (pb_bus_publish_json(in->bus, topic, j, true) == 0)
+  if (pb_topic_ext(topic, sizeof topic, site, ext, PB_EXT_SCHEDULE) == 0 &&
+      pb_bus_publish_json(in->bus, topic, j, true) == 0)
     ingest_store_mark_published(in->store, site, ext, x.vec.count > 0);
   pb_debug("published %zu slots for %s/%s", x.vec.count, site, ext);
   json_decref(j);
@@ -131,7 +132,7 @@ static void on_own_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg,
 }
 
 int ingest_schedule_watch(struct ingest *in) {
-  return pb_bus_subscribe_own(in->bus, "ext/+/+/schedule", false, on_own_schedule,
+  return pb_bus_subscribe_own(in->bus, PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), false, on_own_schedule,
                               in);
 }
 
