@@ -11,6 +11,7 @@
 #include "pb/error.h"
 #include "pb/json.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 
 static const char *state_name(const struct source *s) {
   if (s->def.kind != SOURCE_URL)
@@ -64,9 +65,9 @@ json_t *ingest_source_status(const struct ingest *in, const struct source *s) {
   return o;
 }
 
-static void status_topic(const struct ingest *in, const char *id, char *buf,
-                         size_t len) {
-  snprintf(buf, len, "svc/%s/source/%s/status", pb_bus_service(in->bus), id);
+static int status_topic(const struct ingest *in, const char *id, char *buf,
+                        size_t len) {
+  return pb_topic_source_status(buf, len, pb_bus_service(in->bus), id);
 }
 
 void ingest_status_publish(struct ingest *in, const struct source *s) {
@@ -83,8 +84,8 @@ void ingest_status_publish(struct ingest *in, const struct source *s) {
     json_object_del(o, "slots");
   }
   char topic[256];
-  status_topic(in, s->def.id, topic, sizeof topic);
-  pb_bus_publish_json(in->bus, topic, o, true);
+  if (status_topic(in, s->def.id, topic, sizeof topic) == 0)
+    pb_bus_publish_json(in->bus, topic, o, true);
   json_decref(o);
 }
 
@@ -98,8 +99,8 @@ void ingest_status_publish_all(struct ingest *in) {
 
 void ingest_status_clear(struct ingest *in, const char *id) {
   char topic[256];
-  status_topic(in, id, topic, sizeof topic);
-  pb_bus_clear(in->bus, topic);
+  if (status_topic(in, id, topic, sizeof topic) == 0)
+    pb_bus_clear(in->bus, topic);
 }
 
 /* Every retained status comes back at each (re)connection: one of a source
@@ -122,8 +123,9 @@ static void on_own_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
 
 int ingest_status_watch(struct ingest *in) {
   char pattern[128];
-  snprintf(pattern, sizeof pattern, "svc/%s/source/+/status",
-           pb_bus_service(in->bus));
+  int rc = status_topic(in, "+", pattern, sizeof pattern);
+  if (rc)
+    return rc;
   return pb_bus_subscribe_own(in->bus, pattern, false, on_own_status, in);
 }
 
@@ -137,5 +139,5 @@ void ingest_source_event(struct ingest *in, const struct source_def *d,
   json_object_set_new(ev, "source_kind",
                       json_string(ingest_source_kind_name(d->kind)));
   json_object_set_new(ev, "site", json_string(d->site));
-  pb_bus_event(in->bus, "source", ev);
+  pb_bus_event(in->bus, PB_EVENT_SOURCE, ev);
 }
