@@ -12,6 +12,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 #include "pb/tz.h"
 
 static void load_cb(const char *site, const char *ext, const char *zone,
@@ -76,5 +77,6 @@ int ingest_settings_watch(struct ingest *in) {
   if (ingest_store_each_zone(in->store, load_cb, in))
     pb_error("the extensions' time zones could not be read back: TIMEZONE "
              "until their settings arrive");
-  return pb_bus_subscribe(in->bus, "ext/+/+/settings", on_settings, in);
+  return pb_bus_subscribe(in->bus, PB_TOPIC_EXT_ALL(PB_EXT_SETTINGS), on_settings,
+                          in);
 }
