@@ -150,7 +150,8 @@ static int validate(int k, const char *v, char **canon, char *err, size_t errlen
       snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", d->name, v);
       return PB_ECONFIG;
     }
-    *canon = strdup(b ? "true" : "false");
+    if (!(*canon = strdup(b ? "true" : "false")))
+      return PB_ENOMEM;
     break;
   }
   case PB_CT_URL: {
@@ -194,7 +195,8 @@ static int validate(int k, const char *v, char **canon, char *err, size_t errlen
                pb_presence_valid_list());
       return PB_ECONFIG;
     }
-    *canon = strdup(pb_presence_name(p));
+    if (!(*canon = strdup(pb_presence_name(p))))
+      return PB_ENOMEM;
     break;
   }
   case PB_CT_LOGLEVEL: {
@@ -507,7 +509,12 @@ int pb_config_setup(int argc, char **argv, const char *service,
       goto exit_usage;
     }
     cfg->args[cfg->nargs].name = o->name;
-    cfg->args[cfg->nargs].value = strdup(val);
+    if (!(cfg->args[cfg->nargs].value = strdup(val))) {
+      fprintf(stderr, "%s: out of memory\n", service);
+      pb_config_free(cfg);
+      *exit_code = 1;
+      return PB_ENOMEM;
+    }
     cfg->nargs++;
   }
   if ((file && pb_config_load_file(cfg, file, err, sizeof err)) ||

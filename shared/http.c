@@ -10,9 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/url.h"
 
 #define DEFAULT_MAX_BYTES (8u * 1024 * 1024)
 
@@ -21,8 +23,7 @@ struct transfer {
   struct pb_http *http;
   CURL *easy;
   struct curl_slist *headers;
-  char *buf;
-  size_t len, cap, max;
+  struct pb_buf body;           /* capped at the request's max_bytes */
   bool too_big;
   char etag[256], last_modified[128];
   char retry_after[64];
@@ -52,24 +53,10 @@ struct pb_http {
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   struct transfer *t = ud;
   size_t bytes = size * n;
-  if (t->len + bytes > t->max) {
+  int rc = pb_buf_add(&t->body, data, bytes);
+  if (rc == PB_ETOOBIG)
     t->too_big = true;
-    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-  }
-  if (t->len + bytes + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < t->len + bytes + 1)
-      cap *= 2;
-    char *b = realloc(t->buf, cap);
-    if (!b)
-      return 0;
-    t->buf = b;
-    t->cap = cap;
-  }
-  memcpy(t->buf + t->len, data, bytes);
-  t->len += bytes;
-  t->buf[t->len] = '\0';
-  return bytes;
+  return rc ? 0 : bytes; /* 0 aborts the transfer with CURLE_WRITE_ERROR */
 }
 
 static void copy_header(const char *value, size_t n, char *out, size_t outlen) {
@@ -119,23 +106,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   return bytes;
 }
 
-/* A copy of `url` without user:password@ (libcurl writes the credentials
- * it was given into the effective URL), NULL for none or out of memory. */
-static char *without_userinfo(const char *url) {
-  const char *auth = url ? strstr(url, "://") : NULL;
-  if (!auth)
-    return url ? strdup(url) : NULL;
-  auth += 3;
-  const char *at = NULL;
-  for (const char *p = auth; *p && !strchr("/?#", *p); p++)
-    if (*p == '@')
-      at = p;
-  char *copy = strdup(url);
-  if (copy && at)
-    memmove(copy + (auth - url), copy + (at + 1 - url), strlen(at + 1) + 1);
-  return copy;
-}
-
 static void transfer_free(struct transfer *t) {
   struct pb_http *http = t->http;
   if (t->prev)
@@ -147,7 +117,7 @@ static void transfer_free(struct transfer *t) {
   curl_multi_remove_handle(http->multi, t->easy);
   curl_easy_cleanup(t->easy);
   curl_slist_free_all(t->headers);
-  free(t->buf);
+  pb_buf_free(&t->body);
   free(t->final_url);
   free(t);
   http->running--;
@@ -221,8 +191,8 @@ static void finish(struct transfer *t, CURLcode code) {
     r.err = PB_EHTTP;
     r.errmsg = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
   }
-  r.body = t->buf ? t->buf : "";
-  r.len = t->len;
+  r.body = pb_buf_str(&t->body);
+  r.len = pb_buf_len(&t->body);
   r.etag = t->etag[0] ? t->etag : NULL;
   r.last_modified = t->last_modified[0] ? t->last_modified : NULL;
   r.retry_after = t->retry_after[0] ? t->retry_after : NULL;
@@ -232,7 +202,8 @@ static void finish(struct transfer *t, CURLcode code) {
   r.redirects = (int)redirects;
   char *final_url = NULL;
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &final_url);
-  r.final_url = t->final_url = without_userinfo(final_url);
+  /* libcurl writes the credentials it was given into the effective URL */
+  r.final_url = t->final_url = pb_url_redacted(final_url);
   /* Each answer but the last was a redirect followed; an answer that was
    * not (an authentication round) leaves the chain unclear: not permanent. */
   r.redirects_permanent =
@@ -367,7 +338,7 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
   t->http = http;
   t->done = done;
   t->ud = ud;
-  t->max = req->max_bytes ? req->max_bytes : DEFAULT_MAX_BYTES;
+  pb_buf_init(&t->body, req->max_bytes ? req->max_bytes : DEFAULT_MAX_BYTES);
   t->easy = curl_easy_init();
   if (!t->easy) {
     free(t);
@@ -393,7 +364,7 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 10000L);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->max);
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->body.max);
   if (req->max_redirects > 0) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)req->max_redirects);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "pb/error.h"
+#include "pb/secretbox.h"
 
 #define MAX_SECRETS 1024 /* calendar URLs each bring a few */
 #define LINE_MAX_BYTES 4096
@@ -74,7 +75,7 @@ void pb_log_remove_secret(const char *secret) {
   pthread_mutex_lock(&g.lock);
   for (size_t i = 0; i < g.nsecrets; i++) {
     if (strcmp(g.secrets[i], secret) == 0) {
-      free(g.secrets[i]);
+      pb_secret_free(g.secrets[i]);
       g.secrets[i] = g.secrets[--g.nsecrets];
       break;
     }

@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "pb/buf.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/log.h"
@@ -110,16 +112,11 @@ int pb_loop_watch(struct pb_loop *loop, int fd, unsigned events, pb_fd_cb *cb,
       return 0;
     }
   }
-  if (loop->nwatches == MAX_WATCHES)
-    return PB_ETOOBIG;
-  if (loop->nwatches == loop->capwatches) {
-    size_t cap = loop->capwatches ? loop->capwatches * 2 : 8;
-    struct watch *w = realloc(loop->watches, cap * sizeof *w);
-    if (!w)
-      return PB_ENOMEM;
-    loop->watches = w;
-    loop->capwatches = cap;
-  }
+  int rc = pb_array_grow(&loop->watches, &loop->capwatches,
+                         loop->nwatches + 1, sizeof *loop->watches,
+                         MAX_WATCHES);
+  if (rc)
+    return rc;
   loop->watches[loop->nwatches++] = (struct watch){fd, events, cb, ud};
   return 0;
 }
@@ -203,15 +200,10 @@ void pb_timer_arm(struct pb_timer *t, int64_t when_ms) {
     sift_up(loop, t->slot);
     return;
   }
-  if (loop->nheap == loop->capheap) {
-    size_t cap = loop->capheap ? loop->capheap * 2 : 64;
-    struct pb_timer **h = realloc(loop->heap, cap * sizeof *h);
-    if (!h) {
-      pb_error("out of memory arming a timer");
-      return;
-    }
-    loop->heap = h;
-    loop->capheap = cap;
+  if (pb_array_grow(&loop->heap, &loop->capheap, loop->nheap + 1,
+                    sizeof *loop->heap, SIZE_MAX / sizeof *loop->heap)) {
+    pb_error("out of memory arming a timer");
+    return;
   }
   t->when = when_ms;
   loop->heap[loop->nheap] = t;

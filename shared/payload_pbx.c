@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/payload.h"
 
@@ -153,73 +154,51 @@ void pb_directory_cleanup(struct pb_directory *d) {
   d->count = 0;
 }
 
-/* A growing text buffer with a hard cap (the directory is at most 100000
- * entries of bounded size). */
-struct text {
-  char *buf;
-  size_t len, cap;
-  bool failed;
-};
+/* The directory is at most MAX_DIRECTORY entries of bounded size; the cap
+ * only guards against a broken callback. */
+#define DIRECTORY_TEXT_MAX (256u * 1024 * 1024 - 1)
 
-static void text_add(struct text *t, const char *s, size_t n) {
-  if (t->failed)
-    return;
-  if (t->len + n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < t->len + n + 1)
-      cap *= 2;
-    char *b = cap <= 256u * 1024 * 1024 ? realloc(t->buf, cap) : NULL;
-    if (!b) {
-      t->failed = true;
-      return;
-    }
-    t->buf = b;
-    t->cap = cap;
-  }
-  memcpy(t->buf + t->len, s, n);
-  t->len += n;
-  t->buf[t->len] = '\0';
-}
-
-static void text_json(struct text *t, json_t *j) {
+/* Appends `j` as JSON and releases it. */
+static int add_json(struct pb_buf *b, json_t *j) {
   char *s = j ? pb_json_dump(j) : NULL;
-  if (!s)
-    t->failed = true;
-  else
-    text_add(t, s, strlen(s));
+  int rc = s ? pb_buf_add_str(b, s) : PB_ENOMEM;
   free(s);
   json_decref(j);
+  return rc;
 }
 
 char *pb_directory_dump_stream(const char *site, int64_t updated_at,
                                const struct pb_tz *tz, pb_dir_next_fn *next,
                                void *ud, size_t *len) {
-  struct text t = {0};
+  struct pb_buf b;
+  pb_buf_init(&b, DIRECTORY_TEXT_MAX);
   json_t *head = json_object();
   json_object_set_new(head, "site", json_string(site));
   pb_json_set_time_tz(head, "updated_at", updated_at, tz);
-  text_json(&t, head);
-  if (t.failed || t.len < 2) {
-    free(t.buf);
-    return NULL;
-  }
-  t.len--; /* reopen the object: its closing brace comes last */
-  text_add(&t, ",\"extensions\":[", 15);
+  char *s = head ? pb_json_dump(head) : NULL;
+  json_decref(head);
+  size_t n = s ? strlen(s) : 0;
+  /* the object without its closing brace, which comes last */
+  int rc = n < 2 ? PB_ENOMEM : pb_buf_add(&b, s, n - 1);
+  free(s);
+  if (!rc)
+    rc = pb_buf_add_str(&b, ",\"extensions\":[");
   struct pb_dir_entry e;
-  size_t n = 0;
-  while (!t.failed && n < MAX_DIRECTORY && next(ud, &e)) {
-    if (n++)
-      text_add(&t, ",", 1);
-    text_json(&t, json_pack("{s:s,s:I,s:s}", "number", e.number, "id",
-                            (json_int_t)e.id, "name", e.name));
+  size_t count = 0;
+  while (!rc && count < MAX_DIRECTORY && next(ud, &e)) {
+    if (count++ && (rc = pb_buf_add_str(&b, ",")))
+      break;
+    rc = add_json(&b, json_pack("{s:s,s:I,s:s}", "number", e.number, "id",
+                                (json_int_t)e.id, "name", e.name));
   }
-  text_add(&t, "]}", 2);
-  if (t.failed) {
-    free(t.buf);
-    return NULL;
-  }
-  *len = t.len;
-  return t.buf;
+  if (!rc)
+    rc = pb_buf_add_str(&b, "]}");
+  size_t total = pb_buf_len(&b);
+  char *text = rc ? NULL : pb_buf_take(&b);
+  if (text)
+    *len = total;
+  pb_buf_free(&b);
+  return text;
 }
 
 /* ---- R/site/<site>/status ---- */
@@ -316,9 +295,9 @@ int pb_pbx_event_from_json(const json_t *j, struct pb_pbx_event *out, char *err,
   if (rc && rc != PB_ENOTFOUND)
     return rc;
   pb_strlcpy(out->sn, sn ? sn : "", sizeof out->sn);
-  const json_t *msg = json_object_get(j, "msg");
+  json_t *msg = json_object_get(j, "msg");
   if (json_is_object(msg)) {
-    out->msg = json_incref((json_t *)msg);
+    out->msg = json_incref(msg);
   } else if (json_is_string(msg)) {
     /* The PBX sends msg as a JSON-encoded string most of the time. */
     size_t len = json_string_length(msg);
