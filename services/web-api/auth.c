@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <microhttpd.h>
+#include <strings.h>
 
 #include "pb/clock.h"
 #include "pb/config.h"
@@ -279,14 +278,12 @@ static void reload_if_changed(struct web *w) {
             pb_map_count(a->sessions), pb_map_count(a->tokens));
 }
 
-void web_auth_identify(struct web *w, struct web_conn *wc,
+void web_auth_identify(struct web *w, const char *authz, const char *cookie,
                        struct web_auth *out) {
   memset(out, 0, sizeof *out);
   reload_if_changed(w);
   struct web_auth_state *a = w->auth;
   char hash[65];
-  const char *authz =
-      MHD_lookup_connection_value(wc->conn, MHD_HEADER_KIND, "Authorization");
   if (authz) {
     if (strncasecmp(authz, "Bearer ", 7) != 0)
       return;
@@ -311,8 +308,6 @@ void web_auth_identify(struct web *w, struct web_conn *wc,
     }
     return;
   }
-  const char *cookie =
-      MHD_lookup_connection_value(wc->conn, MHD_COOKIE_KIND, WEB_COOKIE);
   if (!cookie || !*cookie)
     return;
   pb_sha256_hex(cookie, strlen(cookie), hash, sizeof hash);

@@ -8,10 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-
-#include <microhttpd.h>
 
 #include "pb/config.h"
 #include "pb/error.h"
@@ -244,26 +241,12 @@ static bool forwarded_for(const struct web *w, const char *xff,
   return false;
 }
 
-static enum MHD_Result last_forwarded_for(void *cls, enum MHD_ValueKind kind,
-                                          const char *key, const char *value) {
-  (void)kind;
-  if (key && value && strcasecmp(key, "X-Forwarded-For") == 0)
-    *(const char **)cls = value;
-  return MHD_YES;
-}
-
-void web_client_address(const struct web *w, struct MHD_Connection *conn,
-                        struct web_addr *out) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-  if (!ci || web_addr_from_sockaddr(ci->client_addr, out))
+void web_client_address(const struct web *w, const struct sockaddr *peer,
+                        const char *xff, struct web_addr *out) {
+  if (web_addr_from_sockaddr(peer, out))
     memset(out, 0, sizeof *out);
   if (!out->family || !web_proxy_trusted(w, out))
     return;
-  /* Several X-Forwarded-For lines make one list (RFC 9110 §5.3): the
-   * proxy's entry is at the end of the last one. */
-  const char *xff = NULL;
-  MHD_get_connection_values(conn, MHD_HEADER_KIND, last_forwarded_for, &xff);
   struct web_addr fwd;
   if (forwarded_for(w, xff, &fwd))
     *out = fwd;

@@ -8,16 +8,14 @@
  * crowd of tricklers evicts itself, never the lone client that sends its
  * request at once. A request head must be whole within
  * WEB_HEADER_TIMEOUT_SECONDS and its body within WEB_BODY_TIMEOUT_SECONDS:
- * libmicrohttpd's own timeout restarts at every byte, so a loop timer shuts
- * down the sockets past their deadline and libmicrohttpd closes them. */
+ * the HTTP server's own timeout restarts at every byte, so a loop timer
+ * shuts down the sockets past their deadline and the server closes them.
+ * The server (http_server.c) reports each connection and request here. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#include <microhttpd.h>
 
 #include "pb/clock.h"
 #include "pb/config.h"
@@ -28,9 +26,8 @@
 #include "web.h"
 
 #define SWEEP_MS 500
-#define NOTE_INTERVAL_MS 60000
 
-/* One TCP connection (MHD's socket context). */
+/* One TCP connection (the server's socket context). */
 struct web_sock {
   struct web_sock *next, *prev;
   int fd;
@@ -38,7 +35,7 @@ struct web_sock {
   char peer[64];            /* the peer's address, for the log */
   bool anonymous;           /* counted in `anonymous` and in *count */
   struct addr_count *count; /* its address's anonymous connections */
-  bool evicted;             /* shut down; libmicrohttpd has not closed it yet */
+  bool evicted;             /* shut down; the server has not closed it yet */
   int64_t wait_since;       /* monotonic ms the current wait began; 0: busy */
   int64_t deadline;         /* monotonic ms; 0: none (a request is handled) */
   const char *waiting_for;  /* "request head", "request body" */
@@ -57,33 +54,6 @@ struct web_limits {
   struct pb_timer *sweep;
   struct web_note per_addr_note, evict_note, full_note, head_note, body_note;
 };
-
-/* An attack is one log line a minute, not a flood. */
-void web_note(struct web_note *n, const char *fmt, ...) {
-  int64_t now = pb_clock_mono_ms();
-  if (n->last_ms && now - n->last_ms < NOTE_INTERVAL_MS) {
-    n->more++;
-    return;
-  }
-  char msg[384];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (n->more)
-    pb_warn("%s (and %llu more times in the last minute)", msg,
-            (unsigned long long)n->more);
-  else
-    pb_warn("%s", msg);
-  n->last_ms = now;
-  n->more = 0;
-}
-
-static struct web_sock *sock_of(struct MHD_Connection *conn) {
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  return ci ? ci->socket_context : NULL;
-}
 
 static void arm_sweep(struct web_limits *l) {
   if (!pb_timer_armed(l->sweep))
@@ -111,7 +81,7 @@ static void forget_anonymous(struct web_limits *l, struct web_sock *s) {
 }
 
 static void cut(struct web_limits *l, struct web_sock *s) {
-  /* libmicrohttpd sees the socket end at its next turn and closes the
+  /* The server sees the socket end at its next turn and closes the
    * connection the usual way (completion callbacks included). */
   shutdown(s->fd, SHUT_RDWR);
   s->evicted = true;
@@ -134,14 +104,11 @@ static struct web_sock *victim(struct web_limits *l) {
   return best;
 }
 
-enum MHD_Result web_limits_accept(void *cls, const struct sockaddr *sa,
-                                  socklen_t salen) {
-  (void)salen;
-  struct web *w = cls;
+bool web_limits_accept(struct web *w, const struct sockaddr *sa) {
   struct web_limits *l = w->limits;
   struct web_addr a;
   if (web_addr_from_sockaddr(sa, &a))
-    return MHD_YES; /* not IP (never on our sockets) */
+    return true; /* not IP (never on our sockets) */
   char key[64], peer[64];
   web_addr_key(&a, key, sizeof key);
   web_addr_text(&a, peer, sizeof peer);
@@ -154,11 +121,11 @@ enum MHD_Result web_limits_accept(void *cls, const struct sockaddr *sa,
           "connection limit: refusing connections from %s, which holds %zu "
           "without credentials (WEB_MAX_ANONYMOUS_PER_ADDRESS)",
           key, c->n);
-      return MHD_NO;
+      return false;
     }
   }
   if (l->anonymous - l->evicting < l->max_anonymous)
-    return MHD_YES;
+    return true;
   struct web_sock *old = victim(l);
   if (!old) {
     w->metrics.conns_refused++;
@@ -167,7 +134,7 @@ enum MHD_Result web_limits_accept(void *cls, const struct sockaddr *sa,
              "being answered; refusing one from %s "
              "(WEB_MAX_ANONYMOUS_CONNECTIONS)",
              l->anonymous, peer);
-    return MHD_NO;
+    return false;
   }
   w->metrics.conns_evicted++;
   web_note(
@@ -178,51 +145,43 @@ enum MHD_Result web_limits_accept(void *cls, const struct sockaddr *sa,
       l->anonymous, old->key, old->count->n, old->waiting_for,
       (long long)(pb_clock_mono_ms() - old->wait_since), peer);
   cut(l, old);
-  return MHD_YES;
+  return true;
 }
 
-void web_limits_notify(void *cls, struct MHD_Connection *conn,
-                       void **socket_context,
-                       enum MHD_ConnectionNotificationCode code) {
-  struct web *w = cls;
+struct web_sock *web_limits_opened(struct web *w, int fd,
+                                   const struct sockaddr *peer) {
   struct web_limits *l = w->limits;
-  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    const union MHD_ConnectionInfo *fd =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *ad =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    struct web_sock *s = calloc(1, sizeof *s);
-    struct web_addr a;
-    if (!s || !fd || !ad || web_addr_from_sockaddr(ad->client_addr, &a)) {
-      free(s);
-      *socket_context = NULL;
-      return; /* not limited: memory is gone anyway */
-    }
-    s->fd = fd->connect_fd;
-    web_addr_key(&a, s->key, sizeof s->key);
-    web_addr_text(&a, s->peer, sizeof s->peer);
-    struct addr_count *c = pb_map_get(l->per_addr, s->key);
-    if (!c && (c = calloc(1, sizeof *c)) &&
-        pb_map_put(l->per_addr, s->key, c)) {
-      free(c);
-      c = NULL;
-    }
-    if (c) {
-      c->n++;
-      s->count = c;
-      s->anonymous = true;
-      l->anonymous++;
-    }
-    s->next = l->socks;
-    if (l->socks)
-      l->socks->prev = s;
-    l->socks = s;
-    l->total++;
-    wait_for(l, s, "request head", l->head_ms);
-    *socket_context = s;
-    return;
+  struct web_sock *s = calloc(1, sizeof *s);
+  struct web_addr a;
+  if (!s || web_addr_from_sockaddr(peer, &a)) {
+    free(s);
+    return NULL; /* not limited: memory is gone anyway */
   }
-  struct web_sock *s = *socket_context;
+  s->fd = fd;
+  web_addr_key(&a, s->key, sizeof s->key);
+  web_addr_text(&a, s->peer, sizeof s->peer);
+  struct addr_count *c = pb_map_get(l->per_addr, s->key);
+  if (!c && (c = calloc(1, sizeof *c)) && pb_map_put(l->per_addr, s->key, c)) {
+    free(c);
+    c = NULL;
+  }
+  if (c) {
+    c->n++;
+    s->count = c;
+    s->anonymous = true;
+    l->anonymous++;
+  }
+  s->next = l->socks;
+  if (l->socks)
+    l->socks->prev = s;
+  l->socks = s;
+  l->total++;
+  wait_for(l, s, "request head", l->head_ms);
+  return s;
+}
+
+void web_limits_closed(struct web *w, struct web_sock *s) {
+  struct web_limits *l = w->limits;
   if (!s)
     return;
   forget_anonymous(l, s);
@@ -234,7 +193,6 @@ void web_limits_notify(void *cls, struct MHD_Connection *conn,
     s->next->prev = s->prev;
   l->total--;
   free(s);
-  *socket_context = NULL;
 }
 
 static void on_sweep(struct pb_loop *loop, struct pb_timer *t, void *ud) {
@@ -262,13 +220,12 @@ static void on_sweep(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   }
   if (waiting)
     pb_timer_arm_in(t, SWEEP_MS);
-  if (cut_some) /* let libmicrohttpd see the sockets just shut down */
-    pb_timer_arm_in(w->http_timer, 0);
+  if (cut_some) /* let the server see the sockets just shut down */
+    web_http_kick(w);
 }
 
-void web_limits_head_in(struct web *w, struct MHD_Connection *conn,
+void web_limits_head_in(struct web *w, struct web_sock *s,
                         bool authenticated) {
-  struct web_sock *s = sock_of(conn);
   if (!s)
     return;
   if (authenticated)
@@ -276,17 +233,15 @@ void web_limits_head_in(struct web *w, struct MHD_Connection *conn,
   wait_for(w->limits, s, "request body", w->limits->body_ms);
 }
 
-void web_limits_busy(struct web *w, struct MHD_Connection *conn) {
+void web_limits_busy(struct web *w, struct web_sock *s) {
   (void)w;
-  struct web_sock *s = sock_of(conn);
   if (s) {
     s->wait_since = 0;
     s->deadline = 0;
   }
 }
 
-void web_limits_idle(struct web *w, struct MHD_Connection *conn) {
-  struct web_sock *s = sock_of(conn);
+void web_limits_idle(struct web *w, struct web_sock *s) {
   if (s && !s->evicted)
     wait_for(w->limits, s, "request head", w->limits->head_ms);
 }
@@ -321,7 +276,7 @@ void web_limits_cleanup(struct web *w) {
   struct web_limits *l = w->limits;
   if (!l)
     return;
-  /* MHD_stop_daemon has closed every connection (and freed its context). */
+  /* The server, stopped, has closed every connection (web_limits_closed). */
   size_t pos = 0;
   void *v;
   while (l->per_addr && (v = pb_map_next(l->per_addr, &pos, NULL)))

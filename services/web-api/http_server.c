@@ -5,11 +5,13 @@
  * whether they may is decided from its head, before any body is read; bodies
  * are capped; connections are limited and given deadlines by conn_limits.c.
  * An answer that waits for another service suspends its connection (MHD's
- * suspend/resume), so nothing ever blocks the loop. */
+ * suspend/resume), so nothing ever blocks the loop. This is the only file
+ * that knows libmicrohttpd: the rest of web-api sees requests, answers,
+ * streams and connections through web.h's project-owned interface. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,73 +42,36 @@ static void enough_descriptors(unsigned max_conns) {
             (unsigned long long)rl.rlim_cur, max_conns);
 }
 
-void web_reply_json(struct web_response *r, unsigned status, json_t *body) {
-  json_decref(r->body);
-  r->status = status;
-  r->body = body;
+static struct MHD_Connection *conn_of(const struct web_conn *wc) {
+  return wc->conn;
 }
 
-void web_reply_error(struct web_response *r, unsigned status, const char *fmt,
-                     ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  /* The message may quote client input cut at a byte limit: made valid
-   * UTF-8 (a bad byte becomes U+FFFD) rather than lost. */
-  json_t *j = json_object();
-  json_object_set_new(j, "error", pb_json_text(msg, strlen(msg)));
-  json_object_set_new(j, "status", json_integer((json_int_t)status));
-  web_reply_json(r, status, j);
+static struct MHD_Daemon *daemon_of(const struct web *w) {
+  return w->httpd;
 }
 
 const char *web_query(const struct web_request *req, const char *key) {
-  return MHD_lookup_connection_value(req->wc->conn, MHD_GET_ARGUMENT_KIND, key);
+  return MHD_lookup_connection_value(conn_of(req->wc), MHD_GET_ARGUMENT_KIND,
+                                     key);
 }
 
 const char *web_header(const struct web_request *req, const char *name) {
-  return MHD_lookup_connection_value(req->wc->conn, MHD_HEADER_KIND, name);
+  return MHD_lookup_connection_value(conn_of(req->wc), MHD_HEADER_KIND, name);
 }
 
 const char *web_cookie(const struct web_request *req, const char *name) {
-  return MHD_lookup_connection_value(req->wc->conn, MHD_COOKIE_KIND, name);
+  return MHD_lookup_connection_value(conn_of(req->wc), MHD_COOKIE_KIND, name);
 }
 
-json_t *web_body_json(const struct web_request *req,
-                      struct web_response *resp) {
-  const char *ct = web_header(req, "Content-Type");
-  /* Requiring application/json also keeps cross-site HTML forms out: a
-   * browser cannot send it to another origin without a CORS preflight. */
-  if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-    web_reply_error(resp, 415,
-                    "the body must be JSON (Content-Type: application/json)");
-    return NULL;
-  }
-  if (!pb_utf8_valid(req->body, req->body_len)) {
-    web_reply_error(resp, 400, "the body is not valid UTF-8");
-    return NULL;
-  }
-  char err[256];
-  json_t *j = pb_json_parse(req->body, req->body_len, err, sizeof err);
-  if (!j) {
-    web_reply_error(resp, 400, "%s", err);
-    return NULL;
-  }
-  if (!json_is_object(j)) {
-    json_decref(j);
-    web_reply_error(resp, 400, "the body must be a JSON object");
-    return NULL;
-  }
-  return j;
+void web_http_kick(struct web *w) {
+  pb_timer_arm_in(w->http_timer, 0);
 }
 
-void web_response_cleanup(struct web_response *r) {
-  json_decref(r->body);
-  r->body = NULL;
-  if (!r->raw_static)
-    free(r->raw);
-  r->raw = NULL;
+/* The limits of the connection a request came on (conn_limits.c). */
+static struct web_sock *sock_of(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
 }
 
 static void add_common_headers(struct MHD_Response *resp,
@@ -132,7 +97,8 @@ static void add_common_headers(struct MHD_Response *resp,
     MHD_add_response_header(resp, "Vary", "Accept-Encoding");
 }
 
-struct MHD_Response *web_response_build(struct web_response *r) {
+/* Builds the libmicrohttpd response (body, headers) and empties `r`. */
+static struct MHD_Response *response_build(struct web_response *r) {
   struct MHD_Response *resp;
   if (r->raw) {
     resp = MHD_create_response_from_buffer(
@@ -172,13 +138,39 @@ struct MHD_Response *web_response_build(struct web_response *r) {
   return resp;
 }
 
+/* A prebuilt answer: libmicrohttpd counts the references of a response
+ * queued to many connections. */
+struct web_shared {
+  struct MHD_Response *resp;
+};
+
+struct web_shared *web_response_share(struct web_response *r) {
+  struct web_shared *s = malloc(sizeof *s);
+  if (!s) {
+    web_response_cleanup(r);
+    return NULL;
+  }
+  if (!(s->resp = response_build(r))) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void web_shared_free(struct web_shared *s) {
+  if (!s)
+    return;
+  MHD_destroy_response(s->resp);
+  free(s);
+}
+
 static enum MHD_Result send_response(struct web *w, struct MHD_Connection *conn,
                                      struct web_response *r) {
   unsigned status = r->status;
-  struct MHD_Response *resp = r->shared;
+  struct MHD_Response *resp = r->shared ? r->shared->resp : NULL;
   if (resp)
     web_response_cleanup(r);
-  else if (!(resp = web_response_build(r)))
+  else if (!(resp = response_build(r)))
     return MHD_NO;
   unsigned cls = status / 100;
   if (cls >= 1 && cls <= 5)
@@ -190,22 +182,26 @@ static enum MHD_Result send_response(struct web *w, struct MHD_Connection *conn,
   return ret;
 }
 
-static int split_path(char *path, const char **segs, int max) {
-  int n = 0;
-  char *p = path;
-  while (*p == '/')
-    p++;
-  while (*p) {
-    if (n == max)
-      return -1;
-    segs[n++] = p;
-    char *slash = strchr(p, '/');
-    if (!slash)
-      break;
-    *slash = '\0';
-    p = slash + 1;
-  }
-  return n;
+static const struct sockaddr *client_sockaddr(struct MHD_Connection *conn) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  return ci ? ci->client_addr : NULL;
+}
+
+static enum MHD_Result last_xff(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *value) {
+  (void)kind;
+  if (key && value && strcasecmp(key, "X-Forwarded-For") == 0)
+    *(const char **)cls = value;
+  return MHD_YES;
+}
+
+/* Several X-Forwarded-For lines make one list (RFC 9110 §5.3): the
+ * proxy's entry is at the end of the last one. */
+static const char *last_forwarded_for(struct MHD_Connection *conn) {
+  const char *xff = NULL;
+  MHD_get_connection_values(conn, MHD_HEADER_KIND, last_xff, &xff);
+  return xff;
 }
 
 /* Fills req from the URL: 400, 404 or 414 in resp when it cannot. */
@@ -222,9 +218,9 @@ static bool parse_url(struct web *w, struct MHD_Connection *conn,
   }
   pb_strlcpy(path, url, pathlen);
   req->path = url;
-  req->nsegs = split_path(path, req->segs, 8);
+  req->nsegs = web_split_path(path, req->segs, 8);
   struct web_addr a;
-  web_client_address(w, conn, &a);
+  web_client_address(w, client_sockaddr(conn), last_forwarded_for(conn), &a);
   web_addr_text(&a, req->client_ip, sizeof req->client_ip);
   if (req->nsegs < 0) {
     web_reply_error(resp, 404, "no such resource: %s", url);
@@ -245,7 +241,10 @@ static bool check_head(struct web *w, struct web_conn *wc,
       .method = method, .wc = wc, .body = "", .check_only = true};
   if (!parse_url(w, conn, url, path, sizeof path, &req, resp))
     return false;
-  web_auth_identify(w, wc, &wc->auth);
+  web_auth_identify(
+      w, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+      MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, WEB_COOKIE),
+      &wc->auth);
   req.auth = wc->auth;
   web_route(w, &req, resp);
   if (resp->status == 401 || resp->status == 403)
@@ -312,9 +311,91 @@ void web_conn_finish(struct web_conn *wc, struct web_response *resp) {
   wc->resp = copy;
   wc->ready = true;
   unlink_suspended(w, wc);
-  MHD_resume_connection(wc->conn);
+  MHD_resume_connection(conn_of(wc));
   /* Let MHD see the resumed connection on the next loop turn. */
-  pb_timer_arm_in(w->http_timer, 0);
+  web_http_kick(w);
+}
+
+/* ---- streamed answers (the event stream, sse.c) ---- */
+
+struct web_stream {
+  struct MHD_Connection *conn;
+  struct MHD_Response *resp; /* until queued */
+  web_stream_read_fn *read;
+  web_stream_done_fn *done;
+  void *ud;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  struct web_stream *s = cls;
+  long n = s->read(s->ud, buf, max);
+  if (n == WEB_STREAM_END)
+    return MHD_CONTENT_READER_END_OF_STREAM;
+  if (n < 0)
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  if (n == 0) /* nothing to send: parked until web_stream_resume */
+    MHD_suspend_connection(s->conn);
+  return (ssize_t)n;
+}
+
+static void stream_free(void *cls) {
+  struct web_stream *s = cls;
+  s->done(s->ud);
+  free(s);
+}
+
+struct web_stream *web_stream_new(struct web_conn *wc, const char *content_type,
+                                  unsigned idle_timeout_s,
+                                  web_stream_read_fn *read,
+                                  web_stream_done_fn *done, void *ud) {
+  struct web_stream *s = calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  s->conn = conn_of(wc);
+  s->read = read;
+  s->done = done;
+  s->ud = ud;
+  s->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                              stream_read, s, stream_free);
+  if (!s->resp) {
+    free(s);
+    return NULL;
+  }
+  MHD_add_response_header(s->resp, "Content-Type", content_type);
+  MHD_add_response_header(s->resp, "Cache-Control", "no-store");
+  MHD_add_response_header(s->resp, "X-Content-Type-Options", "nosniff");
+  /* Proxies such as nginx must not buffer the stream. */
+  MHD_add_response_header(s->resp, "X-Accel-Buffering", "no");
+  /* libmicrohttpd's timeout: suspended connections do not time out. */
+  MHD_set_connection_option(s->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                            idle_timeout_s);
+  return s;
+}
+
+void web_stream_resume(struct web_stream *s) {
+  MHD_resume_connection(s->conn);
+}
+
+bool web_stream_peer_left(const struct web_stream *s) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  char b;
+  ssize_t n = ci ? recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 1;
+  /* Data, or nothing yet: still there. */
+  return !(n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)));
+}
+
+/* The stream's response is queued once: from then on it belongs to the
+ * connection (stream_free runs when it ends). */
+static enum MHD_Result queue_stream(struct web *w, struct MHD_Connection *conn,
+                                    struct web_stream *s) {
+  struct MHD_Response *r = s->resp;
+  s->resp = NULL;
+  w->metrics.http_requests[2]++;
+  enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+  MHD_destroy_response(r);
+  return ret;
 }
 
 static enum MHD_Result handle(struct web *w, struct web_conn *wc,
@@ -326,7 +407,7 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
                             .wc = wc,
                             .body = wc->buf ? wc->buf : "",
                             .body_len = wc->len};
-  web_limits_busy(w, conn);
+  web_limits_busy(w, sock_of(conn));
   if (wc->too_big) {
     web_reply_error(&resp, 413,
                     "request body larger than %zu bytes (WEB_MAX_BODY_BYTES)",
@@ -352,14 +433,11 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
   }
   if (resp.sse) {
     web_response_cleanup(&resp);
-    struct MHD_Response *r = web_sse_response(
+    struct web_stream *st = web_sse_response(
         w, wc, req.auth.user, web_header(&req, "Last-Event-ID"), &resp);
-    if (!r)
+    if (!st)
       return send_response(w, conn, &resp);
-    w->metrics.http_requests[2]++;
-    enum MHD_Result ret = MHD_queue_response(conn, 200, r);
-    MHD_destroy_response(r);
-    return ret;
+    return queue_stream(w, conn, st);
   }
   return send_response(w, conn, &resp);
 }
@@ -381,7 +459,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     struct web_response resp = {.status = 200};
     if (!check_head(w, wc, conn, url, method, &resp)) {
       if (refuse_now(conn, resp.status)) {
-        web_limits_busy(w, conn);
+        web_limits_busy(w, sock_of(conn));
         return send_response(w, conn, &resp);
       }
       /* Answered once the body (thrown away) is in. */
@@ -391,7 +469,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
       }
       *wc->refusal = resp;
     }
-    web_limits_head_in(w, conn, wc->auth.role != WEB_ROLE_NONE);
+    web_limits_head_in(w, sock_of(conn), wc->auth.role != WEB_ROLE_NONE);
     return MHD_YES;
   }
   if (*upload_size) {
@@ -421,7 +499,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   if (wc->refusal) {
     struct web_response *r = wc->refusal;
     wc->refusal = NULL;
-    web_limits_busy(w, conn);
+    web_limits_busy(w, sock_of(conn));
     enum MHD_Result ret = send_response(w, conn, r);
     free(r);
     return ret;
@@ -444,7 +522,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   (void)toe;
   struct web *w = cls;
   struct web_conn *wc = *con_cls;
-  web_limits_idle(w, conn);
+  web_limits_idle(w, sock_of(conn));
   if (wc) {
     unlink_suspended(w, wc);
     if (wc->wait)
@@ -464,9 +542,32 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
 }
 
+/* Connection limits (conn_limits.c), told of every connection. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa,
+                                 socklen_t salen) {
+  (void)salen;
+  return web_limits_accept(cls, sa) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+  struct web *w = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const struct sockaddr *peer = client_sockaddr(conn);
+    *socket_context =
+        fd && peer ? web_limits_opened(w, fd->connect_fd, peer) : NULL;
+    return;
+  }
+  web_limits_closed(w, *socket_context);
+  *socket_context = NULL;
+}
+
 static void rearm(struct web *w) {
   MHD_UNSIGNED_LONG_LONG ms;
-  if (MHD_get_timeout(w->httpd, &ms) == MHD_YES)
+  if (MHD_get_timeout(daemon_of(w), &ms) == MHD_YES)
     pb_timer_arm_in(w->http_timer, (int64_t)(ms > 3600000 ? 3600000 : ms));
   else
     pb_timer_disarm(w->http_timer);
@@ -478,7 +579,7 @@ static void on_http_fd(struct pb_loop *loop, int fd, unsigned events,
   (void)fd;
   (void)events;
   struct web *w = ud;
-  MHD_run(w->httpd);
+  MHD_run(daemon_of(w));
   rearm(w);
 }
 
@@ -486,7 +587,7 @@ static void on_http_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   (void)loop;
   (void)t;
   struct web *w = ud;
-  MHD_run(w->httpd);
+  MHD_run(daemon_of(w));
   rearm(w);
 }
 
@@ -529,9 +630,9 @@ int web_http_start(struct web *w) {
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   w->httpd = MHD_start_daemon(
-      flags, (uint16_t)port, web_limits_accept, w, on_request, w,
-      MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, w, MHD_OPTION_NOTIFY_CONNECTION, web_limits_notify, w,
+      flags, (uint16_t)port, on_accept, w, on_request, w, MHD_OPTION_SOCK_ADDR,
+      ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
       MHD_OPTION_CONNECTION_LIMIT, max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
       MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
@@ -542,7 +643,7 @@ int web_http_start(struct web *w) {
     return PB_EIO;
   }
   const union MHD_DaemonInfo *info =
-      MHD_get_daemon_info(w->httpd, MHD_DAEMON_INFO_EPOLL_FD);
+      MHD_get_daemon_info(daemon_of(w), MHD_DAEMON_INFO_EPOLL_FD);
   w->http_timer = pb_timer_new(w->loop, on_http_timer, w);
   if (!info || !w->http_timer ||
       pb_loop_watch(w->loop, info->epoll_fd, PB_LOOP_READ, on_http_fd, w))
@@ -565,12 +666,12 @@ void web_http_stop(struct web *w) {
       web_conn_finish(wc, &r);
     }
     web_sse_close_all(w);
-    MHD_run(w->httpd);
+    MHD_run(daemon_of(w));
     const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(w->httpd, MHD_DAEMON_INFO_EPOLL_FD);
+        MHD_get_daemon_info(daemon_of(w), MHD_DAEMON_INFO_EPOLL_FD);
     if (info)
       pb_loop_unwatch(w->loop, info->epoll_fd);
-    MHD_stop_daemon(w->httpd);
+    MHD_stop_daemon(daemon_of(w));
     w->httpd = NULL;
   }
   pb_timer_free(w->http_timer);

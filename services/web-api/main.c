@@ -2,8 +2,6 @@
  * metrics and the audit log (BRIEF §2, docs/api.md). */
 #include <stdio.h>
 
-#include <microhttpd.h>
-
 #include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/config.h"
@@ -11,6 +9,7 @@
 #include "pb/loop.h"
 #include "pb/service.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 #include "web.h"
 
 static const struct pb_cli_option options[] = {
@@ -18,6 +17,33 @@ static const struct pb_cli_option options[] = {
      "Give the 'admin' account a new random password, print it, and exit."},
     {0},
 };
+
+/* What web-api reads from the bus (docs/topics.md), in this order. */
+static const struct {
+  const char *pattern;
+  pb_bus_handler *handler;
+} subscriptions[] = {
+    {PB_TOPIC_EXT_ALL(PB_EXT_DESIRED), web_handle_ext},
+    {PB_TOPIC_EXT_ALL(PB_EXT_STATE), web_handle_ext},
+    {PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE), web_handle_ext},
+    {PB_TOPIC_EXT_ALL(PB_EXT_PLANNING), web_handle_ext},
+    {PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), web_handle_ext},
+    {PB_TOPIC_SITE_ALL(PB_SITE_DIRECTORY), web_handle_directory},
+    {PB_TOPIC_SVC_ALL(PB_SVC_AVAILABILITY), web_handle_availability},
+    {PB_TOPIC_SITE_ALL(PB_SITE_STATUS), web_handle_site_status},
+    {PB_TOPIC_SVC_ALL(PB_SVC_PUBKEY), web_handle_pubkey},
+    {PB_TOPIC_EVENTS_ALL, web_handle_event},
+};
+
+static int subscribe(struct web *w) {
+  for (size_t i = 0; i < sizeof subscriptions / sizeof subscriptions[0]; i++) {
+    int rc = pb_bus_subscribe(w->bus, subscriptions[i].pattern,
+                              subscriptions[i].handler, w);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
 
 int main(int argc, char **argv) {
   struct pb_service svc;
@@ -49,18 +75,15 @@ int main(int argc, char **argv) {
   w.bus = svc.bus;
   if (web_auth_init(&w) || web_pw_init(&w) || web_webhook_init(&w) ||
       web_sse_init(&w) || web_model_init(&w) || web_keys_init(&w) ||
-      web_audit_init(&w) ||
-      web_http_start(&w)) {
+      web_audit_init(&w) || subscribe(&w) || web_http_start(&w)) {
     exit_code = 1;
     goto out;
   }
   exit_code = pb_service_run(&svc);
 out:
   web_http_stop(&w);
-  if (w.list_cache)
-    MHD_destroy_response(w.list_cache);
-  if (w.list_cache_gz)
-    MHD_destroy_response(w.list_cache_gz);
+  web_shared_free(w.list_cache);
+  web_shared_free(w.list_cache_gz);
   pb_bus_free(svc.bus);
   svc.bus = NULL;
   web_command_cleanup(&w);

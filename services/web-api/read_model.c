@@ -1,10 +1,8 @@
 /* web-api's read model: the latest directory, schedule, desired, state,
  * override and planning of every extension and the availability of every
  * service, rebuilt from the broker's retained messages at each start
- * (docs/topics.md). Every live change is also handed to the event stream
- * and counted for /metrics. Whatever is published is checked first: a
- * payload above WEB_EVENT_MAX_BYTES (the schedule: SCHEDULE_MAX) or an
- * availability other than online/offline is not kept. */
+ * (docs/topics.md) by the bus handlers (handle_ext.c, handle_site.c,
+ * handle_availability.c), and its JSON shape. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +13,6 @@
 #include "pb/map.h"
 #include "web.h"
 
-#define SCHEDULE_MAX (1024 * 1024) /* a bigger schedule is not kept */
-
 struct web_ext *web_model_get(struct web *w, const char *site,
                               const char *number) {
   char key[2 * PB_ID_MAX];
@@ -24,8 +20,8 @@ struct web_ext *web_model_get(struct web *w, const char *site,
   return pb_map_get(w->exts, key);
 }
 
-static struct web_ext *get_or_create(struct web *w, const char *site,
-                                     const char *number) {
+struct web_ext *web_model_get_or_create(struct web *w, const char *site,
+                                        const char *number) {
   struct web_ext *e = web_model_get(w, site, number);
   if (e)
     return e;
@@ -43,207 +39,6 @@ static struct web_ext *get_or_create(struct web *w, const char *site,
     return NULL;
   }
   return e;
-}
-
-static void set_json(json_t **slot, json_t *value) {
-  json_decref(*slot);
-  *slot = value;
-}
-
-static bool same_str(const char *a, const char *b) {
-  return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static void announce(struct web *w, const struct web_ext *e, const char *change,
-                     bool retained) {
-  /* Retained messages replayed at (re)connection are the state as it is,
-   * not changes: the stream carries only what happens from now on. */
-  if (retained)
-    return;
-  json_t *j = web_ext_json(e);
-  json_object_set_new(j, "change", json_string(change));
-  web_sse_publish(w, "extension", j);
-}
-
-/* ext/<site>/<ext>/<leaf> */
-static void on_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
-  (void)bus;
-  struct web *w = ud;
-  char buf[256], err[256];
-  const char *seg[5];
-  w->model_gen++;
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4)
-    return;
-  const char *leaf = seg[3];
-  if (strcmp(leaf, "planning") == 0) {
-    struct web_ext *e = get_or_create(w, seg[1], seg[2]);
-    if (!e)
-      return;
-    bool off = msg->len >= 3 && strncasecmp(msg->payload, "off", 3) == 0;
-    if (off != e->planning_off) {
-      e->planning_off = off;
-      announce(w, e, "planning", msg->retained);
-    }
-    return;
-  }
-  if (strcmp(leaf, "schedule") == 0) {
-    struct web_ext *e = get_or_create(w, seg[1], seg[2]);
-    if (!e)
-      return;
-    free(e->schedule);
-    e->schedule = NULL;
-    if (msg->len > SCHEDULE_MAX)
-      pb_warn("schedule of %s/%s is %zu bytes: not kept for the week view",
-              seg[1], seg[2], msg->len);
-    else if (msg->len)
-      e->schedule = strndup(msg->payload, msg->len);
-    /* The week view of that extension reads it again. */
-    announce(w, e, "schedule", msg->retained);
-    return;
-  }
-  size_t max = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_EVENT_MAX_BYTES);
-  if (msg->len > max) {
-    pb_warn("ignoring %s of %zu bytes: larger than WEB_EVENT_MAX_BYTES (%zu)",
-            msg->topic, msg->len, max);
-    return;
-  }
-  json_t *j = NULL;
-  if (msg->len) {
-    j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
-    if (!j) {
-      pb_warn("ignoring unreadable %s: %s", msg->topic, err);
-      return;
-    }
-  }
-  struct web_ext *e = get_or_create(w, seg[1], seg[2]);
-  if (!e) {
-    json_decref(j);
-    return;
-  }
-  if (strcmp(leaf, "desired") == 0) {
-    if (!same_str(pb_json_str(e->desired, "status"),
-                  pb_json_str(j, "status")) &&
-        !msg->retained)
-      w->metrics.status_changes++;
-    set_json(&e->desired, j);
-    announce(w, e, "desired", msg->retained);
-  } else if (strcmp(leaf, "state") == 0) {
-    const char *old = pb_json_str(e->state, "status");
-    const char *now = pb_json_str(j, "status");
-    if (!same_str(old, now)) {
-      pb_strlcpy(e->prev_pbx_status, old ? old : "", sizeof e->prev_pbx_status);
-      if (!msg->retained)
-        w->metrics.pbx_changes++;
-    }
-    const char *name = pb_json_str(j, "name");
-    if (name && *name)
-      pb_strlcpy(e->name, name, sizeof e->name);
-    set_json(&e->state, j);
-    announce(w, e, "state", msg->retained);
-  } else if (strcmp(leaf, "override") == 0) {
-    set_json(&e->override, j);
-    announce(w, e, "override", msg->retained);
-  } else {
-    json_decref(j);
-  }
-}
-
-static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                         void *ud) {
-  (void)bus;
-  struct web *w = ud;
-  char err[256];
-  w->model_gen++;
-  json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
-  struct pb_directory d;
-  if (!j || pb_directory_from_json(j, &d, err, sizeof err)) {
-    json_decref(j);
-    return;
-  }
-  json_decref(j);
-  size_t pos = 0;
-  struct web_ext *e;
-  while ((e = pb_map_next(w->exts, &pos, NULL)))
-    if (strcmp(e->site, d.site) == 0)
-      e->in_directory = false;
-  for (size_t i = 0; i < d.count; i++) {
-    e = get_or_create(w, d.site, d.entries[i].number);
-    if (!e)
-      continue;
-    e->in_directory = true;
-    e->pbx_id = d.entries[i].id;
-    pb_strlcpy(e->name, d.entries[i].name, sizeof e->name);
-  }
-  if (!msg->retained)
-    web_sse_publish(
-        w, "directory",
-        json_pack("{s:s,s:I}", "site", d.site, "count", (json_int_t)d.count));
-  pb_directory_cleanup(&d);
-}
-
-static void on_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                            void *ud) {
-  (void)bus;
-  struct web *w = ud;
-  char service[PB_ID_MAX];
-  if (!pb_topic_service(msg->topic, service, sizeof service))
-    return;
-  /* online, offline, or nothing (the retained value was cleared: the
-   * service is unknown again). */
-  const char *value = msg->len == 6 && memcmp(msg->payload, "online", 6) == 0
-                          ? "online"
-                      : msg->len == 7 && memcmp(msg->payload, "offline", 7) == 0
-                          ? "offline"
-                      : msg->len == 0 ? "unknown"
-                                      : NULL;
-  if (!value) {
-    /* Not echoed: anything on the bus may write here, newlines too. */
-    pb_warn("ignoring %s: its %zu bytes are not 'online' or 'offline'",
-            msg->topic, msg->len);
-    return;
-  }
-  free(pb_map_remove(w->services, service));
-  char *v = msg->len ? strdup(value) : NULL;
-  if (v && pb_map_put(w->services, service, v))
-    free(v);
-  if (!msg->retained)
-    web_sse_publish(
-        w, "availability",
-        json_pack("{s:s,s:s}", "service", service, "availability", value));
-}
-
-/* R/site/<site>/status (yeastar-gateway): kept as published, for
- * /api/stats and the event stream. */
-static void on_site_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                           void *ud) {
-  (void)bus;
-  struct web *w = ud;
-  char buf[256];
-  const char *seg[4];
-  if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3 ||
-      !pb_topic_id_valid(seg[1]))
-    return;
-  size_t max = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_EVENT_MAX_BYTES);
-  if (msg->len > max) {
-    pb_warn("ignoring %s of %zu bytes: larger than WEB_EVENT_MAX_BYTES (%zu)",
-            msg->topic, msg->len, max);
-    return;
-  }
-  json_t *j = msg->len ? pb_json_parse(msg->payload, msg->len, NULL, 0) : NULL;
-  if (msg->len && !json_is_object(j)) {
-    pb_warn("ignoring an unreadable %s", msg->topic);
-    json_decref(j);
-    return;
-  }
-  json_decref(pb_map_remove(w->sites, seg[1]));
-  if (j && pb_map_put(w->sites, seg[1], j)) {
-    json_decref(j);
-    return;
-  }
-  if (!msg->retained)
-    web_sse_publish(
-        w, "site_status",
-        json_pack("{s:s,s:O}", "site", seg[1], "status", j ? j : json_null()));
 }
 
 json_t *web_sites_json(struct web *w) {
@@ -267,21 +62,7 @@ int web_model_init(struct web *w) {
   w->sites = pb_map_new();
   if (!w->exts || !w->services || !w->sites)
     return -1;
-  static const char *const leaves[] = {"desired", "state", "override",
-                                       "planning", "schedule"};
-  int rc = 0;
-  for (size_t i = 0; !rc && i < sizeof leaves / sizeof leaves[0]; i++) {
-    char pattern[64];
-    snprintf(pattern, sizeof pattern, "ext/+/+/%s", leaves[i]);
-    rc = pb_bus_subscribe(w->bus, pattern, on_ext, w);
-  }
-  if (!rc)
-    rc = pb_bus_subscribe(w->bus, "site/+/directory", on_directory, w);
-  if (!rc)
-    rc = pb_bus_subscribe(w->bus, "svc/+/availability", on_availability, w);
-  if (!rc)
-    rc = pb_bus_subscribe(w->bus, "site/+/status", on_site_status, w);
-  return rc;
+  return 0;
 }
 
 void web_model_cleanup(struct web *w) {

@@ -10,12 +10,7 @@
 #include "pb/secretbox.h"
 #include "web.h"
 
-static const struct route {
-  const char *method;
-  const char *pattern;
-  enum web_role role; /* NONE: public */
-  web_route_fn *fn;
-} routes[] = {
+const struct web_route_def web_routes[] = {
     {"GET", "/healthz", WEB_ROLE_NONE, web_get_healthz},
     {"GET", "/metrics", WEB_ROLE_READONLY, web_get_metrics},
     {"GET", "/", WEB_ROLE_NONE, web_get_static},
@@ -60,6 +55,7 @@ static const struct route {
     {"POST", "/api/tokens", WEB_ROLE_READONLY, web_post_tokens},
     {"DELETE", "/api/tokens/:id", WEB_ROLE_READONLY, web_delete_token},
 };
+const size_t web_route_count = sizeof web_routes / sizeof web_routes[0];
 
 static bool path_matches(const char *pattern, const struct web_request *req) {
   char buf[256];
@@ -89,7 +85,7 @@ bool web_method_changes_state(const char *method) {
 }
 
 /* 401/403 or true when the request may go on. */
-static bool authorized(const struct route *rt, const struct web_request *req,
+static bool authorized(const struct web_route_def *rt, const struct web_request *req,
                        struct web_response *resp) {
   if (rt->role == WEB_ROLE_NONE)
     return true;
@@ -134,24 +130,25 @@ void web_route(struct web *w, struct web_request *req,
       return;
     }
   }
-  /* HEAD is GET without the body (RFC 9110 §9.3.2): libmicrohttpd sends
+  /* HEAD is GET without the body (RFC 9110 §9.3.2): the server sends
    * the headers of the GET answer, Content-Length included, and no body. */
   bool head = strcmp(req->method, "HEAD") == 0;
-  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-    if (!path_matches(routes[i].pattern, req))
+  for (size_t i = 0; i < web_route_count; i++) {
+    const struct web_route_def *rt = &web_routes[i];
+    if (!path_matches(rt->pattern, req))
       continue;
-    bool get = strcmp(routes[i].method, "GET") == 0;
-    if (strcmp(routes[i].method, req->method) == 0 || (head && get)) {
+    bool get = strcmp(rt->method, "GET") == 0;
+    if (strcmp(rt->method, req->method) == 0 || (head && get)) {
       /* check_only: the head alone, before any body is read. */
-      if (authorized(&routes[i], req, resp) && !req->check_only)
-        routes[i].fn(w, req, resp);
+      if (authorized(rt, req, resp) && !req->check_only)
+        rt->fn(w, req, resp);
       return;
     }
-    if (strstr(resp->allow, routes[i].method))
+    if (strstr(resp->allow, rt->method))
       continue;
     if (path_known)
       strncat(resp->allow, ", ", sizeof resp->allow - strlen(resp->allow) - 1);
-    strncat(resp->allow, get ? "GET, HEAD" : routes[i].method,
+    strncat(resp->allow, get ? "GET, HEAD" : rt->method,
             sizeof resp->allow - strlen(resp->allow) - 1);
     path_known = true;
   }

@@ -3,7 +3,6 @@
  * set/clear and planning on/off — sent to the scheduler on
  * R/ext/<site>/<ext>/override/set, .../override/clear, .../planning/set
  * (docs/topics.md) and answered with the scheduler's answer. */
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,20 +75,17 @@ static int build_list_cache(struct web *w) {
   packed.raw = gz;
   packed.raw_len = gzlen;
   packed.gzip = true;
-  struct MHD_Response *r = NULL, *rz = NULL;
+  struct web_shared *r = NULL, *rz = NULL;
   /* text was allocated with room for the NUL, which the newline replaces. */
-  r = web_response_build(&plain);
+  r = web_response_share(&plain);
   if (have_gz)
-    rz = web_response_build(&packed);
+    rz = web_response_share(&packed);
   if (!r) {
-    if (rz)
-      MHD_destroy_response(rz);
+    web_shared_free(rz);
     return PB_ENOMEM;
   }
-  if (w->list_cache)
-    MHD_destroy_response(w->list_cache);
-  if (w->list_cache_gz)
-    MHD_destroy_response(w->list_cache_gz);
+  web_shared_free(w->list_cache);
+  web_shared_free(w->list_cache_gz);
   w->list_cache = r;
   w->list_cache_gz = rz;
   w->list_cache_gen = w->model_gen;
@@ -113,7 +109,7 @@ void web_get_extensions(struct web *w, const struct web_request *req,
   }
   /* The whole list is what dashboards and scripts poll: it is built once
    * per change of the read model and the same response is queued to every
-   * request until the next change (libmicrohttpd counts its references). */
+   * request until the next change (the server counts its references). */
   if ((!w->list_cache || w->list_cache_gen != w->model_gen) &&
       build_list_cache(w)) {
     web_reply_error(resp, 503, "out of memory");

@@ -1,49 +1,18 @@
 /* The public keys services publish on R/svc/<service>/pubkey (retained,
- * docs/topics.md), so that web-api seals every request to a service that
- * has one (pb/sealed.h): a calendar password or a PBX client secret then
- * crosses the broker unreadable to any other client. */
+ * docs/topics.md; read by handle_pubkey.c), so that web-api seals every
+ * request to a service that has one (pb/sealed.h): a calendar password or
+ * a PBX client secret then crosses the broker unreadable to any other
+ * client. Which request fields hold a secret. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb/bus.h"
-#include "pb/log.h"
 #include "pb/map.h"
 #include "pb/sealed.h"
 #include "web.h"
 
-static void on_pubkey(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                      void *ud) {
-  (void)bus;
-  struct web *w = ud;
-  char service[PB_ID_MAX];
-  if (!pb_topic_service(msg->topic, service, sizeof service))
-    return;
-  struct pb_sealed_key *key = NULL;
-  if (msg->len) {
-    char err[200];
-    key = malloc(sizeof *key);
-    if (!key)
-      return;
-    if (pb_sealed_key_parse(msg->payload, msg->len, key, err, sizeof err)) {
-      pb_warn("ignoring the key on %s: %s", msg->topic, err);
-      free(key);
-      return;
-    }
-  }
-  free(pb_map_remove(w->service_keys, service));
-  if (key && pb_map_put(w->service_keys, service, key)) {
-    free(key);
-    return;
-  }
-  pb_info("%s: requests are %s", service,
-          key ? "sealed to its public key" : "no longer sealed (key cleared)");
-}
-
 int web_keys_init(struct web *w) {
   w->service_keys = pb_map_new();
-  if (!w->service_keys)
-    return -1;
-  return pb_bus_subscribe(w->bus, "svc/+/pubkey", on_pubkey, w);
+  return w->service_keys ? 0 : -1;
 }
 
 void web_keys_cleanup(struct web *w) {

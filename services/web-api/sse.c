@@ -1,18 +1,15 @@
 /* The live event stream, GET /api/events/stream (Server-Sent Events, WHATWG
  * HTML "Server-sent events"). Events go into a bounded ring (each already
  * formatted once); every client is only a read position in it. A client is
- * written to from libmicrohttpd's content-reader callback, which runs only
- * when its socket can take more, so a slow reader never blocks the loop: it
+ * written to from the server's stream callback (web_stream_new), which runs
+ * only when its socket can take more, so a slow reader never blocks the loop: it
  * falls behind, and once the ring has overwritten what it has not read yet
  * it is dropped (it reconnects with Last-Event-ID and is told to resync).
  * An idle client's connection is suspended and resumed by the next event
  * or heartbeat. */
-#include <errno.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "pb/clock.h"
 #include "pb/config.h"
@@ -30,7 +27,7 @@ struct ring_ev {
 struct sse_client {
   struct sse_client *next, *prev;
   struct web *w;
-  struct MHD_Connection *conn;
+  struct web_stream *stream;
   char user[PB_ID_MAX]; /* whose credentials opened it */
   uint64_t next_id;     /* the next event it must get */
   size_t partial;       /* bytes of that event already written */
@@ -65,14 +62,14 @@ static struct ring_ev *ring_at(struct web_sse *s, uint64_t id) {
 static void wake(struct sse_client *c) {
   if (c->suspended) {
     c->suspended = false;
-    MHD_resume_connection(c->conn);
+    web_stream_resume(c->stream);
   }
 }
 
 static void wake_all(struct web *w) {
   for (struct sse_client *c = w->sse->clients; c; c = c->next)
     wake(c);
-  pb_timer_arm_in(w->http_timer, 0);
+  web_http_kick(w);
 }
 
 void web_sse_publish(struct web *w, const char *type, json_t *data) {
@@ -121,13 +118,12 @@ static size_t copy_out(char *buf, size_t max, const char *src, size_t len,
   return n;
 }
 
-static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
-  (void)pos;
+static long reader(void *cls, char *buf, size_t max) {
   struct sse_client *c = cls;
   struct web *w = c->w;
   struct web_sse *s = w->sse;
   if (c->closing)
-    return MHD_CONTENT_READER_END_OF_STREAM;
+    return WEB_STREAM_END;
   size_t out = 0;
   if (c->intro_off < c->intro_len)
     out += copy_out(buf, max, c->intro, c->intro_len, &c->intro_off);
@@ -140,7 +136,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
           (unsigned long long)(s->next_id - c->next_id), s->cap);
       w->metrics.sse_dropped++;
       c->dropped = true;
-      return MHD_CONTENT_READER_END_WITH_ERROR;
+      return WEB_STREAM_ERROR;
     }
     out += copy_out(buf + out, max - out, ev->text, ev->len, &c->partial);
     if (c->partial == ev->len) {
@@ -157,11 +153,10 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     }
   }
   if (out == 0) {
-    /* Nothing to send: park the connection until the next event. */
+    /* Nothing to send: the connection is parked until the next event. */
     c->suspended = true;
-    MHD_suspend_connection(c->conn);
   }
-  return (ssize_t)out;
+  return (long)out;
 }
 
 static void free_client(void *cls) {
@@ -169,7 +164,7 @@ static void free_client(void *cls) {
   struct web_sse *s = c->w->sse;
   if (s && !c->dropped && !c->closing && s->count &&
       c->next_id < s->ring[s->head].id) {
-    /* Closed by libmicrohttpd's timeout while the ring went past it: a
+    /* Closed by the server's idle timeout while the ring went past it: a
      * client that stopped reading altogether. */
     pb_warn("event stream: dropped a client that stopped reading");
     c->w->metrics.sse_dropped++;
@@ -192,17 +187,11 @@ static void free_client(void *cls) {
 static bool client_left(struct sse_client *c) {
   if (c->closing)
     return true;
-  if (!c->suspended)
+  if (!c->suspended || !web_stream_peer_left(c->stream))
     return false;
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-  char b;
-  ssize_t n = ci ? recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) : 1;
-  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
-    return false;    /* data, or nothing yet: still there */
   c->closing = true; /* ends the stream at its next turn */
   wake(c);
-  pb_timer_arm_in(c->w->http_timer, 0);
+  web_http_kick(c->w);
   return true;
 }
 
@@ -241,10 +230,10 @@ static bool refused(struct web *w, const char *user,
   return false;
 }
 
-struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
-                                      const char *user,
-                                      const char *last_event_id,
-                                      struct web_response *refusal) {
+struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
+                                    const char *user,
+                                    const char *last_event_id,
+                                    struct web_response *refusal) {
   struct web_sse *s = w->sse;
   if (refused(w, user, refusal))
     return NULL;
@@ -254,7 +243,6 @@ struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
     return NULL;
   }
   c->w = w;
-  c->conn = wc->conn;
   pb_strlcpy(c->user, user, sizeof c->user);
   c->next_id = s->next_id;
   int n = snprintf(c->intro, sizeof c->intro,
@@ -276,30 +264,23 @@ struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
     }
   }
   c->intro_len = (size_t)n < sizeof c->intro ? (size_t)n : sizeof c->intro - 1;
-  struct MHD_Response *r = MHD_create_response_from_callback(
-      MHD_SIZE_UNKNOWN, 16 * 1024, reader, c, free_client);
-  if (!r) {
+  /* A client that takes nothing for two heartbeats is closed by the
+   * server (parked idle streams do not time out; a stuck one is not
+   * parked, its socket is full). */
+  c->stream = web_stream_new(wc, "text/event-stream; charset=utf-8",
+                             (unsigned)(s->heartbeat_ms / 1000 * 2 + 5),
+                             reader, free_client, c);
+  if (!c->stream) {
     free(c);
     web_reply_error(refusal, 503, "out of memory");
     return NULL;
   }
-  MHD_add_response_header(r, "Content-Type",
-                          "text/event-stream; charset=utf-8");
-  MHD_add_response_header(r, "Cache-Control", "no-store");
-  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-  /* Proxies such as nginx must not buffer the stream. */
-  MHD_add_response_header(r, "X-Accel-Buffering", "no");
-  /* A client that takes nothing for two heartbeats is closed by
-   * libmicrohttpd (suspended idle streams do not time out; a stuck one is
-   * not suspended, its socket is full). */
-  MHD_set_connection_option(wc->conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                            (unsigned)(s->heartbeat_ms / 1000 * 2 + 5));
   c->next = s->clients;
   if (s->clients)
     s->clients->prev = c;
   s->clients = c;
   s->nclients++;
-  return r;
+  return c->stream;
 }
 
 void web_get_events(struct web *w, const struct web_request *req,
@@ -363,8 +344,8 @@ void web_sse_cleanup(struct web *w) {
   struct web_sse *s = w->sse;
   if (!s)
     return;
-  /* Clients still listed belong to responses MHD has already freed or is
-   * about to free (after web_http_stop): detach them. */
+  /* Clients still listed belong to streams the server has already ended or
+   * is about to end (after web_http_stop): detach them. */
   for (struct sse_client *c = s->clients; c; c = c->next)
     c->w->sse = NULL;
   for (size_t i = 0; i < s->count; i++)

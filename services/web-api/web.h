@@ -25,10 +25,9 @@ struct pb_timer;
 struct pb_tz;
 struct web;
 struct web_conn;
-struct MHD_Connection;
 
 /* A limit that triggers logs a line the first time, then at most one a
- * minute saying how many more times it did (conn_limits.c). */
+ * minute saying how many more times it did (note.c). */
 struct web_note {
   int64_t last_ms;
   uint64_t more;
@@ -55,12 +54,34 @@ int web_model_init(struct web *w);
 void web_model_cleanup(struct web *w);
 struct web_ext *web_model_get(struct web *w, const char *site,
                               const char *number);
+/* NULL when site or number is not a valid id (or memory is gone). */
+struct web_ext *web_model_get_or_create(struct web *w, const char *site,
+                                        const char *number);
 /* Extensions sorted by site then number; caller frees the array. */
 struct web_ext **web_model_list(struct web *w, const char *site, size_t *count);
 json_t *web_ext_json(const struct web_ext *e);
 const char *web_service_availability(struct web *w, const char *service);
 /* {"<site>": <last R/site/<site>/status>, ...}; new reference. */
 json_t *web_sites_json(struct web *w);
+
+/* ---- inbound bus handlers (handle_*.c), subscribed by main.c ---- */
+struct pb_bus_msg;
+/* R/ext/+/+/<leaf>: desired, state, override, planning, schedule */
+void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                    void *ud);
+/* R/site/+/directory, R/site/+/status */
+void web_handle_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                          void *ud);
+void web_handle_site_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                            void *ud);
+/* R/svc/+/availability, R/svc/+/pubkey */
+void web_handle_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                             void *ud);
+void web_handle_pubkey(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                       void *ud);
+/* R/events/+ */
+void web_handle_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                      void *ud);
 
 /* ---- accounts, sessions, API tokens (auth.c) ---- */
 enum web_role { WEB_ROLE_NONE = 0, WEB_ROLE_READONLY = 1, WEB_ROLE_ADMIN = 2 };
@@ -110,9 +131,11 @@ struct pb_stmt;
 void web_stmt_finish(struct pb_stmt *st);
 int web_auth_init(struct web *w);
 void web_auth_cleanup(struct web *w);
-/* Who sends the request (Authorization: Bearer, else the session cookie). */
-void web_auth_identify(struct web *w, struct web_conn *wc,
-                       struct web_auth *out);
+/* Who sends the request: `authorization` (the Authorization header,
+ * "Bearer <token>"), else `cookie` (the value of the WEB_COOKIE cookie);
+ * either may be NULL. */
+void web_auth_identify(struct web *w, const char *authorization,
+                       const char *cookie, struct web_auth *out);
 /* A new random password for `user` (created as admin when missing), printed
  * once on stderr: `web-api --reset-admin`. Returns main's exit code. */
 int web_auth_reset_cli(const struct pb_config *cfg, const char *user);
@@ -194,11 +217,11 @@ int web_token_create(struct web *w, const char *name, const char *user,
 /* Only `owner`'s token unless owner is NULL (an admin). */
 int web_token_delete(struct web *w, int64_t id, const char *owner);
 
-/* ---- HTTP (http_server.c) ---- */
-/* One HTTP request in progress (MHD's per-request closure). */
+/* ---- HTTP requests and answers (request.c) ---- */
+/* One HTTP request in progress (the server's per-request closure). */
 struct web_conn {
   struct web *w;
-  struct MHD_Connection *conn;
+  void *conn; /* the server's connection: only http_server.c reads it */
   char *buf; /* the request body, capped */
   size_t len, cap;
   bool too_big;
@@ -226,6 +249,8 @@ struct web_request {
   bool check_only; /* web_route: authorize from the head, run nothing */
 };
 
+struct web_shared;
+
 struct web_response {
   unsigned status;
   json_t *body; /* taken; JSON answers */
@@ -238,31 +263,61 @@ struct web_response {
   char retry_after[24];
   bool cacheable; /* static files: allow revalidation */
   char etag[24];
-  const char *csp;             /* Content-Security-Policy of a page */
-  bool gzip;                   /* raw is gzip: Content-Encoding */
-  bool vary_encoding;          /* Vary: Accept-Encoding */
-  bool deferred;               /* answered later (web_conn_finish) */
-  bool sse;                    /* hand the connection to the event stream */
-  struct MHD_Response *shared; /* a prebuilt answer, lent by its cache */
+  const char *csp;            /* Content-Security-Policy of a page */
+  bool gzip;                  /* raw is gzip: Content-Encoding */
+  bool vary_encoding;         /* Vary: Accept-Encoding */
+  bool deferred;              /* answered later (web_conn_finish) */
+  bool sse;                   /* hand the connection to the event stream */
+  struct web_shared *shared;  /* a prebuilt answer, lent by its cache */
 };
-/* Builds the libmicrohttpd response (body, headers) and empties `r`; a
- * route may keep it to answer many requests (MHD counts references). */
-struct MHD_Response *web_response_build(struct web_response *r);
 
 void web_reply_json(struct web_response *r, unsigned status, json_t *body);
 /* {"error": message, "status": status} */
 void web_reply_error(struct web_response *r, unsigned status, const char *fmt,
                      ...) __attribute__((format(printf, 3, 4)));
+/* Parses the body as a JSON object, or answers 400/415 and returns NULL. */
+json_t *web_body_json(const struct web_request *req, struct web_response *resp);
+/* Frees what a response holds (an answer that will not be sent). */
+void web_response_cleanup(struct web_response *r);
+/* Splits `path` (changed in place) at '/' into at most `max` segments;
+ * -1 when there are more. */
+int web_split_path(char *path, const char **segs, int max);
+
+/* ---- the HTTP server (http_server.c): libmicrohttpd, and nothing else
+ * ---- includes it. The unit tests link a fake of these instead
+ * (tests/unit/test_web_fake.h). */
 const char *web_query(const struct web_request *req, const char *key);
 const char *web_header(const struct web_request *req, const char *name);
 const char *web_cookie(const struct web_request *req, const char *name);
-/* Parses the body as a JSON object, or answers 400/415 and returns NULL. */
-json_t *web_body_json(const struct web_request *req, struct web_response *resp);
 /* A deferred answer is ready: send it (resumes the connection). */
 void web_conn_finish(struct web_conn *wc, struct web_response *resp);
-/* Frees what a response holds (an answer that will not be sent). */
-void web_response_cleanup(struct web_response *r);
 bool web_conn_alive(const struct web_conn *wc);
+/* Let the server look at its connections on the next loop turn (resumed
+ * ones, sockets shut down by a limit). */
+void web_http_kick(struct web *w);
+/* A prebuilt answer (body and headers) that a route keeps to answer many
+ * requests (resp->shared); empties `r`. NULL when out of memory. */
+struct web_shared *web_response_share(struct web_response *r);
+void web_shared_free(struct web_shared *s);
+
+/* A streamed answer (the event stream): 200, `content_type`, no-store,
+ * nosniff, unbuffered by proxies. `read` puts up to `max` bytes into buf
+ * when the socket can take more; 0 parks the connection until
+ * web_stream_resume, WEB_STREAM_END and WEB_STREAM_ERROR end it. `done`
+ * runs once, when the stream is over. A client that takes nothing for
+ * `idle_timeout_s` is closed. */
+#define WEB_STREAM_END (-1)
+#define WEB_STREAM_ERROR (-2)
+struct web_stream;
+typedef long web_stream_read_fn(void *ud, char *buf, size_t max);
+typedef void web_stream_done_fn(void *ud);
+struct web_stream *web_stream_new(struct web_conn *wc, const char *content_type,
+                                  unsigned idle_timeout_s,
+                                  web_stream_read_fn *read,
+                                  web_stream_done_fn *done, void *ud);
+void web_stream_resume(struct web_stream *s);
+/* A parked stream's client closed its end (a peek at the socket). */
+bool web_stream_peer_left(const struct web_stream *s);
 
 int web_http_start(struct web *w);
 void web_http_stop(struct web *w);
@@ -284,34 +339,44 @@ int web_proxies_check(const struct pb_config *cfg, char *err, size_t errlen);
 int web_proxies_init(struct web *w);
 void web_proxies_cleanup(struct web *w);
 bool web_proxy_trusted(const struct web *w, const struct web_addr *a);
-/* The client: the peer, or what a trusted proxy says in X-Forwarded-For. */
-void web_client_address(const struct web *w, struct MHD_Connection *conn,
-                        struct web_addr *out);
+/* The client: the peer, or what a trusted peer (proxy) says in `xff`, the
+ * last X-Forwarded-For line (may be NULL). */
+void web_client_address(const struct web *w, const struct sockaddr *peer,
+                        const char *xff, struct web_addr *out);
 
 /* ---- connection limits and deadlines (conn_limits.c) ---- */
+struct web_sock; /* one TCP connection */
 int web_limits_init(struct web *w, unsigned max_connections);
 void web_limits_cleanup(struct web *w);
+/* Whether a new connection from `peer` may be accepted (one still only
+ * sending may be closed to make room). */
+bool web_limits_accept(struct web *w, const struct sockaddr *peer);
+/* A connection on socket `fd` opened (its head is due within
+ * WEB_HEADER_TIMEOUT_SECONDS) / closed. NULL: not limited (no memory). */
+struct web_sock *web_limits_opened(struct web *w, int fd,
+                                   const struct sockaddr *peer);
+void web_limits_closed(struct web *w, struct web_sock *s);
 /* A request head is in (its body, if any, is due within
  * WEB_BODY_TIMEOUT_SECONDS); `authenticated`: the connection is no longer
  * anonymous. */
-void web_limits_head_in(struct web *w, struct MHD_Connection *conn,
-                        bool authenticated);
+void web_limits_head_in(struct web *w, struct web_sock *s, bool authenticated);
 /* The request is being answered: no deadline until its end. */
-void web_limits_busy(struct web *w, struct MHD_Connection *conn);
+void web_limits_busy(struct web *w, struct web_sock *s);
 /* The request ended: the next head is due within WEB_HEADER_TIMEOUT_SECONDS. */
-void web_limits_idle(struct web *w, struct MHD_Connection *conn);
-#ifdef MHD_VERSION
-/* Given to MHD_start_daemon (http_server.c). */
-enum MHD_Result web_limits_accept(void *cls, const struct sockaddr *sa,
-                                  socklen_t salen);
-void web_limits_notify(void *cls, struct MHD_Connection *conn,
-                       void **socket_context,
-                       enum MHD_ConnectionNotificationCode code);
-#endif
+void web_limits_idle(struct web *w, struct web_sock *s);
 
 /* ---- routes (routes.c and the routes_*.c files) ---- */
 typedef void web_route_fn(struct web *w, const struct web_request *req,
                           struct web_response *resp);
+/* One route: ":name" in the pattern matches one segment. */
+struct web_route_def {
+  const char *method;
+  const char *pattern;
+  enum web_role role; /* NONE: public */
+  web_route_fn *fn;
+};
+extern const struct web_route_def web_routes[];
+extern const size_t web_route_count;
 /* Not GET, HEAD or OPTIONS: CSRF applies, and a relayed request is audited. */
 bool web_method_changes_state(const char *method);
 void web_route(struct web *w, struct web_request *req,
@@ -344,12 +409,13 @@ void web_command(struct web *w, const struct web_request *req,
 void web_service_request(struct web *w, const struct web_request *req,
                          struct web_response *resp, const char *service,
                          const char *action, json_t *request);
-/* The request went away (MHD closed it): its answer will be dropped. */
+/* The request went away (its connection closed): its answer will be
+ * dropped. */
 void web_command_detach(struct web_conn *wc);
 
 /* ---- services' public keys (service_keys.c) ---- */
 struct pb_sealed_key;
-/* Follows R/svc/+/pubkey. */
+/* The keys of R/svc/+/pubkey (handle_pubkey.c keeps them). */
 int web_keys_init(struct web *w);
 void web_keys_cleanup(struct web *w);
 /* The key requests to `service` are sealed to; NULL while none is known. */
@@ -374,10 +440,10 @@ void web_sse_cleanup(struct web *w);
 void web_sse_publish(struct web *w, const char *type, json_t *data);
 /* Hands a connection over to the stream (from http_server.c); NULL with
  * the refusal (429 per user, 503 in all) in `refusal`. */
-struct MHD_Response *web_sse_response(struct web *w, struct web_conn *wc,
-                                      const char *user,
-                                      const char *last_event_id,
-                                      struct web_response *refusal);
+struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
+                                    const char *user,
+                                    const char *last_event_id,
+                                    struct web_response *refusal);
 size_t web_sse_client_count(const struct web *w);
 void web_sse_close_all(struct web *w);
 
@@ -430,7 +496,7 @@ struct web {
   struct pb_map *services; /* service -> "online"/"offline" (strdup) */
   struct pb_map *sites;    /* site -> last R/site/<site>/status (json_t) */
   struct pb_map *service_keys; /* service -> struct pb_sealed_key */
-  struct MHD_Daemon *httpd;
+  void *httpd; /* the server: only http_server.c reads it */
   struct pb_timer *http_timer;
   size_t max_body;
   int64_t started_at;
@@ -445,8 +511,8 @@ struct web {
   struct web_limits *limits;   /* connection limits (conn_limits.c) */
   struct web_proxies *proxies; /* WEB_TRUSTED_PROXIES (client_addr.c) */
   uint64_t model_gen;                 /* bumped by every read-model change */
-  struct MHD_Response *list_cache;    /* GET /api/extensions, unfiltered */
-  struct MHD_Response *list_cache_gz; /* the same, gzip */
+  struct web_shared *list_cache;    /* GET /api/extensions, unfiltered */
+  struct web_shared *list_cache_gz; /* the same, gzip */
   uint64_t list_cache_gen;
 };
 
