@@ -63,9 +63,8 @@ static void on_update(struct gw_site *s, int err, const char *errmsg, json_t *re
   int64_t latency = e->desired_ms ? pb_clock_mono_ms() - e->desired_ms : -1;
   if (err) {
     e->attempts++;
-    e->next_attempt_ms = now_ms + gw_retry_delay_ms(e->attempts,
-                                                    s->gw->retry_max_s * 1000,
-                                                    (uint32_t)random());
+    e->next_attempt_ms =
+        now_ms + gw_retry_delay_ms(e->attempts, s->gw->retry_max_s * 1000);
     pb_warn("site %s: setting %s to %s failed (attempt %d, next in %llds): %s",
             s->name, e->number, pb_presence_name(e->sending), e->attempts,
             (long long)((e->next_attempt_ms - now_ms + 999) / 1000), errmsg);

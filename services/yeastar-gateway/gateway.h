@@ -309,11 +309,14 @@ enum gw_outage_step { GW_OUTAGE_SAME, GW_OUTAGE_DOWN, GW_OUTAGE_BACK };
  * *server_errors counts 5xx in a row. */
 enum gw_outage_step gw_outage_note(bool down, int *server_errors,
                                    enum gw_answer answer);
-/* Before the next probe after `failures` failures; rnd: any random value. */
-int64_t gw_probe_delay_ms(int failures, uint32_t rnd);
-/* Before the next extension/update after `attempts` failed ones: 1 s
- * doubling to max_ms, +-25 %. */
-int64_t gw_retry_delay_ms(int attempts, int64_t max_ms, uint32_t rnd);
+/* Before the next probe after `failures` failures: the base (1 s doubling
+ * to 5 s) and up to 10 % more, drawn by pb_jitter. */
+int64_t gw_probe_base_ms(int failures);
+int64_t gw_probe_delay_ms(int failures);
+/* Before the next extension/update after `attempts` failed ones: the base
+ * (1 s doubling to max_ms), +-25 % drawn by pb_jitter. */
+int64_t gw_retry_base_ms(int attempts, int64_t max_ms);
+int64_t gw_retry_delay_ms(int attempts, int64_t max_ms);
 
 /* ---- token (pbx_token.c) ---- */
 void gw_token_load(struct gw_site *s);

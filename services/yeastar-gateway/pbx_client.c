@@ -155,7 +155,7 @@ static void went_down(struct gw_site *s, const char *state, const char *msg) {
     pb_debug("site %s: still no answer: %s", s->name, msg);
   }
   s->down_failures++;
-  int64_t delay = gw_probe_delay_ms(s->down_failures, (uint32_t)random());
+  int64_t delay = gw_probe_delay_ms(s->down_failures);
   s->probe_at_ms = pb_clock_now_ms() + delay;
   gw_site_set_state(s, state, msg);
   arm_pump(s, delay);
@@ -395,8 +395,7 @@ static bool take_rate(struct gw_site *s, int64_t *wait_ms) {
 static void send_probe(struct gw_site *s) {
   /* The next one goes at this time even if this one hangs (a PBX that
    * accepts connections but does not answer until the timeout). */
-  s->probe_at_ms = pb_clock_now_ms() +
-                   gw_probe_delay_ms(s->down_failures, (uint32_t)random());
+  s->probe_at_ms = pb_clock_now_ms() + gw_probe_delay_ms(s->down_failures);
   struct gw_call *c = calloc(1, sizeof *c);
   if (!c)
     return;

@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "gateway.h"
+#include "pb/jitter.h"
 
 enum gw_outage_step gw_outage_note(bool down, int *server_errors,
                                    enum gw_answer answer) {
@@ -35,14 +36,22 @@ static int64_t doubling(int failures, int64_t first, int64_t max) {
   return d > max ? max : d;
 }
 
-int64_t gw_probe_delay_ms(int failures, uint32_t rnd) {
-  int64_t d = doubling(failures, GW_PROBE_FIRST_MS, GW_PROBE_MAX_MS);
-  return d + (int64_t)(rnd % (uint32_t)(d / 10 + 1)); /* no lock-step between sites */
+int64_t gw_probe_base_ms(int failures) {
+  return doubling(failures, GW_PROBE_FIRST_MS, GW_PROBE_MAX_MS);
 }
 
-int64_t gw_retry_delay_ms(int attempts, int64_t max_ms, uint32_t rnd) {
-  int64_t base = doubling(attempts, 1000, max_ms > 0 ? max_ms : 1000);
+int64_t gw_probe_delay_ms(int failures) {
+  /* Up to 10 % more, so that sites do not probe in lock-step. */
+  int64_t d = gw_probe_base_ms(failures), half = d / 20;
+  return pb_jitter(d + half, half);
+}
+
+int64_t gw_retry_base_ms(int attempts, int64_t max_ms) {
+  return doubling(attempts, 1000, max_ms > 0 ? max_ms : 1000);
+}
+
+int64_t gw_retry_delay_ms(int attempts, int64_t max_ms) {
   /* +-25 % so a whole site's failures do not retry in step. */
-  int64_t jitter = base / 4;
-  return base - jitter + (jitter ? (int64_t)(rnd % (uint32_t)(2 * jitter + 1)) : 0);
+  int64_t base = gw_retry_base_ms(attempts, max_ms);
+  return pb_jitter(base, base / 4);
 }

@@ -37,28 +37,44 @@ static void test_no_answer(void) {
 
 static void test_probe_delays(void) {
   /* 1 s, 2 s, 4 s, then 5 s: a PBX that is back is seen within 5.5 s. */
-  CHECK_INT(gw_probe_delay_ms(1, 0), 1000);
-  CHECK_INT(gw_probe_delay_ms(2, 0), 2000);
-  CHECK_INT(gw_probe_delay_ms(3, 0), 4000);
-  CHECK_INT(gw_probe_delay_ms(4, 0), 5000);
-  CHECK_INT(gw_probe_delay_ms(1000, 0), 5000);
-  for (uint32_t r = 0; r < 2000; r += 7) {
-    int64_t d = gw_probe_delay_ms(50, r);
+  CHECK_INT(gw_probe_base_ms(1), 1000);
+  CHECK_INT(gw_probe_base_ms(2), 2000);
+  CHECK_INT(gw_probe_base_ms(3), 4000);
+  CHECK_INT(gw_probe_base_ms(4), 5000);
+  CHECK_INT(gw_probe_base_ms(1000), 5000);
+  /* Up to 10 % more, drawn anew each time (pb_jitter). */
+  int64_t lo = INT64_MAX, hi = 0;
+  for (int i = 0; i < 300; i++) {
+    int64_t d1 = gw_probe_delay_ms(1), d = gw_probe_delay_ms(50);
+    CHECK(d1 >= 1000 && d1 <= 1100);
     CHECK(d >= 5000 && d <= 5500);
+    lo = d < lo ? d : lo;
+    hi = d > hi ? d : hi;
   }
+  /* 300 draws from 501 values: both ends of the range are approached. */
+  CHECK(lo < 5100 && hi > 5400);
 }
 
 static void test_retry_delays(void) {
   /* 1 s doubling to the maximum, +-25 %. */
-  for (uint32_t r = 0; r < 100000; r += 997) {
-    int64_t d1 = gw_retry_delay_ms(1, 300000, r);
-    int64_t d4 = gw_retry_delay_ms(4, 300000, r);
-    int64_t dmax = gw_retry_delay_ms(40, 300000, r);
+  CHECK_INT(gw_retry_base_ms(1, 300000), 1000);
+  CHECK_INT(gw_retry_base_ms(4, 300000), 8000);
+  CHECK_INT(gw_retry_base_ms(40, 300000), 300000);
+  CHECK_INT(gw_retry_base_ms(3, 2000), 2000); /* capped at 2 s */
+  CHECK_INT(gw_retry_base_ms(3, 0), 1000);    /* no maximum: 1 s */
+  int64_t lo = INT64_MAX, hi = 0;
+  for (int i = 0; i < 300; i++) {
+    int64_t d1 = gw_retry_delay_ms(1, 300000);
+    int64_t d4 = gw_retry_delay_ms(4, 300000);
+    int64_t dmax = gw_retry_delay_ms(40, 300000);
     CHECK(d1 >= 750 && d1 <= 1250);
     CHECK(d4 >= 6000 && d4 <= 10000);
     CHECK(dmax >= 225000 && dmax <= 375000);
+    lo = d1 < lo ? d1 : lo;
+    hi = d1 > hi ? d1 : hi;
   }
-  CHECK_INT(gw_retry_delay_ms(3, 2000, 0), 1500); /* capped at 2 s, less 25 % */
+  /* Spread over the whole +-25 %, not a fixed offset. */
+  CHECK(lo < 800 && hi > 1200);
 }
 
 int main(void) {
