@@ -6,6 +6,7 @@
  * the mapping rules give (MAPPING_RULES, or the built-in ones). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "calendar.h"
 #include "expand_cli.h"
 #include "mapping.h"
+#include "pb/buf.h"
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/tz.h"
@@ -99,24 +101,12 @@ static int on_occurrence(const struct cal_occurrence *o, void *ud) {
   const char *summary = o->ev.summary ? o->ev.summary : "";
   size_t need = strlen(start) + strlen(end) + strlen(uid) + strlen(summary) +
                 strlen(status) + 8;
-  if (l->used + need > l->size) {
-    size_t size = l->size ? l->size : 65536;
-    while (size < l->used + need)
-      size *= 2;
-    char *arena = realloc(l->arena, size);
-    if (!arena)
-      return l->rc = PB_ENOMEM;
-    l->arena = arena;
-    l->size = size;
-  }
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 1024;
-    size_t *offs = realloc(l->offs, cap * sizeof *offs);
-    if (!offs)
-      return l->rc = PB_ENOMEM;
-    l->offs = offs;
-    l->cap = cap;
-  }
+  /* No cap of their own: the reader's max_occurrences bounds the lines. */
+  int rc = pb_array_grow(&l->arena, &l->size, l->used + need, 1, SIZE_MAX);
+  if (!rc)
+    rc = pb_array_grow(&l->offs, &l->cap, l->n + 1, sizeof *l->offs, SIZE_MAX);
+  if (rc)
+    return l->rc = rc;
   char *line = l->arena + l->used;
   int n = snprintf(line, need, "%s %s %s %s%s%s", start, end, uid, summary,
                    l->rules ? "\t" : "", status);
@@ -167,16 +157,9 @@ static int read_file(const char *path, size_t max, char **out, size_t *len) {
   size_t n = 0;
   int rc = buf ? 0 : PB_ENOMEM;
   while (rc == 0) {
-    if (n + 1 >= cap) {
-      size_t ncap = cap * 2;
-      char *b = realloc(buf, ncap);
-      if (!b) {
-        rc = PB_ENOMEM;
-        break;
-      }
-      buf = b;
-      cap = ncap;
-    }
+    /* Past `max` the loop stops below: a read never needs more. */
+    if (n + 1 >= cap && (rc = pb_array_grow(&buf, &cap, n + 2, 1, SIZE_MAX)))
+      break;
     ssize_t r = read(fd, buf + n, cap - n - 1);
     if (r < 0 && errno == EINTR)
       continue;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/tz.h"
 
@@ -38,7 +39,7 @@ struct xp {
   int64_t lo, hi; /* instants an instance may start between */
   struct texts main, range;
   int64_t *ex_keys, *ex_days; /* one event's EXDATEs: instants, days */
-  size_t n_keys, n_days, cap_ex;
+  size_t n_keys, n_days, cap_keys, cap_days;
   int rc;
 };
 
@@ -150,14 +151,10 @@ static int add_cand(struct xp *x, int64_t day, int32_t sec, bool has_end,
     x->too_many = true;
     return PB_ETOOBIG;
   }
-  if (x->n_cands == x->cap_cands) {
-    size_t cap = x->cap_cands ? x->cap_cands * 2 : 64;
-    struct cand *c = realloc(x->cands, cap * sizeof *c);
-    if (!c)
-      return PB_ENOMEM;
-    x->cands = c;
-    x->cap_cands = cap;
-  }
+  int rc = pb_array_grow(&x->cands, &x->cap_cands, x->n_cands + 1,
+                         sizeof *x->cands, x->cand_cap);
+  if (rc)
+    return rc;
   x->cands[x->n_cands++] =
       (struct cand){.day = day, .sec = sec, .has_end = has_end, .end = end};
   return 0;
@@ -245,17 +242,13 @@ static int exdates(struct xp *x, const struct cal_event *ev,
                    const struct cal_frame *f) {
   struct cal_reader *rd = x->rd;
   x->n_keys = x->n_days = 0;
-  if (ev->exdate_count > x->cap_ex) {
-    int64_t *k = realloc(x->ex_keys, ev->exdate_count * sizeof *k);
-    if (k)
-      x->ex_keys = k;
-    int64_t *d = realloc(x->ex_days, ev->exdate_count * sizeof *d);
-    if (d)
-      x->ex_days = d;
-    if (!k || !d)
-      return PB_ENOMEM;
-    x->cap_ex = ev->exdate_count;
-  }
+  int rc = pb_array_grow(&x->ex_keys, &x->cap_keys, ev->exdate_count,
+                         sizeof *x->ex_keys, CAL_ITEMS_MAX);
+  if (!rc)
+    rc = pb_array_grow(&x->ex_days, &x->cap_days, ev->exdate_count,
+                       sizeof *x->ex_days, CAL_ITEMS_MAX);
+  if (rc)
+    return rc;
   for (uint32_t i = 0; i < ev->exdate_count; i++) {
     const struct cal_time *t = &rd->exdates[ev->exdate_first + i].t;
     if (t->kind == CAL_T_DATE || f->is_date)

@@ -13,6 +13,9 @@
 #define CAL_DAY 86400
 /* Offsets into the input are kept in 32 bits. */
 #define CAL_INPUT_MAX ((size_t)1 << 30)
+/* The cap of the reader's lists (events, RDATEs, zones...): each item takes
+ * at least four bytes of input, so the input's own cap comes first. */
+#define CAL_ITEMS_MAX (CAL_INPUT_MAX / 4)
 /* An unfolded property that is kept (longer ones are refused by name). */
 #define CAL_LINE_MAX ((size_t)1 << 20)
 /* A text handed to the callback (SUMMARY, DESCRIPTION...), in bytes. */

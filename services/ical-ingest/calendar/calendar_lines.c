@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 
 void cal_lines_init(struct cal_lines *r, const char *buf, size_t len) {
   memset(r, 0, sizeof *r);
@@ -58,16 +59,9 @@ static bool unfold(struct cal_lines *r, size_t start, size_t stop,
     size_t piece = content - p;
     if (n + piece > CAL_LINE_MAX)
       return false;
-    if (n + piece + 1 > r->scratch_cap) {
-      size_t cap = r->scratch_cap ? r->scratch_cap : 1024;
-      while (cap < n + piece + 1)
-        cap *= 2;
-      char *s = realloc(r->scratch, cap);
-      if (!s)
-        return false;
-      r->scratch = s;
-      r->scratch_cap = cap;
-    }
+    if (pb_array_grow(&r->scratch, &r->scratch_cap, n + piece + 1, 1,
+                      CAL_LINE_MAX + 1))
+      return false;
     memcpy(r->scratch + n, r->buf + p, piece);
     n += piece;
     /* Skip the line break and the one blank that marks the fold. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/map.h"
 
@@ -37,14 +38,10 @@ static int collect_overrides(struct cal_overrides *x) {
         return PB_ENOMEM;
       }
     }
-    if (l->n == l->cap) {
-      size_t cap = l->cap ? l->cap * 2 : 4;
-      struct cal_ov *it = realloc(l->items, cap * sizeof *it);
-      if (!it)
-        return PB_ENOMEM;
-      l->items = it;
-      l->cap = cap;
-    }
+    int rc = pb_array_grow(&l->items, &l->cap, l->n + 1, sizeof *l->items,
+                           CAL_ITEMS_MAX);
+    if (rc)
+      return rc;
     l->items[l->n++] = (struct cal_ov){
         .ev = (uint32_t)i,
         .raw = ev->recurid.day * CAL_DAY + ev->recurid.sec,
@@ -90,13 +87,10 @@ int cal_overrides_prepare(struct cal_overrides *x,
   const struct cal_ov_list *l = pb_map_get(x->by_uid, uid);
   if (!l)
     return 0;
-  if (l->n > x->cap_sorted) {
-    struct cal_ov *s = realloc(x->sorted, l->n * sizeof *s);
-    if (!s)
-      return PB_ENOMEM;
-    x->sorted = s;
-    x->cap_sorted = l->n;
-  }
+  int rc = pb_array_grow(&x->sorted, &x->cap_sorted, l->n, sizeof *x->sorted,
+                         CAL_ITEMS_MAX);
+  if (rc)
+    return rc;
   size_t n = 0;
   for (size_t i = 0; i < l->n; i++) {
     const struct cal_event *o = &rd->events[l->items[i].ev];

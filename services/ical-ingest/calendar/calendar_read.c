@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/tz.h"
 
@@ -125,14 +126,9 @@ static int time_value(struct parse *ps, const struct cal_line *l, const char *s,
 
 static int push(void **arr, size_t *n, size_t *cap, size_t size,
                 const void *item) {
-  if (*n == *cap) {
-    size_t c = *cap ? *cap * 2 : 64;
-    void *a = realloc(*arr, c * size);
-    if (!a)
-      return PB_ENOMEM;
-    *arr = a;
-    *cap = c;
-  }
+  int rc = pb_array_grow(arr, cap, *n + 1, size, CAL_ITEMS_MAX);
+  if (rc)
+    return rc;
   memcpy((char *)*arr + *n * size, item, size);
   (*n)++;
   return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/tz.h"
 
@@ -41,6 +42,7 @@ struct cal_recur {
   struct item *group;
   size_t n_group, i_group, cap_group;
   bool *chosen;
+  size_t cap_chosen;
   bool first_seen;
   bool have_next;
   struct item next;
@@ -321,27 +323,17 @@ static int fill_group(struct cal_recur *it) {
     return 0;
   int64_t period = period_of(it, &it->next);
   do {
-    if (it->n_group == it->cap_group) {
-      if (it->n_group == CAL_SETPOS_PERIOD_MAX) {
-        it->status = PB_ERANGE; /* not the work allowance: the period */
-        it->raw_done = true;
-        return 0;
-      }
-      size_t cap = it->cap_group ? it->cap_group * 2 : 64;
-      if (cap > CAL_SETPOS_PERIOD_MAX)
-        cap = CAL_SETPOS_PERIOD_MAX;
-      struct item *g = realloc(it->group, cap * sizeof *g);
-      bool *c = g ? realloc(it->chosen, cap * sizeof *c) : NULL;
-      if (g)
-        it->group = g;
-      if (c)
-        it->chosen = c;
-      if (!g || !c) {
-        it->status = PB_ENOMEM;
-        it->raw_done = true;
-        return 0;
-      }
-      it->cap_group = cap;
+    size_t need = it->n_group + 1;
+    int rc = pb_array_grow(&it->group, &it->cap_group, need, sizeof *it->group,
+                           CAL_SETPOS_PERIOD_MAX);
+    if (!rc)
+      rc = pb_array_grow(&it->chosen, &it->cap_chosen, need, sizeof *it->chosen,
+                         CAL_SETPOS_PERIOD_MAX);
+    if (rc) {
+      /* Past the cap it is the period, not the work allowance. */
+      it->status = rc == PB_ETOOBIG ? PB_ERANGE : rc;
+      it->raw_done = true;
+      return 0;
     }
     it->group[it->n_group++] = it->next;
     it->have_next = raw_next(it, &it->next) == 1;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/map.h"
 #include "pb/tz.h"
@@ -76,14 +77,9 @@ void cal_zones_free(struct cal_zones *z) {
 }
 
 static struct cal_zone *keep(struct cal_zones *z, struct cal_zone *zone) {
-  if (z->n_loaded == z->cap_loaded) {
-    size_t cap = z->cap_loaded ? z->cap_loaded * 2 : 8;
-    struct cal_zone **l = realloc(z->loaded, cap * sizeof *l);
-    if (!l)
-      return NULL;
-    z->loaded = l;
-    z->cap_loaded = cap;
-  }
+  if (pb_array_grow(&z->loaded, &z->cap_loaded, z->n_loaded + 1,
+                    sizeof *z->loaded, CAL_ITEMS_MAX))
+    return NULL;
   z->loaded[z->n_loaded++] = zone;
   return zone;
 }
@@ -142,14 +138,10 @@ int cal_zones_intern(struct cal_zones *z, const char *tzid, uint16_t *idx) {
   }
   if (z->n >= CAL_TZID_MAX)
     return PB_ETOOBIG;
-  if (z->n == z->cap) {
-    size_t cap = z->cap ? z->cap * 2 : 8;
-    struct tzid *ids = realloc(z->ids, cap * sizeof *ids);
-    if (!ids)
-      return PB_ENOMEM;
-    z->ids = ids;
-    z->cap = cap;
-  }
+  int rc =
+      pb_array_grow(&z->ids, &z->cap, z->n + 1, sizeof *z->ids, CAL_TZID_MAX);
+  if (rc)
+    return rc;
   struct tzid *t = &z->ids[z->n];
   memset(t, 0, sizeof *t);
   if (!(t->name = strdup(tzid)))

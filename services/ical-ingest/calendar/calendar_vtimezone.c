@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "calendar_int.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/tz.h"
 
@@ -71,14 +72,10 @@ static int add_transition(struct build *b, int64_t utc, int32_t from,
   struct cal_vtz *z = b->z;
   if (z->n == MAX_TRANSITIONS)
     return 0; /* enough for centuries: the last offset then holds */
-  if (z->n == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    struct transition *t = realloc(z->t, cap * sizeof *t);
-    if (!t)
-      return PB_ENOMEM;
-    z->t = t;
-    b->cap = cap;
-  }
+  int rc =
+      pb_array_grow(&z->t, &b->cap, z->n + 1, sizeof *z->t, MAX_TRANSITIONS);
+  if (rc)
+    return rc;
   z->t[z->n++] = (struct transition){utc, from, to};
   return 0;
 }
@@ -174,16 +171,10 @@ static int observance_line(struct build *b, struct observance *o,
       if (stop > p &&
           cal_parse_value(p, (size_t)(stop - p), false, true, &v) == 0 &&
           v.t.kind != CAL_T_DATE) {
-        if (b->n_rdates == b->cap_rdates) {
-          size_t cap = b->cap_rdates ? b->cap_rdates * 2 : 32;
-          if (cap > MAX_TRANSITIONS)
-            return PB_ETOOBIG;
-          struct cal_value *r = realloc(b->rdates, cap * sizeof *r);
-          if (!r)
-            return PB_ENOMEM;
-          b->rdates = r;
-          b->cap_rdates = cap;
-        }
+        int rc = pb_array_grow(&b->rdates, &b->cap_rdates, b->n_rdates + 1,
+                               sizeof *b->rdates, MAX_TRANSITIONS);
+        if (rc)
+          return rc;
         b->rdates[b->n_rdates++] = v;
         o->rdate_count++;
       }

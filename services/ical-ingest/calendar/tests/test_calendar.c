@@ -416,8 +416,8 @@ static void test_rrule_parts_from_dtstart(void) {
     int64_t got[4];
     /* Not January or October 2023 (Fridays the 13th too); the next May the
      * 13th that is a Friday, 2033, is past the ten years looked at. */
-    CHECK_INT(instances("FREQ=YEARLY;BYMONTHDAY=13;BYDAY=FR", 2022, 5, 13, 9,
-                        0, got, 4),
+    CHECK_INT(instances("FREQ=YEARLY;BYMONTHDAY=13;BYDAY=FR", 2022, 5, 13, 9, 0,
+                        got, 4),
               1);
     CHECK_INT(got[0], L(2022, 5, 13, 9, 0));
   }
@@ -466,17 +466,17 @@ static void test_rrule_parts_from_dtstart(void) {
 static void test_rrule_large_interval(void) {
   struct cal_rule r;
   char err[200];
-  CHECK_INT(cal_rule_parse("FREQ=SECONDLY;INTERVAL=90061", 28, &r, err,
-                           sizeof err),
-            0);
+  CHECK_INT(
+      cal_rule_parse("FREQ=SECONDLY;INTERVAL=90061", 28, &r, err, sizeof err),
+      0);
   CHECK_INT(r.interval, 90061);
   CHECK_INT(cal_rule_parse("FREQ=DAILY;INTERVAL=65536;COUNT=2", 33, &r, err,
                            sizeof err),
             0);
   CHECK_INT(r.interval, 65536);
-  CHECK_INT(cal_rule_parse("INTERVAL=1000000000;FREQ=DAILY", 30, &r, err,
-                           sizeof err),
-            0);
+  CHECK_INT(
+      cal_rule_parse("INTERVAL=1000000000;FREQ=DAILY", 30, &r, err, sizeof err),
+      0);
   CHECK_INT(r.interval, 1000000000);
   CHECK_INT(r.freq, CAL_DAILY);
   CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=1000000001", 30, &r, err,
@@ -485,8 +485,7 @@ static void test_rrule_large_interval(void) {
   CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=99999999999999999999999", 43, &r,
                        err, sizeof err) != 0);
   CHECK(strstr(err, "INTERVAL") != NULL);
-  CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=00", 22, &r, err, sizeof err) !=
-        0);
+  CHECK(cal_rule_parse("FREQ=DAILY;INTERVAL=00", 22, &r, err, sizeof err) != 0);
   CHECK(strstr(err, "INTERVAL") != NULL);
   /* A day, an hour, a minute and a second apart, not 24,525 s. */
   int64_t got[4];
@@ -536,8 +535,8 @@ static void test_setpos_period_cap(void) {
   char rule[1024];
   int64_t got[4];
   /* A day of seconds: 86,400 instants; the last second of each day. */
-  CHECK_INT(instances(seconds_rule("FREQ=DAILY", rule, sizeof rule), 2025, 1,
-                      1, 0, 0, got, 2),
+  CHECK_INT(instances(seconds_rule("FREQ=DAILY", rule, sizeof rule), 2025, 1, 1,
+                      0, 0, got, 2),
             2);
   CHECK_INT(got[0], utc(2025, 1, 1, 23, 59) + 59);
   CHECK_INT(got[1], utc(2025, 1, 2, 23, 59) + 59);
@@ -881,7 +880,8 @@ static void test_reading_depends_on_zone(void) {
   CHECK_INT(pb_tz_load("America/New_York", &ny), 0);
   int64_t at;
   /* a floating 09:00 is 09:00 on the wall clock of the zone given */
-  const char *floating = one_event("DTSTART:20260330T090000\r\nDURATION:PT1H\r\n");
+  const char *floating =
+      one_event("DTSTART:20260330T090000\r\nDURATION:PT1H\r\n");
   CHECK(reads_in_zone(floating, paris, &at));
   CHECK_INT(at, utc(2026, 3, 30, 7, 0));
   CHECK(reads_in_zone(floating, ny, &at));
@@ -890,13 +890,15 @@ static void test_reading_depends_on_zone(void) {
   CHECK(reads_in_zone(one_event("DTSTART;VALUE=DATE:20260331\r\n"), ny, &at));
   CHECK_INT(at, utc(2026, 3, 31, 4, 0));
   /* an unknown TZID is read as floating */
-  CHECK(reads_in_zone(one_event("DTSTART;TZID=Nowhere/Atlantis:20260330T090000\r\n"
-                                "DURATION:PT1H\r\n"),
-                      ny, NULL));
+  CHECK(reads_in_zone(
+      one_event("DTSTART;TZID=Nowhere/Atlantis:20260330T090000\r\n"
+                "DURATION:PT1H\r\n"),
+      ny, NULL));
   /* zoned and UTC times are the same instants in any zone */
-  CHECK(!reads_in_zone(one_event("DTSTART;TZID=Europe/Paris:20260330T090000\r\n"
-                                 "DURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"),
-                       ny, &at));
+  CHECK(!reads_in_zone(
+      one_event("DTSTART;TZID=Europe/Paris:20260330T090000\r\n"
+                "DURATION:PT1H\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"),
+      ny, &at));
   CHECK_INT(at, utc(2026, 3, 30, 7, 0));
   CHECK(!reads_in_zone(one_event("DTSTART:20260330T070000Z\r\n"
                                  "DTEND:20260330T080000Z\r\n"),
