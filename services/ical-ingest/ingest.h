@@ -268,7 +268,7 @@ int ingest_store_each_source(struct pb_store *st, struct pb_secretbox *box,
 /* Appends the extensions of a weekly source to the JSON array `out`. */
 int ingest_store_weekly_exts(struct pb_store *st, const char *id, json_t *out);
 
-/* ---- the running service (main.c, schedule_publish.c, import_request.c) */
+/* ---- the running service (main.c, schedule_publish.c, handle_import.c) */
 struct pb_http;
 struct ingest_rules;
 struct source_set;
@@ -427,14 +427,15 @@ int ingest_status_watch(struct ingest *in);
 void ingest_source_event(struct ingest *in, const struct source_def *d,
                          const char *action, json_t *fields);
 
-/* ---- extensions' settings (settings_watch.c) ---- */
+/* ---- extensions' settings (handle_settings.c) ---- */
 /* Loads the stored zones and follows R/ext/+/+/settings: a zone change
  * republishes that extension's schedule. */
 int ingest_settings_watch(struct ingest *in);
 
-/* ---- source requests (source_request.c) ---- */
+/* ---- source requests (handle_source.c) ---- */
 int ingest_source_serve(struct ingest *in);
 
+/* ---- imports (handle_import.c, import_cli.c) ---- */
 int ingest_import_serve(struct ingest *in);
 /* Parses `content` in `format` and stores it; fills errs on failure. */
 int ingest_import(struct ingest *in, const char *format, const char *content,

@@ -55,7 +55,7 @@ static const struct pb_migration migrations[] = {
         "  http_status INTEGER NOT NULL DEFAULT 0,"
         "  error TEXT NOT NULL DEFAULT '');"},
     /* A server's Retry-After, kept across restarts; each extension's own
-     * time zone, as its retained settings last said (settings_watch.c), so
+     * time zone, as its retained settings last said (handle_settings.c), so
      * that the first schedules after a start are already in it. */
     {3, "ALTER TABLE source_fetch ADD COLUMN not_before INTEGER NOT NULL "
         "DEFAULT 0;"

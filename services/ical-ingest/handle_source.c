@@ -1,6 +1,6 @@
 /* The source requests on R/svc/ical-ingest/request/source/<action> (add,
  * update, remove, list, refresh; docs/topics.md), answered through
- * pb_bus_serve with the transaction echoed. A refused request changes
+ * pb_bus_serve_table with the transaction echoed. A refused request changes
  * nothing; answers and events never carry a secret. */
 #include <stdio.h>
 #include <stdlib.h>
