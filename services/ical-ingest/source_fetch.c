@@ -19,6 +19,7 @@
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/http.h"
+#include "pb/jitter.h"
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/tz.h"
@@ -38,21 +39,10 @@ struct fetch_ticket {
   unsigned generation;
 };
 
-/* xorshift64*: jitter needs spread, not secrecy. */
-static double uniform(void) {
-  static uint64_t x;
-  if (!x)
-    x = (uint64_t)pb_clock_mono_ms() * 2654435761u ^ (uint64_t)getpid() << 32 ^
-        1;
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  return (double)((x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
-}
-
-/* `seconds` scaled by a random factor in [1 - frac, 1 + frac]. */
-static int64_t jitter(int64_t seconds, double frac) {
-  return (int64_t)((double)seconds * (1.0 - frac + 2.0 * frac * uniform()));
+/* `seconds` give or take `percent` per cent, so that sources added together
+ * do not keep polling together. */
+static int64_t jitter(int64_t seconds, int percent) {
+  return pb_jitter(seconds, seconds * percent / 100);
 }
 
 static int64_t interval_s(const struct ingest *in, const struct source *s) {
@@ -88,15 +78,15 @@ void ingest_fetch_plan(struct ingest *in, struct source *s) {
   if (s->fetch.last_attempt < 0)
     when = now;
   else if (s->fetch.failures > 0)
-    when = s->fetch.last_attempt + jitter(backoff_s(in, s), 0.2);
+    when = s->fetch.last_attempt + jitter(backoff_s(in, s), 20);
   else
-    when = s->fetch.last_attempt + jitter(interval_s(in, s), 0.1);
+    when = s->fetch.last_attempt + jitter(interval_s(in, s), 10);
   /* The server's Retry-After, when it asks for longer than the backoff. */
   if (s->fetch.not_before > when)
     when = s->fetch.not_before;
   if (when <=
       now) /* overdue (the service was stopped): soon, not all at once */
-    when = now + (int64_t)(START_SPREAD_S * uniform());
+    when = now + pb_jitter(START_SPREAD_S / 2, START_SPREAD_S / 2);
   s->next_attempt = when;
   pb_timer_arm(s->timer, when * 1000);
 }
