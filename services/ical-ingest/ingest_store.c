@@ -2,10 +2,12 @@
  * have a published schedule (so one that loses all its slots gets an empty
  * schedule rather than keeping a stale retained one), and the extensions'
  * own time zones. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ingest.h"
+#include "pb/buf.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/store.h"
@@ -123,14 +125,10 @@ int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud
   size_t n = 0, cap = 0;
   int rc;
   while ((rc = pb_stmt_step(s)) == PB_STMT_ROW) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 64;
-      void *p = realloc(rows, cap * sizeof *rows);
-      if (!p) {
-        free(rows);
-        return PB_ENOMEM;
-      }
-      rows = p;
+    if (pb_array_grow(&rows, &cap, n + 1, sizeof *rows,
+                      SIZE_MAX / sizeof *rows)) {
+      free(rows);
+      return PB_ENOMEM;
     }
     pb_strlcpy(rows[n].site, pb_stmt_text(s, 0), sizeof rows[n].site);
     pb_strlcpy(rows[n].ext, pb_stmt_text(s, 1), sizeof rows[n].ext);

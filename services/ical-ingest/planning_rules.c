@@ -3,12 +3,14 @@
  * topic, no overlap within one extension's day. */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ingest.h"
+#include "pb/buf.h"
 #include "pb/bus.h"
 #include "pb/error.h"
 
@@ -27,14 +29,10 @@ void ingest_error_add(struct import_errors *errs, int line, const char *where,
 }
 
 int ingest_plan_add(struct weekly_plan *plan, const struct weekly_slot *slot) {
-  if (plan->count == plan->cap) {
-    size_t cap = plan->cap ? plan->cap * 2 : 64;
-    struct weekly_slot *s = realloc(plan->slots, cap * sizeof *s);
-    if (!s)
-      return PB_ENOMEM;
-    plan->slots = s;
-    plan->cap = cap;
-  }
+  int rc = pb_array_grow(&plan->slots, &plan->cap, plan->count + 1,
+                         sizeof *plan->slots, SIZE_MAX / sizeof *plan->slots);
+  if (rc)
+    return rc;
   plan->slots[plan->count++] = *slot;
   return 0;
 }

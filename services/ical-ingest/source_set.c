@@ -8,6 +8,7 @@
 
 #include "ingest.h"
 #include "mapping.h"
+#include "pb/buf.h"
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/log.h"
@@ -114,20 +115,14 @@ int ingest_source_insert(struct ingest *in, struct source_def *d,
                          const struct source_fetch *f, struct source **out) {
   struct source_set *set = in->sources;
   char err[300];
-  if (set->count >= SOURCE_MAX_COUNT)
-    return PB_ETOOBIG;
-  if (set->count == set->cap) {
-    size_t cap = set->cap ? set->cap * 2 : 16;
-    struct source **items = realloc(set->items, cap * sizeof *items);
-    if (!items)
-      return PB_ENOMEM;
-    set->items = items;
-    set->cap = cap;
-  }
+  int rc = pb_array_grow(&set->items, &set->cap, set->count + 1,
+                         sizeof *set->items, SOURCE_MAX_COUNT);
+  if (rc)
+    return rc;
   struct source *s = calloc(1, sizeof *s);
   if (!s)
     return PB_ENOMEM;
-  int rc = ingest_source_rules(in, d, &s->rules, err, sizeof err);
+  rc = ingest_source_rules(in, d, &s->rules, err, sizeof err);
   if (rc) {
     pb_error("source %s: %s", d->id, err);
     free(s);

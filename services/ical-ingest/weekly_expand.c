@@ -6,22 +6,17 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "pb/buf.h"
 #include "pb/error.h"
 #include "pb/tz.h"
 
 #define MAX_SLOTS_PER_EXT 100000
 
 int slot_vec_push(struct slot_vec *v, const struct pb_slot *s) {
-  if (v->count >= MAX_SLOTS_PER_EXT)
-    return PB_ETOOBIG;
-  if (v->count == v->cap) {
-    size_t cap = v->cap ? v->cap * 2 : 32;
-    struct pb_slot *items = realloc(v->items, cap * sizeof *items);
-    if (!items)
-      return PB_ENOMEM;
-    v->items = items;
-    v->cap = cap;
-  }
+  int rc = pb_array_grow(&v->items, &v->cap, v->count + 1, sizeof *v->items,
+                         MAX_SLOTS_PER_EXT);
+  if (rc)
+    return rc;
   v->items[v->count++] = *s;
   return 0;
 }
