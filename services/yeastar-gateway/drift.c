@@ -16,6 +16,7 @@
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 
 /* A PBX event arriving this soon after our own change may describe the
  * moment before it: the read-back, which is ordered, decides instead. */
@@ -39,7 +40,7 @@ static void drift_event(struct gw_site *s, const struct gw_ext *e,
     pb_json_set_time_tz(ev, "until", e->drift_until, s->gw->tz);
   if (source)
     json_object_set_new(ev, "source", json_string(source));
-  gw_event(s->gw, "drift", ev);
+  gw_event(s->gw, PB_EVENT_DRIFT, ev);
 }
 
 void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why) {

@@ -239,7 +239,9 @@ int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
                           struct gw_site_settings *out, char *err, size_t errlen);
 int gw_settings_check(const struct gw_site_settings *set, char *err,
                       size_t errlen);
-void gw_base_url(const char *url, char *out, size_t len);
+/* The Open API base URL of a site's URL ("" and an error when there is
+ * none). */
+int gw_base_url(const char *url, char *out, size_t len);
 
 /* ---- bus requests (site_request.c) and site/test (site_test.c) ---- */
 int gw_requests_register(struct gw *gw);

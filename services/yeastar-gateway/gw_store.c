@@ -13,6 +13,7 @@
 #include "pb/log.h"
 #include "pb/secretbox.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 
 static const struct pb_migration migrations[] = {
     {1, "CREATE TABLE tokens ("
@@ -65,7 +66,7 @@ static const struct pb_migration migrations[] = {
 };
 
 int gw_store_open(const char *data_dir, struct pb_store **out) {
-  return pb_store_open_service(data_dir, "yeastar-gateway", migrations,
+  return pb_store_open_service(data_dir, PB_SERVICE_GATEWAY, migrations,
                                sizeof migrations / sizeof migrations[0], out);
 }
 
@@ -117,6 +118,12 @@ int gw_store_load_token(struct gw_site *s, char **sealed_access,
     return PB_ENOTFOUND;
   *sealed_access = strdup(pb_stmt_text(st, 0));
   *sealed_refresh = strdup(pb_stmt_text(st, 1));
+  if (!*sealed_access || !*sealed_refresh) {
+    free(*sealed_access);
+    free(*sealed_refresh);
+    *sealed_access = *sealed_refresh = NULL;
+    return PB_ENOMEM;
+  }
   s->access_expires = pb_stmt_int(st, 2);
   s->refresh_expires = pb_stmt_int(st, 3);
   s->access_lifetime = pb_stmt_int(st, 4);

@@ -9,6 +9,7 @@
 #include "gateway.h"
 #include "pb/bus.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 
 static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   struct gw *gw = ud;
@@ -41,5 +42,6 @@ static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
 }
 
 int gw_desired_register(struct gw *gw) {
-  return pb_bus_subscribe(gw->bus, "ext/+/+/desired", on_desired, gw);
+  return pb_bus_subscribe(gw->bus, PB_TOPIC_EXT_ALL(PB_EXT_DESIRED),
+                          on_desired, gw);
 }

@@ -10,6 +10,7 @@
 #include "gateway.h"
 #include "pb/bus.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 
 static void on_pbx_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
                          void *ud) {
@@ -49,5 +50,6 @@ out:
 }
 
 int gw_pbx_event_register(struct gw *gw) {
-  return pb_bus_subscribe(gw->bus, "site/+/pbx_event", on_pbx_event, gw);
+  return pb_bus_subscribe(gw->bus, PB_TOPIC_SITE_ALL(PB_SITE_PBX_EVENT),
+                          on_pbx_event, gw);
 }

@@ -18,6 +18,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 
 /* A topic of a site this gateway does not serve (now): cleared if it
  * served it before. */
@@ -124,10 +125,12 @@ int gw_retained_register(struct gw *gw) {
   while (gw->published && pb_map_next(gw->published, &pos, &name))
     if (!gw_site_find(gw, name))
       gw_retained_unserve(gw, name);
-  if ((rc = pb_bus_subscribe_own(gw->bus, "ext/+/+/state", false, on_state, gw)) ||
-      (rc = pb_bus_subscribe_own(gw->bus, "site/+/directory", false, on_directory,
-                                 gw)) ||
-      (rc = pb_bus_subscribe_own(gw->bus, "site/+/status", false, on_status, gw)))
+  if ((rc = pb_bus_subscribe_own(gw->bus, PB_TOPIC_EXT_ALL(PB_EXT_STATE), false,
+                                 on_state, gw)) ||
+      (rc = pb_bus_subscribe_own(gw->bus, PB_TOPIC_SITE_ALL(PB_SITE_DIRECTORY),
+                                 false, on_directory, gw)) ||
+      (rc = pb_bus_subscribe_own(gw->bus, PB_TOPIC_SITE_ALL(PB_SITE_STATUS),
+                                 false, on_status, gw)))
     return rc;
   return 0;
 }

@@ -5,12 +5,13 @@
  * A refused request changes nothing. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "gateway.h"
 #include "pb/bus.h"
 #include "pb/config.h"
 #include "pb/log.h"
+#include "pb/topics.h"
+#include "pb/url.h"
 
 static const char *site_name(const json_t *req, char *err, size_t errlen) {
   const char *name = NULL;
@@ -46,19 +47,6 @@ static struct gw_site *editable_site(struct gw *gw, const json_t *req,
   return s;
 }
 
-static int effective_port(const struct pb_url *u) {
-  return u->port ? u->port : strcasecmp(u->scheme, "https") == 0 ? 443 : 80;
-}
-
-/* Scheme, host and port alike (RFC 6454). */
-static bool same_origin(const char *a, const char *b) {
-  struct pb_url x, y;
-  return pb_url_parse(a, &x) == 0 && pb_url_parse(b, &y) == 0 &&
-         strcasecmp(x.scheme, y.scheme) == 0 &&
-         strcasecmp(x.host, y.host) == 0 &&
-         effective_port(&x) == effective_port(&y);
-}
-
 /* The stored client secret goes only to the PBX it was given for: a 'url'
  * on another server needs 'client_secret' in the same request, or whoever
  * may change sites could collect the secret at a host of theirs at the next
@@ -68,7 +56,7 @@ static bool secret_would_move(const struct gw_site *s, const json_t *req,
   const char *url = pb_json_str(req, "url");
   const char *secret = pb_json_str(req, "client_secret");
   if (!url || !s->set.secret || !s->set.secret[0] || (secret && *secret) ||
-      same_origin(s->set.url, url))
+      pb_url_same_origin(s->set.url, url))
     return false;
   pb_bus_reply_error(reply,
                      "field 'url': the new URL is on another server (its "
@@ -224,18 +212,13 @@ static void on_directory_refresh(struct pb_bus *bus, const char *action,
 }
 
 int gw_requests_register(struct gw *gw) {
-  static const struct {
-    const char *action;
-    pb_bus_request_handler *fn;
-  } table[] = {
-      {"site/add", on_add},   {"site/update", on_update},
-      {"site/remove", on_remove}, {"site/list", on_list},
-      {"site/test", on_test}, {"directory/refresh", on_directory_refresh},
+  static const struct pb_bus_action table[] = {
+      {PB_ACTION_SITE_ADD, on_add},
+      {PB_ACTION_SITE_UPDATE, on_update},
+      {PB_ACTION_SITE_REMOVE, on_remove},
+      {PB_ACTION_SITE_LIST, on_list},
+      {PB_ACTION_SITE_TEST, on_test},
+      {PB_ACTION_DIRECTORY_REFRESH, on_directory_refresh},
   };
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-    int rc = pb_bus_serve(gw->bus, table[i].action, table[i].fn, gw);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  return pb_bus_serve_table(gw->bus, table, PB_BUS_ACTIONS(table), gw);
 }

@@ -18,6 +18,7 @@
 #include "pb/secretbox.h"
 #include "pb/service.h"
 #include "pb/store.h"
+#include "pb/topics.h"
 
 #define DEL_TOKEN_WAIT_MS 3000
 /* libcurl runs every site's requests; each site bounds its own. */
@@ -44,6 +45,10 @@ static void site_from_config(struct gw *gw) {
   pb_strlcpy(set.client_id, pb_config_str(cfg, PB_CFG_YEASTAR_CLIENT_ID),
              sizeof set.client_id);
   set.secret = strdup(pb_config_str(cfg, PB_CFG_YEASTAR_CLIENT_SECRET));
+  if (!set.secret) {
+    pb_error("site %s from the YEASTAR_* settings: out of memory", set.name);
+    return;
+  }
   pb_strlcpy(set.ca_file, pb_config_str(cfg, PB_CFG_YEASTAR_CA_FILE),
              sizeof set.ca_file);
   pb_strlcpy(set.pinned_key, pb_config_str(cfg, PB_CFG_YEASTAR_PINNED_PUBLIC_KEY),
@@ -109,7 +114,7 @@ int main(int argc, char **argv) {
   struct pb_service svc;
   int exit_code = 0;
   pb_config_set_check(check_config);
-  if (pb_service_init(&svc, "yeastar-gateway", argc, argv,
+  if (pb_service_init(&svc, PB_SERVICE_GATEWAY, argc, argv,
                       "Applies desired statuses to Yeastar PBX sites.", NULL,
                       &exit_code)) {
     pb_service_cleanup(&svc);
@@ -140,7 +145,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   if (pb_secretbox_open(data_dir, &gw.box) ||
-      pb_keypair_open(data_dir, "yeastar-gateway", &request_keys) ||
+      pb_keypair_open(data_dir, PB_SERVICE_GATEWAY, &request_keys) ||
       gw_store_open(data_dir, &gw.store) ||
       pb_http_new(svc.loop, HTTP_MAX_PARALLEL, &gw.http) ||
       pb_service_connect(&svc)) {

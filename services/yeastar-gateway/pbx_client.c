@@ -8,6 +8,7 @@
  * wait in the queue (nothing is lost, no storm of failures), probes backing
  * off to 5 s find out when it is back (pbx_outage.c), and then every
  * extension waiting for a retry is tried at once. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,15 @@ struct gw_call {
   char *token;                   /* the token it went out with, while sent */
 };
 
+/* Its token, and the body of a token request (the client secret or the
+ * refresh token), are wiped. */
 static void call_free(struct gw_call *c) {
   if (!c)
     return;
+  if (c->token)
+    sodium_memzero(c->token, strlen(c->token));
+  if (c->body && c->no_token)
+    sodium_memzero(c->body, strlen(c->body));
   free(c->query);
   free(c->body);
   free(c->token);
@@ -343,6 +350,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
 static int send_call(struct gw_site *s, struct gw_call *c) {
   char url[GW_URL_MAX + 1024];
   struct pb_http_request req;
+  if (c->token)
+    sodium_memzero(c->token, strlen(c->token));
   free(c->token);
   c->token = NULL;
   if (!c->no_token && s->token_state == TOKEN_VALID &&
@@ -404,7 +413,7 @@ static void send_probe(struct gw_site *s) {
   c->no_token = s->token_state != TOKEN_VALID;
   c->endpoint = "extension/list";
   c->query = strdup("page=1&page_size=1");
-  if (send_call(s, c)) {
+  if (!c->query || send_call(s, c)) {
     call_free(c);
     return;
   }

@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "pb/buf.h"
 #include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 
 #define PAGE_SIZE_START 100
 #define FAILED_READ_RETRY_MS 30000
@@ -85,8 +87,8 @@ void gw_directory_publish(struct gw_site *s) {
     return;
   }
   char topic[128];
-  snprintf(topic, sizeof topic, "site/%s/directory", s->name);
-  gw_publish(s->gw, topic, text, len, true);
+  if (pb_topic_site(topic, sizeof topic, s->name, PB_SITE_DIRECTORY) == 0)
+    gw_publish(s->gw, topic, text, len, true);
   free(text);
 }
 
@@ -143,14 +145,8 @@ static void finish_read(struct gw_site *s) {
   while ((e = pb_map_next(s->exts, &pos, NULL))) {
     if (!e->listed || e->seen || !consistent)
       continue;
-    if (ngone == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      struct gw_ext **g = realloc(gone, ncap * sizeof *g);
-      if (!g)
-        break;
-      gone = g;
-      cap = ncap;
-    }
+    if (pb_array_grow(&gone, &cap, ngone + 1, sizeof *gone, GW_MAX_EXTS))
+      break;
     gone[ngone++] = e;
   }
   for (size_t i = 0; i < ngone; i++) {

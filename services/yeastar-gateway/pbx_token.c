@@ -6,6 +6,7 @@
  * holds more than PBX_MAX_TOKENS that may be live: a login whose answer was
  * lost may still have created a token, so it is counted (in a ledger kept
  * in the database) until that token would have expired. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +76,10 @@ static void arm_refresh(struct gw_site *s) {
   arm_in(s, in > 1 ? in : 1);
 }
 
-static void forget_secret(char *text) {
+/* A token given up: out of the log's list of secrets, and wiped. */
+static void forget_secret(char *text, size_t size) {
   pb_log_remove_secret(text);
-  text[0] = '\0';
+  sodium_memzero(text, size);
 }
 
 static bool token_state_name(const char *state) {
@@ -94,11 +96,11 @@ static int take_pair(struct gw_site *s, const json_t *resp) {
   if (!at || !*at || strlen(at) >= sizeof s->access_token || ate <= 0)
     return PB_EPBX;
   int64_t now = pb_clock_now();
-  forget_secret(s->access_token);
+  forget_secret(s->access_token, sizeof s->access_token);
   pb_strlcpy(s->access_token, at, sizeof s->access_token);
   pb_log_add_secret(s->access_token);
   if (rt && *rt && strlen(rt) < sizeof s->refresh_token) {
-    forget_secret(s->refresh_token);
+    forget_secret(s->refresh_token, sizeof s->refresh_token);
     pb_strlcpy(s->refresh_token, rt, sizeof s->refresh_token);
     pb_log_add_secret(s->refresh_token);
     s->refresh_expires = now + (rte > 0 ? rte : ate);
@@ -263,8 +265,8 @@ static void on_refresh(struct gw_site *s, int err, const char *errmsg,
   int64_t now = pb_clock_now();
   if (access_valid(s, now) && gw_store_ledger_add(s, s->access_expires))
     gw_store_warn(s->name, "a token that may be live");
-  forget_secret(s->access_token);
-  forget_secret(s->refresh_token);
+  forget_secret(s->access_token, sizeof s->access_token);
+  forget_secret(s->refresh_token, sizeof s->refresh_token);
   s->access_expires = s->refresh_expires = 0;
   if (gw_store_save_token(s))
     gw_store_warn(s->name, "the token pair");
@@ -303,7 +305,7 @@ void gw_token_rejected(struct gw_site *s, const char *token, int64_t errcode) {
   pb_info("site %s: the access token is %s: %s", s->name,
           errcode == GW_ERRCODE_TOKEN_EXPIRED ? "expired" : "no longer valid",
           s->refresh_token[0] ? "refreshing it" : "logging in again");
-  forget_secret(s->access_token);
+  forget_secret(s->access_token, sizeof s->access_token);
   s->access_expires = 0;
   if (s->token_state == TOKEN_VALID)
     s->token_state = TOKEN_NONE;
@@ -312,8 +314,8 @@ void gw_token_rejected(struct gw_site *s, const char *token, int64_t errcode) {
 }
 
 void gw_token_forget(struct gw_site *s) {
-  forget_secret(s->access_token);
-  forget_secret(s->refresh_token);
+  forget_secret(s->access_token, sizeof s->access_token);
+  forget_secret(s->refresh_token, sizeof s->refresh_token);
   s->access_expires = s->refresh_expires = 0;
   if (s->token_state == TOKEN_VALID)
     s->token_state = TOKEN_NONE;

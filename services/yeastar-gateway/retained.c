@@ -10,6 +10,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 
 /* How long the topics of a site no longer served here are still cleared
  * when the broker holds them. Bounded, because the site may have moved to
@@ -73,8 +74,9 @@ void gw_retained_check_states(struct gw_site *s) {
     struct gw_ext *e = gw_ext_get(s, number);
     if (e && e->listed)
       continue; /* published afresh by the read */
-    snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, number);
-    gw_retained_clear(s->gw, topic, "the extension is not in the PBX directory");
+    if (pb_topic_ext(topic, sizeof topic, s->name, number, PB_EXT_STATE) == 0)
+      gw_retained_clear(s->gw, topic,
+                        "the extension is not in the PBX directory");
   }
   pb_map_free(s->unchecked);
   s->unchecked = NULL;

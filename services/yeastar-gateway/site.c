@@ -4,6 +4,7 @@
  * and removes sites; a removed site is freed once its last request on the
  * wire has come back. */
 #include <ctype.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +18,34 @@
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/map.h"
+#include "pb/url.h"
 
-/* https://pbx:8088 -> https://pbx:8088/openapi/v1.0/ (kept if already given) */
-void gw_base_url(const char *url, char *out, size_t len) {
+/* https://pbx:8088 -> https://pbx:8088/openapi/v1.0/ (kept if already
+ * given): resolved by pb_url (RFC 3986 §5.2) against the URL taken as a
+ * folder, so a path in front of the API (a proxy's) stays. */
+int gw_base_url(const char *url, char *out, size_t len) {
+  char dir[GW_URL_MAX + 1];
+  char *base = NULL;
   size_t n = strlen(url);
+  out[0] = '\0';
   while (n && url[n - 1] == '/')
     n--;
-  if (strstr(url, "/openapi/"))
-    snprintf(out, len, "%.*s/", (int)n, url);
-  else
-    snprintf(out, len, "%.*s/openapi/v1.0/", (int)n, url);
+  if (n + 1 >= sizeof dir)
+    return PB_ETOOBIG;
+  snprintf(dir, sizeof dir, "%.*s/", (int)n, url);
+  int rc = pb_url_resolve(dir, strstr(url, "/openapi/") ? "" : "openapi/v1.0/",
+                          &base);
+  if (!rc && !pb_strlcpy(out, base, len)) {
+    out[0] = '\0';
+    rc = PB_ETOOBIG;
+  }
+  free(base);
+  return rc;
 }
 
 void gw_settings_cleanup(struct gw_site_settings *set) {
   if (set->secret) {
-    memset(set->secret, 0, strlen(set->secret));
+    sodium_memzero(set->secret, strlen(set->secret));
     free(set->secret);
     set->secret = NULL;
   }
@@ -66,21 +80,19 @@ static bool pin_hashes_valid(const char *pin) {
 
 int gw_settings_check(const struct gw_site_settings *set, char *err,
                       size_t errlen) {
+  static const char *const schemes[] = {"https", "http", NULL};
   struct pb_url u;
+  char why[200];
   if (!pb_topic_id_valid(set->name)) {
     snprintf(err, errlen, "field 'name' must be 1-64 characters of [A-Za-z0-9_-]");
     return PB_EINVAL;
   }
-  if (pb_url_parse(set->url, &u) ||
-      (strcmp(u.scheme, "https") != 0 && strcmp(u.scheme, "http") != 0)) {
+  if (pb_url_split(set->url, schemes, &u, why, sizeof why)) {
     snprintf(err, errlen, "field 'url' must be an http(s) URL like "
                           "https://pbx.example.org:8088");
     return PB_EINVAL;
   }
-  const char *auth = strstr(set->url, "://") + 3;
-  const char *slash = strchr(auth, '/');
-  const char *at = strchr(auth, '@');
-  if (at && (!slash || at < slash)) {
+  if (u.userinfo) {
     snprintf(err, errlen, "field 'url' must not hold credentials (use "
                           "client_id and client_secret)");
     return PB_EINVAL;
@@ -155,6 +167,10 @@ int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
   if (base) {
     *out = *base;
     out->secret = base->secret ? strdup(base->secret) : NULL;
+    if (base->secret && !out->secret) {
+      snprintf(err, errlen, "out of memory");
+      return PB_ENOMEM;
+    }
   }
   char secret[GW_SECRET_MAX];
   secret[0] = '\0';
@@ -182,11 +198,15 @@ int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
   if (secret[0]) {
     gw_settings_cleanup(out);
     out->secret = strdup(secret);
-    memset(secret, 0, sizeof secret);
+    sodium_memzero(secret, sizeof secret);
+    if (!out->secret) {
+      snprintf(err, errlen, "out of memory");
+      return PB_ENOMEM;
+    }
   }
   return 0;
 fail:
-  memset(secret, 0, sizeof secret);
+  sodium_memzero(secret, sizeof secret);
   gw_settings_cleanup(out);
   return rc;
 }
@@ -216,7 +236,9 @@ static void take_settings(struct gw_site *s, struct gw_site_settings *set) {
   gw_settings_cleanup(&s->set);
   s->set = *set;
   set->secret = NULL;
-  gw_base_url(s->set.url, s->base_url, sizeof s->base_url);
+  if (gw_base_url(s->set.url, s->base_url, sizeof s->base_url))
+    pb_error("site %s: no Open API URL can be made of '%s'", s->name,
+             s->set.url);
   if (s->set.secret)
     pb_log_add_secret(s->set.secret);
 }
@@ -303,6 +325,8 @@ static void site_free(struct gw_site *s) {
   pb_map_free(s->retry);
   pb_map_free(s->unchecked);
   gw_settings_cleanup(&s->set);
+  sodium_memzero(s->access_token, sizeof s->access_token);
+  sodium_memzero(s->refresh_token, sizeof s->refresh_token);
   free(s);
 }
 

@@ -10,6 +10,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 
 static bool failing(const char *state) {
   return strcmp(state, "ok") != 0 && strcmp(state, "starting") != 0;
@@ -64,8 +65,8 @@ void gw_site_publish_status(struct gw_site *s) {
   fill(s, &st);
   json_t *j = pb_site_status_to_json(&st, s->gw->tz);
   char topic[128];
-  snprintf(topic, sizeof topic, "site/%s/status", s->name);
-  gw_publish_json(s->gw, topic, j, true);
+  if (pb_topic_site(topic, sizeof topic, s->name, PB_SITE_STATUS) == 0)
+    gw_publish_json(s->gw, topic, j, true);
   json_decref(j);
 }
 
@@ -94,25 +95,25 @@ void gw_site_set_state(struct gw_site *s, const char *state, const char *error) 
     pb_warn("site %s: %s: %s", s->name, state, s->error);
     json_t *ev = json_pack("{s:s,s:s,s:s}", "site", s->name, "state", state,
                            "error", s->error);
-    gw_event(s->gw, "pbx_error", ev);
+    gw_event(s->gw, PB_EVENT_PBX_ERROR, ev);
   } else if (!strcmp(state, "ok") && s->failed[0]) {
     int64_t lasted = now - s->failed_since;
     pb_info("site %s: back to normal after %llds (%s)", s->name,
             (long long)lasted, s->failed);
     json_t *ev = json_pack("{s:s,s:s,s:I}", "site", s->name, "previous",
                            s->failed, "seconds", (json_int_t)lasted);
-    gw_event(s->gw, "pbx_recovered", ev);
+    gw_event(s->gw, PB_EVENT_PBX_RECOVERED, ev);
     s->failed[0] = '\0';
   }
   gw_site_publish_status(s);
 }
 
 void gw_site_clear_topics(struct gw_site *s) {
+  static const char *const leaves[] = {PB_SITE_STATUS, PB_SITE_DIRECTORY};
   char topic[128];
-  snprintf(topic, sizeof topic, "site/%s/status", s->name);
-  gw_clear(s->gw, topic);
-  snprintf(topic, sizeof topic, "site/%s/directory", s->name);
-  gw_clear(s->gw, topic);
+  for (size_t i = 0; i < sizeof leaves / sizeof leaves[0]; i++)
+    if (pb_topic_site(topic, sizeof topic, s->name, leaves[i]) == 0)
+      gw_clear(s->gw, topic);
   size_t pos = 0;
   struct gw_ext *e;
   while ((e = pb_map_next(s->exts, &pos, NULL)))

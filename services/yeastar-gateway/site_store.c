@@ -58,6 +58,10 @@ int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud) {
     pb_strlcpy(set.client_id, pb_stmt_text(st, 2), sizeof set.client_id);
     set.secret = strdup(secret);
     pb_secret_free(secret);
+    if (!set.secret) {
+      pb_error("site %s: out of memory: the site is not started", set.name);
+      continue;
+    }
     pb_strlcpy(set.ca_file, pb_stmt_text(st, 4), sizeof set.ca_file);
     pb_strlcpy(set.pinned_key, pb_stmt_text(st, 5), sizeof set.pinned_key);
     set.insecure = pb_stmt_int(st, 6) != 0;

@@ -5,6 +5,7 @@
  * holds a valid token is tested with it (no login); otherwise the test logs
  * in and revokes its token at once (del_token), so testing never uses up
  * the PBX's 8 tokens. Runs beside the site's queue, never blocked by it. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static void test_free(struct gw_test *t) {
   }
   json_decref(t->checks);
   gw_settings_cleanup(&t->set);
-  memset(t->token, 0, sizeof t->token);
+  sodium_memzero(t->token, sizeof t->token);
   free(t);
 }
 
@@ -240,27 +241,28 @@ void gw_test_start(struct gw *gw, struct gw_site *s,
   set->secret = NULL;
   t->reply = reply;
   t->checks = json_array();
-  gw_base_url(t->set.url, t->base_url, sizeof t->base_url);
+  int rc = gw_base_url(t->set.url, t->base_url, sizeof t->base_url);
   if (t->set.secret)
     pb_log_add_secret(t->set.secret);
   t->next = gw->tests;
   gw->tests = t;
   if (s)
     pb_strlcpy(t->site, s->name, sizeof t->site);
-  int rc;
   /* The site's own token proves the settings it was obtained with; a test
    * of other settings (a new secret before saving it) logs in. */
-  if (s && s->token_state == TOKEN_VALID &&
-      strcmp(s->set.url, t->set.url) == 0 &&
-      strcmp(s->set.client_id, t->set.client_id) == 0 &&
-      s->set.secret && t->set.secret && strcmp(s->set.secret, t->set.secret) == 0 &&
-      strcmp(s->set.ca_file, t->set.ca_file) == 0 &&
-      strcmp(s->set.pinned_key, t->set.pinned_key) == 0 &&
-      s->set.insecure == t->set.insecure) {
+  bool same = s && s->token_state == TOKEN_VALID &&
+              strcmp(s->set.url, t->set.url) == 0 &&
+              strcmp(s->set.client_id, t->set.client_id) == 0 &&
+              s->set.secret && t->set.secret &&
+              strcmp(s->set.secret, t->set.secret) == 0 &&
+              strcmp(s->set.ca_file, t->set.ca_file) == 0 &&
+              strcmp(s->set.pinned_key, t->set.pinned_key) == 0 &&
+              s->set.insecure == t->set.insecure;
+  if (!rc && same) {
     pb_strlcpy(t->token, s->access_token, sizeof t->token);
     rc = send_step(t, STEP_LIST, "GET", "extension/list", "page=1&page_size=1",
                    NULL);
-  } else {
+  } else if (!rc) {
     json_t *body = json_pack("{s:s,s:s}", "username", t->set.client_id,
                              "password", t->set.secret ? t->set.secret : "");
     char *text = pb_json_dump(body);
@@ -268,7 +270,7 @@ void gw_test_start(struct gw *gw, struct gw_site *s,
     rc = text ? send_step(t, STEP_LOGIN, "POST", "get_token", NULL, text)
               : PB_ENOMEM;
     if (text) {
-      memset(text, 0, strlen(text));
+      sodium_memzero(text, strlen(text));
       free(text);
     }
   }

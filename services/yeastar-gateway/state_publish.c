@@ -9,6 +9,7 @@
 #include "gateway.h"
 #include "pb/error.h"
 #include "pb/json.h"
+#include "pb/topics.h"
 
 int gw_publish_json(struct gw *gw, const char *topic, const json_t *j,
                     bool retain) {
@@ -39,8 +40,8 @@ void gw_state_publish(struct gw_site *s, const struct gw_ext *e) {
     return;
   json_t *j = state_json(s, e);
   char topic[256];
-  snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, e->number);
-  gw_publish_json(s->gw, topic, j, true);
+  if (pb_topic_ext(topic, sizeof topic, s->name, e->number, PB_EXT_STATE) == 0)
+    gw_publish_json(s->gw, topic, j, true);
   json_decref(j);
 }
 
@@ -58,8 +59,8 @@ bool gw_state_matches(struct gw_site *s, const struct gw_ext *e,
 
 void gw_state_clear(struct gw_site *s, const char *number) {
   char topic[256];
-  snprintf(topic, sizeof topic, "ext/%s/%s/state", s->name, number);
-  gw_clear(s->gw, topic);
+  if (pb_topic_ext(topic, sizeof topic, s->name, number, PB_EXT_STATE) == 0)
+    gw_clear(s->gw, topic);
 }
 
 void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
@@ -74,5 +75,5 @@ void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
   } else if (latency_ms >= 0) {
     json_object_set_new(ev, "latency_ms", json_integer(latency_ms));
   }
-  gw_event(s->gw, err ? "apply_failed" : "apply", ev);
+  gw_event(s->gw, err ? PB_EVENT_APPLY_FAILED : PB_EVENT_APPLY, ev);
 }
