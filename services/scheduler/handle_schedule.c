@@ -58,7 +58,8 @@ static void on_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg, void *
     sched_plan_free(plan);
     if (e->schedule_hash != raw) {
       e->schedule_hash = raw;
-      sched_store_save_plan(s, e);
+      if (sched_store_save_plan(s, e))
+        pb_warn("%s/%s: the schedule is not saved", e->site, e->ext);
     }
     return;
   }
@@ -67,7 +68,8 @@ static void on_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg, void *
   e->schedule_hash = raw;
   e->stale_logged = false;
   e->input_changed_at = pb_clock_now();
-  sched_store_save_plan(s, e);
+  if (sched_store_save_plan(s, e))
+    pb_warn("%s/%s: the schedule is not saved", e->site, e->ext);
   sched_evaluate(e, false);
 }
 
@@ -107,10 +109,14 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
     bool joined = !e->in_directory;
     if (renamed) {
       free(e->name);
-      e->name = strdup(de->name);
+      /* Without memory the name stays unknown and is tried again at the
+       * next directory. */
+      if (!(e->name = strdup(de->name)))
+        pb_error("out of memory for the name of %s/%s", d.site, de->number);
     }
     e->in_directory = true;
-    sched_store_save_directory(s, e);
+    if (sched_store_save_directory(s, e))
+      pb_warn("%s/%s: its directory entry is not saved", e->site, e->ext);
     if (s->ha && !many)
       sched_ha_publish(s->ha, e);
     joined_ha++;
@@ -125,7 +131,8 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
         pb_map_get(listed, e->ext))
       continue;
     e->in_directory = false;
-    sched_store_save_directory(s, e);
+    if (sched_store_save_directory(s, e))
+      pb_warn("%s/%s: its leaving the directory is not saved", e->site, e->ext);
     if (s->ha)
       sched_ha_remove(s->ha, e);
   }

@@ -188,8 +188,9 @@ struct sched_settings_change {
 int sched_parse_on_off(const char *p, size_t len, bool *on);
 /* A settings/set payload or request: JSON {default_status, timezone,
  * planning, by}. Nothing is applied; every problem is named. `allow_empty`
- * accepts an object with none of the three (a read). */
-int sched_settings_parse(struct sched *s, const json_t *j, bool allow_empty,
+ * accepts an object with none of the three (a read). `j` is only read
+ * (jansson's iteration takes a non-const object). */
+int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
                          struct sched_settings_change *out, char *err,
                          size_t errlen);
 /* Applies a validated change: stored, published, announced, decided. */
@@ -241,14 +242,21 @@ int sched_retained_register(struct pb_bus *bus, struct sched *s);
 /* ---- the database (sched_store.c) ---- */
 int sched_store_open(const char *data_dir, struct pb_store **out);
 int sched_store_load(struct sched *s);
+/* The writers: 0, or PB_EDB / PB_ENOMEM, the store having logged SQLite's
+ * reason; the caller says what was not saved. */
+/* Not marked yet: tests/unit/test_sched_fake.h calls it unchecked. */
 int sched_store_save_plan(struct sched *s, const struct sched_ext *e);
-int sched_store_save_override(struct sched *s, const struct sched_ext *e);
-int sched_store_save_settings(struct sched *s, const struct sched_ext *e);
-int sched_store_save_directory(struct sched *s, const struct sched_ext *e);
+PB_MUST_CHECK int sched_store_save_override(struct sched *s,
+                                            const struct sched_ext *e);
+PB_MUST_CHECK int sched_store_save_settings(struct sched *s,
+                                            const struct sched_ext *e);
+PB_MUST_CHECK int sched_store_save_directory(struct sched *s,
+                                             const struct sched_ext *e);
 /* Decisions are batched: written in one transaction committed at the end
  * of the loop turn (a whole 08:00 switch is one commit). */
-int sched_store_save_desired(struct sched *s, const struct sched_ext *e,
-                             const char *text);
+PB_MUST_CHECK int sched_store_save_desired(struct sched *s,
+                                           const struct sched_ext *e,
+                                           const char *text);
 /* Commit the batch now (before an answer that promises durability). */
 void sched_store_flush(struct sched *s);
 

@@ -92,7 +92,8 @@ void sched_override_expire(struct sched_ext *e, int64_t now) {
   e->input_changed_at = o->until < now ? o->until : now;
   e->override = NULL;
   free(o);
-  sched_store_save_override(s, e);
+  if (sched_store_save_override(s, e))
+    pb_warn("%s/%s: the expiry of the override is not saved", e->site, e->ext);
   publish_retained(e);
   announce(e, "expired", ev);
 }

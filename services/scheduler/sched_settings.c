@@ -61,7 +61,7 @@ const struct pb_tz *sched_zone(struct sched *s, const char *name) {
 static const char *const fields[] = {"default_status", "timezone", "planning",
                                      "by", "transaction", "site", "ext"};
 
-int sched_settings_parse(struct sched *s, const json_t *j, bool allow_empty,
+int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
                          struct sched_settings_change *out, char *err,
                          size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -73,7 +73,7 @@ int sched_settings_parse(struct sched *s, const json_t *j, bool allow_empty,
   }
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)j, key, v) {
+  json_object_foreach(j, key, v) {
     bool known = false;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
       known = known || strcmp(key, fields[i]) == 0;

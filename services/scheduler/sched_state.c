@@ -225,7 +225,8 @@ void sched_evaluate(struct sched_ext *e, bool force) {
       e->last = cur;
       e->last_hash = h;
       e->has_last = true;
-      sched_store_save_desired(s, e, text);
+      if (sched_store_save_desired(s, e, text))
+        pb_warn("%s/%s: the desired status is not saved", e->site, e->ext);
     }
     free(text);
   }

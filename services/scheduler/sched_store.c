@@ -202,8 +202,9 @@ static void load_legacy_schedule(struct sched *s, struct sched_ext *e,
   struct pb_schedule sc;
   json_t *j = pb_json_parse(json, strlen(json), err, sizeof err);
   if (j && pb_schedule_from_json(j, &sc, err, sizeof err) == 0) {
-    if (sched_plan_from_schedule(&sc, &e->plan) == 0)
-      sched_store_save_plan(s, e);
+    if (sched_plan_from_schedule(&sc, &e->plan) == 0 &&
+        sched_store_save_plan(s, e))
+      pb_warn("%s/%s: the converted schedule is not saved", e->site, e->ext);
     pb_schedule_cleanup(&sc);
   } else {
     pb_warn("stored schedule of %s/%s is unreadable (%s): waiting for a new one",
@@ -242,8 +243,8 @@ static int load_extensions(struct sched *s, size_t *n) {
     e->in_directory = pb_stmt_int(st, 6) != 0;
     if (e->in_directory)
       sched_site_known(s, e->site);
-    if (!pb_stmt_is_null(st, 7))
-      e->name = strdup(pb_stmt_text(st, 7));
+    if (!pb_stmt_is_null(st, 7) && !(e->name = strdup(pb_stmt_text(st, 7))))
+      pb_error("out of memory for the name of %s/%s", e->site, e->ext);
     if (!pb_stmt_is_null(st, 8)) {
       size_t len;
       const void *blob = pb_stmt_blob(st, 8, &len);
