@@ -34,12 +34,13 @@ static struct source_limits limits(const struct ingest *in) {
   return lim;
 }
 
-/* Requests that name one source take "id" and nothing else. */
-static int only_id(const json_t *req, bool required, const char **id, char *err,
+/* Requests that name one source take "id" and nothing else. `req` is only
+ * read (jansson's iteration takes a non-const object). */
+static int only_id(json_t *req, bool required, const char **id, char *err,
                    size_t errlen) {
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)req, key, v) {
+  json_object_foreach(req, key, v) {
     if (strcmp(key, "id") && strcmp(key, "transaction")) {
       snprintf(err, errlen, "unknown field '%.40s' (id, transaction)", key);
       return PB_EINVAL;
