@@ -113,6 +113,7 @@ struct pb_bus_reply {
   char topic[TOPIC_MAX];       /* absolute */
   const void *correlation;
   size_t correlation_len;
+  void *correlation_copy;      /* owned by a deferred reply */
   json_t *transaction;
   bool sent;
   bool deferred;               /* heap copy from pb_bus_reply_defer */
@@ -131,7 +132,7 @@ static void send_reply(struct pb_bus_reply *r, json_t *body) {
   r->sent = true;
   if (r->deferred) {
     json_decref(r->transaction);
-    free((void *)r->correlation);
+    free(r->correlation_copy);
     free(r);
   }
 }
@@ -151,6 +152,7 @@ struct pb_bus_reply *pb_bus_reply_defer(struct pb_bus_reply *r) {
   if (corr)
     memcpy(corr, r->correlation, r->correlation_len);
   copy->correlation = corr;
+  copy->correlation_copy = corr;
   copy->transaction = json_incref(r->transaction);
   copy->deferred = true;
   r->sent = true; /* the copy answers; the handler's caller must not */
