@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb/error.h"
 #include "pb/payload.h"
 
 struct pb_bus;
@@ -90,9 +91,10 @@ void ingest_slots_normalise(struct slot_vec *v);
 /* ---- storage (ingest_store.c) ---- */
 int ingest_store_open(const char *data_dir, struct pb_store **out);
 /* Replaces a weekly source's slots in one transaction. */
-int ingest_store_save_weekly(struct pb_store *st, const char *source,
-                             const char *site, int priority,
-                             const struct weekly_plan *plan);
+PB_MUST_CHECK int ingest_store_save_weekly(struct pb_store *st,
+                                           const char *source,
+                                           const char *site, int priority,
+                                           const struct weekly_plan *plan);
 /* Sites and extensions that have any slot, or had a published schedule. */
 typedef void ingest_ext_cb(const char *site, const char *ext, void *ud);
 int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud);
@@ -107,8 +109,8 @@ int ingest_store_mark_published(struct pb_store *st, const char *site,
 bool ingest_store_extension_known(struct pb_store *st, const char *site,
                                   const char *ext);
 /* Each extension's own time zone, as last read from its settings. */
-int ingest_store_save_zone(struct pb_store *st, const char *site,
-                           const char *ext, const char *zone);
+PB_MUST_CHECK int ingest_store_save_zone(struct pb_store *st, const char *site,
+                                         const char *ext, const char *zone);
 typedef void ingest_zone_cb(const char *site, const char *ext, const char *zone,
                             void *ud);
 int ingest_store_each_zone(struct pb_store *st, ingest_zone_cb *cb, void *ud);
@@ -246,18 +248,19 @@ struct source_fetch {
 };
 /* Inserts or replaces a source (its targets, and `body` when not NULL) in
  * one transaction; the URL and password are sealed with `box`. */
-int ingest_store_save_source(struct pb_store *st, struct pb_secretbox *box,
-                             const struct source_def *d,
-                             const struct source_body *body);
-int ingest_store_save_body(struct pb_store *st, const char *id,
-                           const struct source_body *body);
+PB_MUST_CHECK int ingest_store_save_source(struct pb_store *st,
+                                           struct pb_secretbox *box,
+                                           const struct source_def *d,
+                                           const struct source_body *body);
+PB_MUST_CHECK int ingest_store_save_body(struct pb_store *st, const char *id,
+                                         const struct source_body *body);
 /* The stored calendar, copied (free with ingest_body_cleanup). */
 int ingest_store_load_body(struct pb_store *st, const char *id,
                            struct source_body *body);
 void ingest_body_cleanup(struct source_body *body);
 int ingest_store_delete_source(struct pb_store *st, const char *id);
-int ingest_store_save_fetch(struct pb_store *st, const char *id,
-                            const struct source_fetch *f);
+PB_MUST_CHECK int ingest_store_save_fetch(struct pb_store *st, const char *id,
+                                          const struct source_fetch *f);
 /* Every stored source, read back and checked; `cb` takes the definition.
  * A source that cannot be read is logged and skipped. */
 typedef void ingest_source_cb(struct source_def *d, const struct source_fetch *f,
