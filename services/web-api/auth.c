@@ -64,6 +64,29 @@ static void free_map(struct pb_map *m) {
   pb_map_free(m);
 }
 
+/* A session holds its CSRF token: wiped before its memory goes back. */
+static void session_free(struct web_session *s) {
+  if (!s)
+    return;
+  explicit_bzero(s, sizeof *s);
+  free(s);
+}
+
+static void free_sessions(struct pb_map *m) {
+  size_t pos = 0;
+  struct web_session *s;
+  while (m && (s = pb_map_next(m, &pos, NULL)))
+    session_free(s);
+  pb_map_free(m);
+}
+
+/* A write whose failure only leaves a row behind (a session that is
+ * refused anyway, a stale last_used_at): said in the log. */
+static void run_or_warn(struct pb_stmt *st, const char *what) {
+  if (!st || pb_stmt_run(st))
+    pb_warn("web-api.db: cannot %s", what);
+}
+
 /* SQLite's counter of changes committed by other connections: another
  * process (web-api --reset-admin, an operator's sqlite3) changed accounts,
  * sessions or tokens when it moves. */
@@ -99,7 +122,7 @@ static int load(struct web *w) {
     s->expires_at = pb_stmt_int(st, 3);
     web_role_parse(pb_stmt_text(st, 4), &s->role);
     if (pb_map_put(a->sessions, pb_stmt_text(st, 0), s))
-      free(s);
+      session_free(s);
   }
   st = pb_store_stmt(
       w->store,
@@ -157,7 +180,7 @@ int64_t web_auth_revoke_user(struct web *w, const char *user,
       w->store, "DELETE FROM sessions WHERE user = ?1 AND hash <> ?2");
   if (st && !pb_stmt_bind_text(st, 1, user) &&
       !pb_stmt_bind_text(st, 2, keep_hash ? keep_hash : ""))
-    pb_stmt_run(st);
+    run_or_warn(st, "delete the sessions of a user");
   if (tokens_too) {
     st = pb_store_stmt(w->store, "DELETE FROM tokens WHERE user = ?1");
     if (st && !pb_stmt_bind_text(st, 1, user) && !pb_stmt_run(st))
@@ -179,8 +202,13 @@ int64_t web_auth_revoke_user(struct web *w, const char *user,
           (!keep_hash || strcmp(key, keep_hash) != 0))
         pb_strlcpy(keys[n++], key, 65);
     }
-    for (size_t i = 0; i < n; i++)
-      free(pb_map_remove(m, keys[i]));
+    for (size_t i = 0; i < n; i++) {
+      void *gone = pb_map_remove(m, keys[i]);
+      if (round)
+        free(gone);
+      else
+        session_free(gone);
+    }
     free(keys);
   }
   return tokens;
@@ -209,8 +237,10 @@ static int create_first_admin(struct web *w) {
     }
   }
   int rc = web_user_set_password(w, "admin", pw, WEB_ROLE_ADMIN, true);
-  if (rc)
+  if (rc) {
+    explicit_bzero(generated, sizeof generated);
     return rc;
+  }
   if (*given) {
     pb_info("created the administrator account 'admin' with the password of "
             "WEB_ADMIN_PASSWORD");
@@ -225,6 +255,7 @@ static int create_first_admin(struct web *w) {
         "run 'web-api --reset-admin' for a new one\n",
         generated);
     fflush(stderr);
+    explicit_bzero(generated, sizeof generated);
   }
   return 0;
 }
@@ -246,7 +277,7 @@ int web_auth_init(struct web *w) {
 void web_auth_cleanup(struct web *w) {
   if (!w->auth)
     return;
-  free_map(w->auth->sessions);
+  free_sessions(w->auth->sessions);
   free_map(w->auth->tokens);
   free_map(w->auth->failures);
   free(w->auth);
@@ -266,7 +297,7 @@ static void reload_if_changed(struct web *w) {
     pb_map_free(tokens);
     return;
   }
-  free_map(a->sessions);
+  free_sessions(a->sessions);
   free_map(a->tokens);
   a->sessions = sessions;
   a->tokens = tokens;
@@ -304,7 +335,7 @@ void web_auth_identify(struct web *w, const char *authz, const char *cookie,
           w->store, "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1");
       if (st && !pb_stmt_bind_int(st, 1, t->id) &&
           !pb_stmt_bind_int(st, 2, now))
-        pb_stmt_run(st);
+        run_or_warn(st, "record the use of an API token");
     }
     return;
   }
@@ -315,11 +346,11 @@ void web_auth_identify(struct web *w, const char *authz, const char *cookie,
   if (!s)
     return;
   if (s->expires_at <= pb_clock_now()) {
-    free(pb_map_remove(a->sessions, hash));
+    session_free(pb_map_remove(a->sessions, hash));
     struct pb_stmt *st =
         pb_store_stmt(w->store, "DELETE FROM sessions WHERE hash = ?1");
     if (st && !pb_stmt_bind_text(st, 1, hash))
-      pb_stmt_run(st);
+      run_or_warn(st, "delete an expired session");
     return;
   }
   out->role = s->role;
@@ -357,18 +388,18 @@ int web_session_create(struct web *w, const char *user, enum web_role role,
   s->role = role;
   s->expires_at = *expires_at;
   if (pb_map_put(w->auth->sessions, hash, s)) {
-    free(s);
+    session_free(s);
     return PB_ENOMEM;
   }
   return 0;
 }
 
 void web_session_delete(struct web *w, const char *hash) {
-  free(pb_map_remove(w->auth->sessions, hash));
+  session_free(pb_map_remove(w->auth->sessions, hash));
   struct pb_stmt *st =
       pb_store_stmt(w->store, "DELETE FROM sessions WHERE hash = ?1");
   if (st && !pb_stmt_bind_text(st, 1, hash))
-    pb_stmt_run(st);
+    run_or_warn(st, "delete a session");
 }
 
 /* ---- API tokens ---- */
@@ -453,6 +484,7 @@ int web_auth_reset_cli(const struct pb_config *cfg, const char *user) {
     fprintf(stderr, "web-api: cannot set the password of '%s': %s\n", user,
             pb_strerror(rc));
   }
+  explicit_bzero(pw, sizeof pw);
   pb_store_close(w.store);
   return rc ? 1 : 0;
 }

@@ -14,6 +14,7 @@
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/sealed.h"
+#include "pb/topics.h"
 #include "web.h"
 
 struct web_wait {
@@ -249,11 +250,14 @@ void web_service_request(struct web *w, const struct web_request *req,
   const struct pb_sealed_key *key = web_service_key(w, service);
   if (!key && web_request_has_secret(service, request)) {
     json_decref(request);
+    char topic[160];
+    if (pb_topic_svc(topic, sizeof topic, service, PB_SVC_PUBKEY))
+      pb_strlcpy(topic, "its pubkey topic", sizeof topic);
     web_reply_error(resp, 503,
                     "the service's key is not known yet (%s publishes it on "
-                    "R/svc/%s/pubkey when it starts): the request carries a "
-                    "secret and was not sent; try again in a moment",
-                    service, service);
+                    "R/%s when it starts): the request carries a secret and "
+                    "was not sent; try again in a moment",
+                    service, topic);
     return;
   }
   if (key) {

@@ -34,9 +34,11 @@ void web_handle_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
     return;
   }
   free(pb_map_remove(w->services, service));
-  char *v = msg->len ? strdup(value) : NULL;
-  if (v && pb_map_put(w->services, service, v))
+  char *v = NULL;
+  if (msg->len && (!(v = strdup(value)) || pb_map_put(w->services, service, v))) {
     free(v);
+    pb_warn("out of memory: the availability of %s is unknown", service);
+  }
   if (!msg->retained)
     web_sse_publish(
         w, "availability",

@@ -12,6 +12,7 @@
 #include "pb/config.h"
 #include "pb/log.h"
 #include "pb/map.h"
+#include "pb/topics.h"
 #include "web.h"
 
 #define SCHEDULE_MAX (1024 * 1024) /* a bigger schedule is not kept */
@@ -47,7 +48,7 @@ void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
   if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 5) != 4)
     return;
   const char *leaf = seg[3];
-  if (strcmp(leaf, "planning") == 0) {
+  if (strcmp(leaf, PB_EXT_PLANNING) == 0) {
     struct web_ext *e = web_model_get_or_create(w, seg[1], seg[2]);
     if (!e)
       return;
@@ -58,7 +59,7 @@ void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
     }
     return;
   }
-  if (strcmp(leaf, "schedule") == 0) {
+  if (strcmp(leaf, PB_EXT_SCHEDULE) == 0) {
     struct web_ext *e = web_model_get_or_create(w, seg[1], seg[2]);
     if (!e)
       return;
@@ -67,8 +68,9 @@ void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
     if (msg->len > SCHEDULE_MAX)
       pb_warn("schedule of %s/%s is %zu bytes: not kept for the week view",
               seg[1], seg[2], msg->len);
-    else if (msg->len)
-      e->schedule = strndup(msg->payload, msg->len);
+    else if (msg->len && !(e->schedule = strndup(msg->payload, msg->len)))
+      pb_warn("out of memory: schedule of %s/%s not kept for the week view",
+              seg[1], seg[2]);
     /* The week view of that extension reads it again. */
     announce(w, e, "schedule", msg->retained);
     return;
@@ -92,14 +94,14 @@ void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
     json_decref(j);
     return;
   }
-  if (strcmp(leaf, "desired") == 0) {
+  if (strcmp(leaf, PB_EXT_DESIRED) == 0) {
     if (!same_str(pb_json_str(e->desired, "status"),
                   pb_json_str(j, "status")) &&
         !msg->retained)
       w->metrics.status_changes++;
     set_json(&e->desired, j);
     announce(w, e, "desired", msg->retained);
-  } else if (strcmp(leaf, "state") == 0) {
+  } else if (strcmp(leaf, PB_EXT_STATE) == 0) {
     const char *old = pb_json_str(e->state, "status");
     const char *now = pb_json_str(j, "status");
     if (!same_str(old, now)) {
@@ -112,7 +114,7 @@ void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
       pb_strlcpy(e->name, name, sizeof e->name);
     set_json(&e->state, j);
     announce(w, e, "state", msg->retained);
-  } else if (strcmp(leaf, "override") == 0) {
+  } else if (strcmp(leaf, PB_EXT_OVERRIDE) == 0) {
     set_json(&e->override, j);
     announce(w, e, "override", msg->retained);
   } else {

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,14 @@ static void add_common_headers(struct MHD_Response *resp,
 /* Builds the libmicrohttpd response (body, headers) and empties `r`. */
 static struct MHD_Response *response_build(struct web_response *r) {
   struct MHD_Response *resp;
-  if (r->raw) {
+  if (r->raw || r->raw_static) {
+    /* MHD takes a non-const pointer but never writes a persistent one. */
+    bool persistent = !r->raw;
+    void *data = r->raw ? r->raw : (void *)(uintptr_t)r->raw_static;
     resp = MHD_create_response_from_buffer(
-        r->raw_len, r->raw,
-        r->raw_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
-    if (resp && !r->raw_static)
+        r->raw_len, data,
+        persistent ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    if (resp && !persistent)
       r->raw = NULL; /* MHD frees it now */
     if (resp)
       MHD_add_response_header(resp, "Content-Type", r->content_type);
@@ -405,8 +409,8 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
   char path[1024];
   struct web_request req = {.method = method,
                             .wc = wc,
-                            .body = wc->buf ? wc->buf : "",
-                            .body_len = wc->len};
+                            .body = pb_buf_str(&wc->body),
+                            .body_len = pb_buf_len(&wc->body)};
   web_limits_busy(w, sock_of(conn));
   if (wc->too_big) {
     web_reply_error(&resp, 413,
@@ -455,6 +459,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
       return MHD_NO;
     wc->w = w;
     wc->conn = conn;
+    pb_buf_init(&wc->body, w->max_body);
     *con_cls = wc;
     struct web_response resp = {.status = 200};
     if (!check_head(w, wc, conn, url, method, &resp)) {
@@ -477,24 +482,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     *upload_size = 0;
     if (wc->refusal)
       return MHD_YES;
-    if (wc->too_big || wc->len + n > w->max_body) {
+    if (wc->too_big)
+      return MHD_YES;
+    int rc = pb_buf_add(&wc->body, upload_data, n);
+    if (rc == PB_ETOOBIG) {
       wc->too_big = true;
+      pb_buf_free(&wc->body);
       return MHD_YES; /* keep reading, answer 413 at the end */
     }
-    if (wc->len + n + 1 > wc->cap) {
-      size_t cap = wc->cap ? wc->cap : 4096;
-      while (cap < wc->len + n + 1)
-        cap *= 2;
-      char *b = realloc(wc->buf, cap);
-      if (!b)
-        return MHD_NO;
-      wc->buf = b;
-      wc->cap = cap;
-    }
-    memcpy(wc->buf + wc->len, upload_data, n);
-    wc->len += n;
-    wc->buf[wc->len] = '\0';
-    return MHD_YES;
+    return rc ? MHD_NO : MHD_YES;
   }
   if (wc->refusal) {
     struct web_response *r = wc->refusal;
@@ -536,7 +532,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
       web_response_cleanup(wc->refusal);
       free(wc->refusal);
     }
-    free(wc->buf);
+    pb_buf_free(&wc->body);
     free(wc);
   }
   *con_cls = NULL;

@@ -2,7 +2,6 @@
  * GET /api/stats (the same numbers plus the read model, as JSON) and
  * GET /healthz. Counters come from the bus events web-api sees, so they
  * count since web-api started, as Prometheus counters do. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +10,15 @@
 #include "pb/clock.h"
 #include "pb/map.h"
 #include "pb/worker.h"
+#include "pb/topics.h"
+#include "pb/buf.h"
 #include "web.h"
 
 static const double latency_bounds[10] = {0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,  1,     2.5,  5,   10};
-static const char *const services[] = {"ical-ingest", "scheduler",
-                                       "yeastar-gateway", "web-api"};
+static const char *const services[] = {
+    PB_SERVICE_ICAL_INGEST, PB_SERVICE_SCHEDULER, PB_SERVICE_GATEWAY,
+    PB_SERVICE_WEB_API};
 
 void web_metrics_event(struct web *w, const char *kind, const json_t *ev) {
   struct web_metrics *m = &w->metrics;
@@ -52,52 +54,36 @@ void web_metrics_event(struct web *w, const char *kind, const json_t *ev) {
   }
 }
 
+/* /metrics is a few kilobytes; the cap only bounds a mistake. */
+#define METRICS_MAX (1024 * 1024)
+
 struct buf {
-  char *p;
-  size_t len, cap;
+  struct pb_buf b;
+  bool failed; /* out of memory (or past the cap): answered 503 */
 };
 
-static void add(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void add(struct buf *b, const char *fmt, ...) {
-  for (int tries = 0; tries < 2 && b->p; tries++) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-      return;
-    if ((size_t)n < b->cap - b->len) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = (b->cap + (size_t)n) * 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-      free(b->p);
-      b->p = NULL;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-}
+#define ADD(m, ...)                                                            \
+  do {                                                                         \
+    if (!(m)->failed && pb_buf_addf(&(m)->b, __VA_ARGS__))                    \
+      (m)->failed = true;                                                      \
+  } while (0)
 
 static void counter(struct buf *b, const char *name, const char *help,
                     uint64_t v) {
-  add(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+  ADD(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
       (unsigned long long)v);
 }
 
 static void gauge(struct buf *b, const char *name, const char *help, double v) {
-  add(b, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", name, help, name, name, v);
+  ADD(b, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", name, help, name, name, v);
 }
 
 void web_get_metrics(struct web *w, const struct web_request *req,
                      struct web_response *resp) {
   (void)req;
   struct web_metrics *m = &w->metrics;
-  struct buf b = {.p = malloc(8192), .cap = 8192};
+  struct buf b = {.failed = false};
+  pb_buf_init(&b.b, METRICS_MAX);
   counter(&b, "presencebus_status_changes_total",
           "Changes of a desired status seen on the bus.", m->status_changes);
   counter(&b, "presencebus_pbx_status_changes_total",
@@ -106,7 +92,7 @@ void web_get_metrics(struct web *w, const struct web_request *req,
           "Statuses the gateway applied to the PBX.", m->applies);
   counter(&b, "presencebus_apply_failures_total",
           "Failed attempts to apply a status.", m->apply_failures);
-  add(&b,
+  ADD(&b,
       "# HELP presencebus_overrides_total Override events by action.\n"
       "# TYPE presencebus_overrides_total counter\n"
       "presencebus_overrides_total{action=\"set\"} %llu\n"
@@ -115,7 +101,7 @@ void web_get_metrics(struct web *w, const struct web_request *req,
       (unsigned long long)m->overrides_set,
       (unsigned long long)m->overrides_cleared,
       (unsigned long long)m->overrides_expired);
-  add(&b,
+  ADD(&b,
       "# HELP presencebus_source_fetches_total Calendar source fetches by "
       "result.\n"
       "# TYPE presencebus_source_fetches_total counter\n"
@@ -123,14 +109,14 @@ void web_get_metrics(struct web *w, const struct web_request *req,
       "presencebus_source_fetches_total{result=\"failed\"} %llu\n",
       (unsigned long long)m->source_fetches,
       (unsigned long long)m->source_failures);
-  add(&b, "# HELP presencebus_pbx_latency_seconds Time of the PBX calls that "
+  ADD(&b, "# HELP presencebus_pbx_latency_seconds Time of the PBX calls that "
           "applied a "
           "status (latency_ms of apply events).\n"
           "# TYPE presencebus_pbx_latency_seconds histogram\n");
   for (int i = 0; i < 10; i++)
-    add(&b, "presencebus_pbx_latency_seconds_bucket{le=\"%g\"} %llu\n",
+    ADD(&b, "presencebus_pbx_latency_seconds_bucket{le=\"%g\"} %llu\n",
         latency_bounds[i], (unsigned long long)m->pbx_latency_buckets[i]);
-  add(&b,
+  ADD(&b,
       "presencebus_pbx_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
       "presencebus_pbx_latency_seconds_sum %g\n"
       "presencebus_pbx_latency_seconds_count %llu\n",
@@ -140,7 +126,7 @@ void web_get_metrics(struct web *w, const struct web_request *req,
           "PBX webhooks relayed onto the bus.", m->webhooks_accepted);
   counter(&b, "presencebus_webhooks_refused_total",
           "PBX webhooks refused (bad signature or body).", m->webhooks_refused);
-  add(&b,
+  ADD(&b,
       "# HELP presencebus_logins_total Login attempts by result.\n"
       "# TYPE presencebus_logins_total counter\n"
       "presencebus_logins_total{result=\"ok\"} %llu\n"
@@ -148,18 +134,18 @@ void web_get_metrics(struct web *w, const struct web_request *req,
       "presencebus_logins_total{result=\"rate_limited\"} %llu\n",
       (unsigned long long)m->logins_ok, (unsigned long long)m->logins_failed,
       (unsigned long long)m->logins_limited);
-  add(&b,
+  ADD(&b,
       "# HELP presencebus_http_responses_total HTTP answers by status class.\n"
       "# TYPE presencebus_http_responses_total counter\n");
   for (int c = 1; c <= 5; c++)
-    add(&b, "presencebus_http_responses_total{class=\"%dxx\"} %llu\n", c,
+    ADD(&b, "presencebus_http_responses_total{class=\"%dxx\"} %llu\n", c,
         (unsigned long long)m->http_requests[c]);
   counter(&b, "presencebus_command_timeouts_total",
           "Commands whose owning service did not answer in time (504).",
           m->commands_timeout);
   counter(&b, "presencebus_sse_dropped_total",
           "Event-stream clients dropped as too slow.", m->sse_dropped);
-  add(&b,
+  ADD(&b,
       "# HELP presencebus_http_connections_closed_total Connections closed by "
       "a limit (docs/api.md, Limits).\n"
       "# TYPE presencebus_http_connections_closed_total counter\n"
@@ -176,22 +162,25 @@ void web_get_metrics(struct web *w, const struct web_request *req,
   gauge(&b, "presencebus_password_checks_waiting",
         "Password checks and hashes queued or running on the worker thread.",
         (double)pb_worker_pending(w->pw_worker));
-  add(&b, "# HELP presencebus_service_up Service availability on the bus (1 "
+  ADD(&b, "# HELP presencebus_service_up Service availability on the bus (1 "
           "online).\n"
           "# TYPE presencebus_service_up gauge\n");
   for (int i = 0; i < 4; i++) {
     const char *a = i == 3 ? (pb_bus_connected(w->bus) ? "online" : "offline")
                            : web_service_availability(w, services[i]);
-    add(&b, "presencebus_service_up{service=\"%s\"} %d\n", services[i],
+    ADD(&b, "presencebus_service_up{service=\"%s\"} %d\n", services[i],
         strcmp(a, "online") == 0);
   }
-  if (!b.p) {
+  size_t len = pb_buf_len(&b.b);
+  char *text = b.failed ? NULL : pb_buf_take(&b.b);
+  pb_buf_free(&b.b);
+  if (!text) {
     web_reply_error(resp, 503, "out of memory");
     return;
   }
   resp->status = 200;
-  resp->raw = b.p;
-  resp->raw_len = b.len;
+  resp->raw = text;
+  resp->raw_len = len;
   resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 

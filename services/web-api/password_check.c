@@ -27,16 +27,9 @@ static char *copy_secret(const char *s) {
   return s ? strdup(s) : NULL;
 }
 
-static void free_secret(char *s) {
-  if (s) {
-    explicit_bzero(s, strlen(s));
-    free(s);
-  }
-}
-
 static void job_free(struct web_pw_job *j) {
-  free_secret(j->check);
-  free_secret(j->set);
+  pb_secret_free(j->check); /* sodium_memzero, then free */
+  pb_secret_free(j->set);
   explicit_bzero(j->new_hash, sizeof j->new_hash);
   free(j);
 }

@@ -148,8 +148,10 @@ static void remove_all(const char *s, const char *cut, char *out,
   out[o] = '\0';
 }
 
-int web_password_policy(const char *user, const char *password, char *why,
-                        size_t len) {
+/* pw and rest: room for WEB_PASSWORD_MAX + 1 bytes each (wiped by the
+ * caller). */
+static int policy(const char *user, const char *password, char *pw,
+                  char *rest, char *why, size_t len) {
   size_t n = chars(password);
   if (n < WEB_PASSWORD_MIN) {
     snprintf(why, len, "must be at least %d characters", WEB_PASSWORD_MIN);
@@ -159,8 +161,8 @@ int web_password_policy(const char *user, const char *password, char *why,
     snprintf(why, len, "must be at most %d bytes", WEB_PASSWORD_MAX);
     return PB_EINVAL;
   }
-  char pw[WEB_PASSWORD_MAX + 1], name[PB_ID_MAX], rest[WEB_PASSWORD_MAX + 1];
-  lower(password, pw, sizeof pw);
+  char name[PB_ID_MAX];
+  lower(password, pw, WEB_PASSWORD_MAX + 1);
   lower(user ? user : "", name, sizeof name);
   bool same = true;
   for (size_t i = 1; pw[i] && same; i++)
@@ -176,7 +178,7 @@ int web_password_policy(const char *user, const char *password, char *why,
     }
     /* The user name is the first thing an attacker tries with: it counts
      * for nothing towards the length. */
-    remove_all(pw, name, rest, sizeof rest);
+    remove_all(pw, name, rest, WEB_PASSWORD_MAX + 1);
     if (strcmp(rest, pw) != 0 && chars(rest) < WEB_PASSWORD_MIN) {
       snprintf(why, len,
                "must not be built on the user name: without it, at least %d "
@@ -197,4 +199,15 @@ int web_password_policy(const char *user, const char *password, char *why,
     return PB_EINVAL;
   }
   return 0;
+}
+
+int web_password_policy(const char *user, const char *password, char *why,
+                        size_t len) {
+  char pw[WEB_PASSWORD_MAX + 1], rest[WEB_PASSWORD_MAX + 1];
+  pw[0] = rest[0] = '\0';
+  int rc = policy(user, password, pw, rest, why, len);
+  /* Copies of the password (lower-cased) do not outlive the check. */
+  explicit_bzero(pw, sizeof pw);
+  explicit_bzero(rest, sizeof rest);
+  return rc;
 }

@@ -62,9 +62,9 @@ json_t *web_body_json(const struct web_request *req,
 void web_response_cleanup(struct web_response *r) {
   json_decref(r->body);
   r->body = NULL;
-  if (!r->raw_static)
-    free(r->raw);
+  free(r->raw);
   r->raw = NULL;
+  r->raw_static = NULL;
 }
 
 int web_split_path(char *path, const char **segs, int max) {

@@ -12,6 +12,7 @@
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/tz.h"
+#include "pb/topics.h"
 #include "web.h"
 
 static const char *site_param(struct web *w, const struct web_request *req) {
@@ -121,8 +122,7 @@ void web_get_extensions(struct web *w, const struct web_request *req,
   const char *inm = web_header(req, "If-None-Match");
   if (inm && strcmp(inm, etag) == 0) {
     resp->status = 304;
-    resp->raw = (char *)"";
-    resp->raw_static = true;
+    resp->raw_static = "";
     resp->content_type = "application/json; charset=utf-8";
     resp->vary_encoding = true;
     pb_strlcpy(resp->etag, etag, sizeof resp->etag);
@@ -141,11 +141,11 @@ void web_get_extension(struct web *w, const struct web_request *req,
     web_reply_json(resp, 200, web_ext_json(e));
 }
 
-static bool only_fields(const json_t *body, const char *const *allowed,
+static bool only_fields(json_t *body, const char *const *allowed,
                         struct web_response *resp) {
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)body, key, v) {
+  json_object_foreach(body, key, v) {
     bool ok = false;
     for (int i = 0; allowed[i] && !ok; i++)
       ok = strcmp(key, allowed[i]) == 0;
@@ -157,10 +157,6 @@ static bool only_fields(const json_t *body, const char *const *allowed,
   return true;
 }
 
-static void command_topic(const struct web_ext *e, const char *leaf, char *buf,
-                          size_t len) {
-  snprintf(buf, len, "ext/%s/%s/%s", e->site, e->number, leaf);
-}
 
 void web_put_override(struct web *w, const struct web_request *req,
                       struct web_response *resp) {
@@ -202,11 +198,16 @@ void web_put_override(struct web *w, const struct web_request *req,
     return;
   }
   char topic[200];
-  command_topic(e, "override/set", topic, sizeof topic);
+  if (pb_topic_ext(topic, sizeof topic, e->site, e->number,
+                   PB_EXT_OVERRIDE_SET)) {
+    web_reply_error(resp, 400, "extension and site make too long a topic");
+    free(payload);
+    return;
+  }
   json_t *ok = json_pack("{s:s,s:s,s:s}", "status", "ok", "site", e->site,
                          "number", e->number);
   json_object_set_new(ok, "override", pb_override_to_json(&o, w->tz));
-  web_command(w, req, resp, "scheduler", topic, payload, ok);
+  web_command(w, req, resp, PB_SERVICE_SCHEDULER, topic, payload, ok);
   free(payload);
 }
 
@@ -216,7 +217,11 @@ void web_delete_override(struct web *w, const struct web_request *req,
   if (!e)
     return;
   char topic[200];
-  command_topic(e, "override/clear", topic, sizeof topic);
+  if (pb_topic_ext(topic, sizeof topic, e->site, e->number,
+                   PB_EXT_OVERRIDE_CLEAR)) {
+    web_reply_error(resp, 400, "extension and site make too long a topic");
+    return;
+  }
   json_t *by = json_pack("{s:s}", "by", req->auth.user);
   char *payload = pb_json_dump(by);
   json_decref(by);
@@ -224,7 +229,7 @@ void web_delete_override(struct web *w, const struct web_request *req,
     web_reply_error(resp, 503, "out of memory");
     return;
   }
-  web_command(w, req, resp, "scheduler", topic, payload,
+  web_command(w, req, resp, PB_SERVICE_SCHEDULER, topic, payload,
               json_pack("{s:s,s:s,s:s}", "status", "ok", "site", e->site,
                         "number", e->number));
   free(payload);
@@ -246,8 +251,12 @@ void web_put_planning(struct web *w, const struct web_request *req,
       web_reply_error(resp, 400, "%s", err);
     } else {
       char topic[200];
-      command_topic(e, "planning/set", topic, sizeof topic);
-      web_command(w, req, resp, "scheduler", topic, enabled ? "on" : "off",
+      if (pb_topic_ext(topic, sizeof topic, e->site, e->number,
+                       PB_EXT_PLANNING_SET))
+        web_reply_error(resp, 400, "extension and site make too long a topic");
+      else
+        web_command(w, req, resp, PB_SERVICE_SCHEDULER, topic,
+                    enabled ? "on" : "off",
                   json_pack("{s:s,s:s,s:s,s:s}", "status", "ok", "site",
                             e->site, "number", e->number, "planning",
                             enabled ? "on" : "off"));

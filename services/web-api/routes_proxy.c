@@ -12,10 +12,11 @@
 
 #include "pb/bus.h"
 #include "pb/config.h"
+#include "pb/topics.h"
 #include "web.h"
 
-#define INGEST "ical-ingest"
-#define GATEWAY "yeastar-gateway"
+#define INGEST PB_SERVICE_ICAL_INGEST
+#define GATEWAY PB_SERVICE_GATEWAY
 
 /* The request with the path's id set under `key`; NULL after a 400. */
 static json_t *with_id(const struct web_request *req, struct web_response *resp,
@@ -64,28 +65,28 @@ void web_get_sources(struct web *w, const struct web_request *req,
                     "[A-Za-z0-9_-]");
     return;
   }
-  web_service_request(w, req, resp, INGEST, "source/list",
+  web_service_request(w, req, resp, INGEST, PB_ACTION_SOURCE_LIST,
                       id ? json_pack("{s:s}", "id", id) : json_object());
 }
 
 void web_post_sources(struct web *w, const struct web_request *req,
                       struct web_response *resp) {
-  relay_body(w, req, resp, INGEST, "source/add", NULL);
+  relay_body(w, req, resp, INGEST, PB_ACTION_SOURCE_ADD, NULL);
 }
 
 void web_patch_source(struct web *w, const struct web_request *req,
                       struct web_response *resp) {
-  relay_body(w, req, resp, INGEST, "source/update", "id");
+  relay_body(w, req, resp, INGEST, PB_ACTION_SOURCE_UPDATE, "id");
 }
 
 void web_delete_source(struct web *w, const struct web_request *req,
                        struct web_response *resp) {
-  relay_id(w, req, resp, INGEST, "source/remove", "id");
+  relay_id(w, req, resp, INGEST, PB_ACTION_SOURCE_REMOVE, "id");
 }
 
 void web_post_source_refresh(struct web *w, const struct web_request *req,
                              struct web_response *resp) {
-  relay_id(w, req, resp, INGEST, "source/refresh", "id");
+  relay_id(w, req, resp, INGEST, PB_ACTION_SOURCE_REFRESH, "id");
 }
 
 /* POST /api/sources/import: a weekly planning file, either as the import
@@ -119,40 +120,40 @@ void web_post_import(struct web *w, const struct web_request *req,
       }
       json_object_set_new(r, "priority", json_integer(n));
     }
-    web_service_request(w, req, resp, INGEST, "import", r);
+    web_service_request(w, req, resp, INGEST, PB_ACTION_IMPORT, r);
     return;
   }
-  relay_body(w, req, resp, INGEST, "import", NULL);
+  relay_body(w, req, resp, INGEST, PB_ACTION_IMPORT, NULL);
 }
 
 void web_get_sites(struct web *w, const struct web_request *req,
                    struct web_response *resp) {
-  web_service_request(w, req, resp, GATEWAY, "site/list", json_object());
+  web_service_request(w, req, resp, GATEWAY, PB_ACTION_SITE_LIST, json_object());
 }
 
 void web_post_sites(struct web *w, const struct web_request *req,
                     struct web_response *resp) {
-  relay_body(w, req, resp, GATEWAY, "site/add", NULL);
+  relay_body(w, req, resp, GATEWAY, PB_ACTION_SITE_ADD, NULL);
 }
 
 void web_patch_site(struct web *w, const struct web_request *req,
                     struct web_response *resp) {
-  relay_body(w, req, resp, GATEWAY, "site/update", "name");
+  relay_body(w, req, resp, GATEWAY, PB_ACTION_SITE_UPDATE, "name");
 }
 
 void web_delete_site(struct web *w, const struct web_request *req,
                      struct web_response *resp) {
-  relay_id(w, req, resp, GATEWAY, "site/remove", "name");
+  relay_id(w, req, resp, GATEWAY, PB_ACTION_SITE_REMOVE, "name");
 }
 
 void web_post_site_test(struct web *w, const struct web_request *req,
                         struct web_response *resp) {
   /* An empty body tests the site as stored; fields test changes first. */
   if (req->body_len == 0) {
-    relay_id(w, req, resp, GATEWAY, "site/test", "name");
+    relay_id(w, req, resp, GATEWAY, PB_ACTION_SITE_TEST, "name");
     return;
   }
-  relay_body(w, req, resp, GATEWAY, "site/test", "name");
+  relay_body(w, req, resp, GATEWAY, PB_ACTION_SITE_TEST, "name");
 }
 
 /* Per-extension settings (default status, time zone, planning), owned by
@@ -182,7 +183,7 @@ void web_get_settings(struct web *w, const struct web_request *req,
   const char *site;
   if (known_ext(w, req, resp, &site))
     web_service_request(
-        w, req, resp, "scheduler", "settings",
+        w, req, resp, PB_SERVICE_SCHEDULER, PB_ACTION_SETTINGS,
         json_pack("{s:s,s:s}", "ext", req->segs[2], "site", site));
 }
 
@@ -221,5 +222,5 @@ void web_put_settings(struct web *w, const struct web_request *req,
   json_object_set_new(body, "ext", json_string(req->segs[2]));
   json_object_set_new(body, "site", json_string(site));
   json_object_set_new(body, "by", json_string(req->auth.user));
-  web_service_request(w, req, resp, "scheduler", "settings", body);
+  web_service_request(w, req, resp, PB_SERVICE_SCHEDULER, PB_ACTION_SETTINGS, body);
 }

@@ -8,6 +8,7 @@
 
 #include "pb/map.h"
 #include "pb/sealed.h"
+#include "pb/topics.h"
 #include "web.h"
 
 int web_keys_init(struct web *w) {
@@ -35,9 +36,9 @@ static const struct {
   const char *service;
   const char *field;
 } secret_fields[] = {
-    {"ical-ingest", "url"},
-    {"ical-ingest", "password"},
-    {"yeastar-gateway", "client_secret"},
+    {PB_SERVICE_ICAL_INGEST, "url"},
+    {PB_SERVICE_ICAL_INGEST, "password"},
+    {PB_SERVICE_GATEWAY, "client_secret"},
 };
 
 bool web_request_has_secret(const char *service, const json_t *request) {

@@ -288,8 +288,7 @@ void web_get_events(struct web *w, const struct web_request *req,
   (void)w;
   if (strcmp(req->method, "HEAD") == 0) {
     /* The headers of a stream, without opening one. */
-    resp->raw = (char *)"";
-    resp->raw_static = true;
+    resp->raw_static = "";
     resp->content_type = "text/event-stream";
     return;
   }

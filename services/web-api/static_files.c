@@ -70,16 +70,14 @@ void web_get_static(struct web *w, const struct web_request *req,
     const char *inm = web_header(req, "If-None-Match");
     if (inm && strcmp(inm, resp->etag) == 0) {
       resp->status = 304;
-      resp->raw = (char *)"";
+      resp->raw_static = "";
       resp->raw_len = 0;
-      resp->raw_static = true;
       resp->content_type = content_type(name);
       return;
     }
     resp->status = 200;
-    resp->raw = (char *)f->data;
+    resp->raw_static = (const char *)f->data;
     resp->raw_len = f->len;
-    resp->raw_static = true;
     resp->content_type = content_type(name);
     if (strstr(name, ".html"))
       resp->csp = csp;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb/buf.h"
+#include "pb/error.h"
 #include "pb/json.h"
 #include "pb/payload.h"
 #include "pb/secretbox.h"
@@ -125,7 +127,8 @@ struct web_auth_state {
   int64_t data_version;    /* of web-api.db when sessions/tokens were read */
 };
 
-int web_store_open(const struct pb_config *cfg, struct pb_store **out);
+PB_MUST_CHECK int web_store_open(const struct pb_config *cfg,
+                                 struct pb_store **out);
 struct pb_stmt;
 /* Steps a statement to its end (ends its read transaction). */
 void web_stmt_finish(struct pb_stmt *st);
@@ -139,13 +142,17 @@ void web_auth_identify(struct web *w, const char *authorization,
 /* A new random password for `user` (created as admin when missing), printed
  * once on stderr: `web-api --reset-admin`. Returns main's exit code. */
 int web_auth_reset_cli(const struct pb_config *cfg, const char *user);
-int web_user_role(struct web *w, const char *user, enum web_role *role);
+PB_MUST_CHECK int web_user_role(struct web *w, const char *user,
+                                enum web_role *role);
 /* Hashes on the calling thread (start-up, --reset-admin): request handlers
  * hash on the worker (password_check.c) and store with web_user_store_hash. */
-int web_user_set_password(struct web *w, const char *user, const char *password,
-                          enum web_role role, bool create);
-int web_user_store_hash(struct web *w, const char *user, const char *hash,
-                        enum web_role role, bool create);
+/* Writers of web-api.db: their result must be looked at. */
+PB_MUST_CHECK int web_user_set_password(struct web *w, const char *user,
+                                        const char *password,
+                                        enum web_role role, bool create);
+PB_MUST_CHECK int web_user_store_hash(struct web *w, const char *user,
+                                      const char *hash, enum web_role role,
+                                      bool create);
 
 /* ---- password policy (password_policy.c) ---- */
 #define WEB_PASSWORD_MIN 8
@@ -206,24 +213,26 @@ void web_login_result(struct web *w, const char *ip, const char *user, bool ok);
 /* An attempt counted by web_login_result(false) was refused before its
  * check ran (503): it does not count. */
 void web_login_refused(struct web *w, const char *ip, const char *user);
-int web_session_create(struct web *w, const char *user, enum web_role role,
-                       char *cookie, size_t cookie_len, char *csrf,
-                       size_t csrf_len, int64_t *expires_at);
+PB_MUST_CHECK int web_session_create(struct web *w, const char *user,
+                                     enum web_role role, char *cookie,
+                                     size_t cookie_len, char *csrf,
+                                     size_t csrf_len, int64_t *expires_at);
 void web_session_delete(struct web *w, const char *hash);
 /* `expires_at` 0: the token never expires. */
-int web_token_create(struct web *w, const char *name, const char *user,
-                     enum web_role role, int64_t expires_at, char *token,
-                     size_t token_len, int64_t *id);
+PB_MUST_CHECK int web_token_create(struct web *w, const char *name,
+                                   const char *user, enum web_role role,
+                                   int64_t expires_at, char *token,
+                                   size_t token_len, int64_t *id);
 /* Only `owner`'s token unless owner is NULL (an admin). */
-int web_token_delete(struct web *w, int64_t id, const char *owner);
+PB_MUST_CHECK int web_token_delete(struct web *w, int64_t id,
+                                   const char *owner);
 
 /* ---- HTTP requests and answers (request.c) ---- */
 /* One HTTP request in progress (the server's per-request closure). */
 struct web_conn {
   struct web *w;
   void *conn; /* the server's connection: only http_server.c reads it */
-  char *buf; /* the request body, capped */
-  size_t len, cap;
+  struct pb_buf body; /* the request body, capped at WEB_MAX_BODY_BYTES */
   bool too_big;
   struct web_auth auth;         /* who sends it, read from the head */
   struct web_response *refusal; /* decided from the head, sent after the
@@ -255,8 +264,8 @@ struct web_response {
   unsigned status;
   json_t *body; /* taken; JSON answers */
   char *raw;    /* owned; other answers (metrics, files) */
-  size_t raw_len;
-  bool raw_static;          /* raw points at embedded data: not freed */
+  const char *raw_static; /* without raw: embedded data (files, ""), lent */
+  size_t raw_len;         /* of raw or raw_static */
   const char *content_type; /* for raw */
   char allow[64];           /* for 405 */
   char set_cookie[512];

@@ -18,6 +18,7 @@
 #include "pb/log.h"
 #include "pb/map.h"
 #include "pb/secretbox.h"
+#include "pb/topics.h"
 #include "web.h"
 
 /* Digests of the bodies relayed lately, oldest first in a ring: a bounded
@@ -68,9 +69,9 @@ static int parse_secrets(struct web_hooks *h, const char *spec) {
       if (!secret)
         return PB_ENOMEM;
       pb_log_add_secret(secret);
-      free(pb_map_remove(h->secrets, item));
+      pb_secret_free(pb_map_remove(h->secrets, item));
       if (pb_map_put(h->secrets, item, secret)) {
-        free(secret);
+        pb_secret_free(secret);
         return PB_ENOMEM;
       }
     }
@@ -225,8 +226,8 @@ void web_post_webhook(struct web *w, const struct web_request *req,
     return;
   }
   char topic[128];
-  snprintf(topic, sizeof topic, "site/%s/pbx_event", site);
-  if (pb_bus_publish(w->bus, topic, req->body, req->body_len, false)) {
+  if (pb_topic_site(topic, sizeof topic, site, PB_SITE_PBX_EVENT) ||
+      pb_bus_publish(w->bus, topic, req->body, req->body_len, false)) {
     json_decref(j);
     web_reply_error(resp, 503, "cannot relay the event on the bus");
     return;

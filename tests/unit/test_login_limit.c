@@ -14,10 +14,11 @@
 
 static struct web w;
 static struct web_auth_state auth;
+static struct pb_config *cfg;
 
 static void setup(void) {
   char err[256];
-  struct pb_config *cfg = pb_config_new();
+  cfg = pb_config_new();
   CHECK(cfg != NULL);
   CHECK_INT(pb_config_set(cfg, "WEB_LOGIN_MAX_FAILURES", "3", err, sizeof err),
             0);
@@ -163,6 +164,6 @@ int main(void) {
   RUN(full_table);
   reset();
   pb_map_free(auth.failures);
-  pb_config_free((struct pb_config *)w.cfg);
+  pb_config_free(cfg);
   return CHECK_DONE();
 }
