@@ -90,8 +90,10 @@ int pb_store_exec(struct pb_store *s, const char *sql) {
 int pb_store_begin(struct pb_store *s) { return pb_store_exec(s, "BEGIN IMMEDIATE"); }
 int pb_store_commit(struct pb_store *s) { return pb_store_exec(s, "COMMIT"); }
 void pb_store_rollback(struct pb_store *s) {
-  if (!sqlite3_get_autocommit(s->db))
-    pb_store_exec(s, "ROLLBACK");
+  /* A failed ROLLBACK is logged by pb_store_exec; SQLite still rolls the
+   * transaction back when the connection closes. */
+  if (!sqlite3_get_autocommit(s->db) && pb_store_exec(s, "ROLLBACK"))
+    pb_warn("database %s: the transaction stays open", s->path);
 }
 
 static int read_version(struct pb_store *s, int *version) {
@@ -294,7 +296,8 @@ int pb_store_checkpoint_in_background(struct pb_store *s) {
    * log over after a checkpoint. */
   char limit[64];
   snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%d", WAL_LIMIT_BYTES);
-  pb_store_exec(s, limit);
+  if (pb_store_exec(s, limit))
+    pb_warn("database %s: the log file is not cut back", s->path);
   sqlite3_wal_hook(s->db, on_commit, c);
   if (pthread_create(&c->thread, NULL, checkpoint_loop, a) != 0) {
     sqlite3_wal_autocheckpoint(s->db, 1000);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb/buf.h"
+
 static const char *const presences[] = {
     "available", "away", "business_trip", "do_not_disturb", "lunch", "off_work",
 };
@@ -92,16 +94,9 @@ static void lower_ascii(char *s) {
 }
 
 static enum sim_dir_status append(struct sim_dir *d, const struct ext *e) {
-  if (d->n >= SIM_EXTENSIONS_MAX)
+  if (pb_array_grow(&d->v, &d->cap, d->n + 1, sizeof *d->v,
+                    SIM_EXTENSIONS_MAX))
     return SIM_DIR_FULL;
-  if (d->n == d->cap) {
-    size_t cap = d->cap ? d->cap * 2 : 16;
-    struct ext *v = realloc(d->v, cap * sizeof *v);
-    if (v == NULL)
-      return SIM_DIR_FULL;
-    d->v = v;
-    d->cap = cap;
-  }
   d->v[d->n++] = *e;
   return SIM_DIR_OK;
 }

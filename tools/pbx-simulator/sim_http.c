@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "pb/buf.h"
+
 #define CONNECTION_LIMIT 512
 #define CONNECTION_TIMEOUT_S 60
 
@@ -75,8 +77,7 @@ struct sim_request {
   enum area area;
   bool started;
   bool entered; /* counted as in flight */
-  char *body;
-  size_t body_len;
+  struct pb_buf body; /* capped at SIM_BODY_MAX */
   bool body_too_large;
   char allow[64];
 };
@@ -92,8 +93,8 @@ const char *sim_request_arg(struct sim_request *req, const char *name) {
 }
 
 const char *sim_request_body(struct sim_request *req, size_t *len) {
-  *len = req->body_len;
-  return req->body ? req->body : "";
+  *len = pb_buf_len(&req->body);
+  return pb_buf_str(&req->body);
 }
 
 void sim_reply_success(struct sim_reply *out, json_t *extra) {
@@ -306,8 +307,8 @@ static void log_request(struct sim *sim, struct sim_request *req,
   rec.path = path;
   rec.query = query_of(req);
   rec.user_agent = header(req, MHD_HTTP_HEADER_USER_AGENT);
-  rec.body = req->body;
-  rec.body_len = req->body_len;
+  rec.body = pb_buf_str(&req->body);
+  rec.body_len = pb_buf_len(&req->body);
   rec.http_status = reply ? reply->http_status : 0;
   rec.has_errcode = json_is_integer(errcode);
   rec.errcode = rec.has_errcode ? (long)json_integer_value(errcode) : 0;
@@ -337,8 +338,9 @@ static enum MHD_Result send_reply(struct sim_request *req,
                             "application/json; charset=utf-8");
   } else {
     const char *text = reply->text ? reply->text : "";
-    resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
-                                           MHD_RESPMEM_PERSISTENT);
+    /* PERSISTENT: libmicrohttpd only reads the (static) text */
+    resp = MHD_create_response_from_buffer(
+        strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
       return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html");
@@ -407,23 +409,19 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
   return rc;
 }
 
-static void take_body(struct sim_request *req, const char *data, size_t size) {
-  char *grown;
+static struct sim_request *request_new(void) {
+  struct sim_request *req = calloc(1, sizeof *req);
 
-  if (req->body_too_large || size > SIM_BODY_MAX - req->body_len) {
-    /* Keep reading so the client gets an answer, but store nothing more. */
+  if (req != NULL)
+    pb_buf_init(&req->body, SIM_BODY_MAX);
+  return req;
+}
+
+static void take_body(struct sim_request *req, const char *data, size_t size) {
+  /* Past the cap, keep reading so the client gets an answer, but store
+   * nothing more. */
+  if (req->body_too_large || pb_buf_add(&req->body, data, size))
     req->body_too_large = true;
-    return;
-  }
-  grown = realloc(req->body, req->body_len + size + 1);
-  if (grown == NULL) {
-    req->body_too_large = true;
-    return;
-  }
-  memcpy(grown + req->body_len, data, size);
-  req->body = grown;
-  req->body_len += size;
-  req->body[req->body_len] = '\0';
 }
 
 static enum area area_of(const char *url) {
@@ -445,7 +443,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
   (void)version;
   if (req == NULL) { /* the URI log callback normally made it */
-    req = calloc(1, sizeof *req);
+    req = request_new();
     if (req == NULL)
       return MHD_NO;
     *req_cls = req;
@@ -483,12 +481,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
-  struct sim_request *req = calloc(1, sizeof *req);
+  struct sim_request *req = request_new();
 
   (void)cls;
   (void)conn;
-  if (req != NULL)
-    req->uri = strdup(uri ? uri : "");
+  if (req != NULL && (req->uri = strdup(uri ? uri : "")) == NULL) {
+    free(req); /* on_request makes one without the raw target */
+    req = NULL;
+  }
   return req;
 }
 
@@ -503,7 +503,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     return;
   leave(sim, req);
   free(req->uri);
-  free(req->body);
+  pb_buf_free(&req->body);
   free(req);
   *req_cls = NULL;
 }

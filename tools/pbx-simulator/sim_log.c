@@ -85,6 +85,10 @@ void sim_log_add(struct sim_log *log, const struct sim_log_record *rec) {
   e.user_agent = dup_or_empty(rec->user_agent);
   e.body = strndup(rec->body ? rec->body : "", keep);
   e.body_truncated = rec->body_len > keep;
+  if (!e.path || !e.query || !e.user_agent || !e.body) {
+    entry_clear(&e); /* out of memory: the request goes unlogged */
+    return;
+  }
   e.http_status = rec->http_status;
   e.has_errcode = rec->has_errcode;
   e.errcode = rec->errcode;
