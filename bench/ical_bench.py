@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Calendar reading benchmark (issue 3, "Speed and memory"), every program
+"""Calendar reading benchmark (speed and memory), every program
 measured in the same run on the same machine:
 
   1. google-export-4778-events.ics (1.6 MB, 4,778 events), the year 2011:
-     `ical-ingest --expand` against ../shared/tools/ical-oracle (the Python
-     reference) and against bench/ical_libical_baseline.c (a plain libical
-     parse + icalcomponent_foreach_recurrence);
+     `ical-ingest --expand` against ical-oracle (the Python reference over
+     python3-recurring-ical-events) and against bench/ical_libical_baseline.c
+     (a plain libical parse + icalcomponent_foreach_recurrence);
   2. a generated 20 MB corporate export (bench/gen_big_feed.py: 20,000
      events, many ATTENDEE and DESCRIPTION lines), the year 2025.
 

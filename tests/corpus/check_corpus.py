@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""The calendar reader against the reference, file by file (issue 3 item 6).
+"""The calendar reader against the reference, file by file.
 
 Every calendar fixture (services/ical-ingest/calendar/tests/fixtures/*.ics,
 kept with the calendar library) is read by `ical-ingest --expand --all` over
 one wide window and compared byte for byte with what the Python reference
-(../shared/tools/ical-oracle) printed, checked in as reference/NAME.txt.
+(python3-recurring-ical-events, see make_reference.py) printed, checked in
+as reference/NAME.txt.
 Where the project is right and the reference is wrong, DISAGREEMENTS names
 the RFC 5545 section and the project's answer is pinned in expected/NAME.txt;
 a pin the reference now agrees with is reported as stale. Files the

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Regenerates the reference outputs of the calendar fixtures
 (services/ical-ingest/calendar/tests/fixtures) with the Python
-reference implementation (../shared/tools/ical-oracle, Debian's
-python3-recurring-ical-events), and, with --pin NAME..., writes the
+reference implementation (an ical-oracle script over Debian's
+python3-recurring-ical-events, given with --oracle), and, with --pin NAME..., writes the
 project's own answer for files where the two disagree (after review).
 
 The window and zone are those of check_corpus.py. Not run by CI: the

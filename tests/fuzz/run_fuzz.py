@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A short, bounded libFuzzer run (issue 3 item 7): builds the fuzz targets
+"""A short, bounded libFuzzer run: builds the fuzz targets
 with clang in a build directory of their own (-DPB_FUZZ=ON, ASan+UBSan),
 then runs each for PB_FUZZ_SECONDS (default 30) with the fixtures and the
 regression inputs as seeds. A crash fails the test and leaves its input in
