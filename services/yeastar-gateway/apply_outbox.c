@@ -46,8 +46,8 @@ static json_t *update_body(struct gw_site *s, void *ud) {
                    pb_presence_name(e->desired));
 }
 
-static void on_update(struct gw_site *s, int err, const char *errmsg, json_t *resp,
-                      void *ud) {
+static void on_update(struct gw_site *s, int err, const char *errmsg,
+                      json_t *resp, void *ud) {
   (void)resp;
   struct gw_ext *e = ud;
   e->in_flight = false;
@@ -115,8 +115,8 @@ static void run_retries(struct gw_site *s, bool all) {
     gw_apply_check(s, due[i]);
   }
   free(due);
-  if (next >= 0 && (!pb_timer_armed(s->apply_timer) ||
-                    pb_timer_when(s->apply_timer) > next))
+  if (next >= 0 &&
+      (!pb_timer_armed(s->apply_timer) || pb_timer_when(s->apply_timer) > next))
     pb_timer_arm(s->apply_timer, next);
 }
 
@@ -159,8 +159,11 @@ void gw_apply_check(struct gw_site *s, struct gw_ext *e) {
     pb_map_remove(s->retry, e->number);
     e->in_retry = false;
   }
-  struct gw_request r = {.method = "POST", .endpoint = "extension/update",
-                         .body_cb = update_body, .cb = on_update, .ud = e};
+  struct gw_request r = {.method = "POST",
+                         .endpoint = "extension/update",
+                         .body_cb = update_body,
+                         .cb = on_update,
+                         .ud = e};
   e->in_flight = true;
   if (gw_pbx_submit(s, &r))
     e->in_flight = false;
@@ -179,12 +182,12 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
   struct gw_ext *e = gw_ext_touch(s, number);
   if (!e) {
     pb_warn("site %s: cannot track extension %s (at most %d per site, "
-            "[A-Za-z0-9_-]): its desired status is ignored", s->name, number,
-            GW_MAX_EXTS);
+            "[A-Za-z0-9_-]): its desired status is ignored",
+            s->name, number, GW_MAX_EXTS);
     return;
   }
-  bool same = e->desired == d->status && e->cause == d->cause &&
-              e->since == d->since;
+  bool same =
+      e->desired == d->status && e->cause == d->cause && e->since == d->since;
   /* The end of a kept drift and the new outbox row: both or neither. */
   bool began = e->drift_since ? gw_store_begin(s->gw) : false;
   bool status_changed = e->desired != d->status;
@@ -228,7 +231,8 @@ void gw_apply_set_desired(struct gw_site *s, const char *number,
   if (status_changed && !e->listed && s->directory_loaded &&
       d->status != PB_PRESENCE_NONE)
     pb_info("site %s: extension %s is not in the PBX directory: its status "
-            "waits in the outbox until it appears", s->name, number);
+            "waits in the outbox until it appears",
+            s->name, number);
   gw_apply_check(s, e);
   gw_ext_release(s, e);
 }

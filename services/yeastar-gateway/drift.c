@@ -28,14 +28,17 @@ static void drift_event(struct gw_site *s, const struct gw_ext *e,
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "site", s->name, "ext", e->number,
                          "action", action, "policy",
                          s->gw->drift_enforce ? "enforce" : "respect");
-  json_object_set_new(ev, "status", e->pbx_status == PB_PRESENCE_NONE
-                                        ? json_null()
-                                        : json_string(pb_presence_name(e->pbx_status)));
+  json_object_set_new(ev, "status",
+                      e->pbx_status == PB_PRESENCE_NONE
+                          ? json_null()
+                          : json_string(pb_presence_name(e->pbx_status)));
   if (previous != PB_PRESENCE_NONE)
-    json_object_set_new(ev, "previous", json_string(pb_presence_name(previous)));
-  json_object_set_new(ev, "desired", e->desired == PB_PRESENCE_NONE
-                                         ? json_null()
-                                         : json_string(pb_presence_name(e->desired)));
+    json_object_set_new(ev, "previous",
+                        json_string(pb_presence_name(previous)));
+  json_object_set_new(ev, "desired",
+                      e->desired == PB_PRESENCE_NONE
+                          ? json_null()
+                          : json_string(pb_presence_name(e->desired)));
   if (!strcmp(action, "kept"))
     pb_json_set_time_tz(ev, "until", e->drift_until, s->gw->tz);
   if (source)
@@ -55,16 +58,19 @@ void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why) {
   drift_event(s, e, "ended", PB_PRESENCE_NONE, NULL);
 }
 
-void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen,
-                      int64_t asked_ms, const char *source) {
+void gw_drift_observe(struct gw_site *s, struct gw_ext *e,
+                      enum pb_presence seen, int64_t asked_ms,
+                      const char *source) {
   if (seen == PB_PRESENCE_NONE || e->in_flight)
     return; /* a status we do not know, or our own update on its way */
   if (asked_ms && asked_ms <= e->applied_ms)
     return; /* read before our last update landed */
   if (!asked_ms && e->applied_ms &&
-      pb_clock_now_ms() - e->applied_ms < EVENT_GRACE_MS && seen != e->pbx_status) {
+      pb_clock_now_ms() - e->applied_ms < EVENT_GRACE_MS &&
+      seen != e->pbx_status) {
     pb_debug("site %s: %s: a PBX event says %s just after our change: the "
-             "read-back will tell", s->name, e->number, pb_presence_name(seen));
+             "read-back will tell",
+             s->name, e->number, pb_presence_name(seen));
     return;
   }
   enum pb_presence prev = e->pbx_status;
@@ -87,7 +93,8 @@ void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen
   }
   if (s->gw->drift_enforce) {
     pb_info("site %s: %s was changed on the PBX to %s: putting %s back "
-            "(DRIFT_POLICY=enforce)", s->name, e->number, pb_presence_name(seen),
+            "(DRIFT_POLICY=enforce)",
+            s->name, e->number, pb_presence_name(seen),
             pb_presence_name(e->desired));
     drift_event(s, e, "enforced", prev, source);
     e->attempts = 0;
@@ -109,9 +116,10 @@ void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen
   char until[40] = "the desired status changes";
   if (e->drift_until > 0)
     pb_time_format_rfc3339(e->drift_until, 0, until, sizeof until);
-  pb_info("site %s: %s was changed on the PBX to %s (planned: %s): kept until %s",
-          s->name, e->number, pb_presence_name(seen),
-          pb_presence_name(e->desired), until);
+  pb_info(
+      "site %s: %s was changed on the PBX to %s (planned: %s): kept until %s",
+      s->name, e->number, pb_presence_name(seen), pb_presence_name(e->desired),
+      until);
   drift_event(s, e, "kept", prev, source);
   gw_state_publish(s, e);
   gw_drift_arm(s);
@@ -148,7 +156,8 @@ static void on_drift_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
       e->next_status = PB_PRESENCE_NONE;
       e->desired_ms = pb_clock_mono_ms();
     }
-    if (gw_apply_needed(e) && gw_store_outbox_put(s, e->number, e->desired) == 0)
+    if (gw_apply_needed(e) &&
+        gw_store_outbox_put(s, e->number, e->desired) == 0)
       e->in_outbox = true;
     gw_store_end(s->gw, began);
     gw_state_publish(s, e);

@@ -5,7 +5,7 @@
  * (pbx_directory.c), applies desired statuses through an outbox kept in the
  * database (apply_outbox.c), notices drift (drift.c), and publishes state,
  * events and the site's status (state_publish.c, site_status.c).
- * Yeastar P-Series Open API v1.0 (/work/shared/design/PBX-APIS.md). */
+ * Yeastar P-Series Open API v1.0 (the vendor's developer guide). */
 #ifndef GATEWAY_H
 #define GATEWAY_H
 
@@ -32,7 +32,7 @@ struct gw_call;
 struct gw_test;
 
 #define GW_MAX_SITES 64
-#define GW_MAX_EXTS 100000        /* per site, as the directory payload */
+#define GW_MAX_EXTS 100000 /* per site, as the directory payload */
 #define GW_URL_MAX 512
 #define GW_SECRET_MAX 256
 #define GW_PIN_MAX 1024
@@ -41,31 +41,31 @@ struct gw_test;
  * and where its apply stands. */
 struct gw_ext {
   char number[PB_ID_MAX];
-  int64_t id;                    /* the PBX's internal id; 0 until listed */
-  char *name;                    /* caller id name, owned; NULL until listed */
-  enum pb_presence pbx_status;   /* last read or set; NONE: not seen yet */
-  unsigned online;               /* device bits, see pb_device_names */
-  bool listed;                   /* in the PBX directory */
-  bool seen;                     /* seen by the read under way */
+  int64_t id;                  /* the PBX's internal id; 0 until listed */
+  char *name;                  /* caller id name, owned; NULL until listed */
+  enum pb_presence pbx_status; /* last read or set; NONE: not seen yet */
+  unsigned online;             /* device bits, see pb_device_names */
+  bool listed;                 /* in the PBX directory */
+  bool seen;                   /* seen by the read under way */
   /* the desired status (R/ext/<site>/<ext>/desired) */
-  enum pb_presence desired;      /* PB_PRESENCE_NONE: nothing imposed */
+  enum pb_presence desired; /* PB_PRESENCE_NONE: nothing imposed */
   enum pb_cause cause;
   int64_t since;
-  int64_t next_at;               /* -1: no boundary ahead */
+  int64_t next_at; /* -1: no boundary ahead */
   enum pb_presence next_status;
   bool in_outbox;
-  int64_t desired_ms;            /* when the gateway learnt this status */
+  int64_t desired_ms; /* when the gateway learnt this status */
   /* applying */
-  bool in_flight;                /* an extension/update is queued or sent */
+  bool in_flight; /* an extension/update is queued or sent */
   bool in_retry;
-  int attempts;                  /* failed applies since the last success */
+  int attempts; /* failed applies since the last success */
   int64_t next_attempt_ms;
-  enum pb_presence sending;      /* the status of the update on its way */
-  int64_t applied_ms;            /* when our last update was confirmed */
-  int64_t updated_at;            /* when the PBX status last changed */
+  enum pb_presence sending; /* the status of the update on its way */
+  int64_t applied_ms;       /* when our last update was confirmed */
+  int64_t updated_at;       /* when the PBX status last changed */
   /* drift kept under DRIFT_POLICY=respect */
-  int64_t drift_since;           /* 0: none */
-  int64_t drift_until;           /* -1: until the desired status changes */
+  int64_t drift_since; /* 0: none */
+  int64_t drift_until; /* -1: until the desired status changes */
 };
 
 /* The gateway's I/O, behind one small interface (the scheduler's sched_io
@@ -96,72 +96,72 @@ enum gw_token_state { TOKEN_NONE, TOKEN_REQUESTING, TOKEN_VALID };
 /* What defines a site; the secret is owned and wiped on free. */
 struct gw_site_settings {
   char name[PB_ID_MAX];
-  char url[GW_URL_MAX];          /* as given: https://pbx.example.org:8088 */
+  char url[GW_URL_MAX]; /* as given: https://pbx.example.org:8088 */
   char client_id[256];
   char *secret;
   char ca_file[GW_URL_MAX];
   char pinned_key[GW_PIN_MAX];
   bool insecure;
-  int max_concurrency;           /* 0: PBX_MAX_CONCURRENCY */
-  int rate_per_second;           /* 0: PBX_RATE_PER_SECOND */
+  int max_concurrency; /* 0: PBX_MAX_CONCURRENCY */
+  int rate_per_second; /* 0: PBX_RATE_PER_SECOND */
 };
 
 struct gw_site {
   struct gw *gw;
   struct gw_site *next;
-  bool from_config;              /* the YEASTAR_* site (not changed on the bus) */
-  bool removed;                  /* freed once its last request returns */
+  bool from_config; /* the YEASTAR_* site (not changed on the bus) */
+  bool removed;     /* freed once its last request returns */
   char name[PB_ID_MAX];
   struct gw_site_settings set;
   char base_url[GW_URL_MAX + 32]; /* .../openapi/v1.0/ */
   /* request queue (pbx_client.c) */
   struct gw_call *queue_head, *queue_tail;
   size_t queued;
-  struct gw_call *sent;          /* requests on the wire */
+  struct gw_call *sent; /* requests on the wire */
   int inflight;
-  double bucket;                 /* token bucket of the request rate */
+  double bucket; /* token bucket of the request rate */
   int64_t bucket_ms;
   bool pumping;
   struct pb_timer *pump_timer;
-  bool down;                     /* no answer: only probes go out */
-  int probes;                    /* probes on the wire */
+  bool down;  /* no answer: only probes go out */
+  int probes; /* probes on the wire */
   int down_failures;
-  int server_errors;             /* HTTP 5xx answers in a row */
+  int server_errors; /* HTTP 5xx answers in a row */
   int64_t probe_at_ms;
-  bool last_reached_api;         /* the last failed request may have been
-                                    processed by the Open API (a lost answer) */
+  bool last_reached_api; /* the last failed request may have been
+                            processed by the Open API (a lost answer) */
   /* token (pbx_token.c) */
   enum gw_token_state token_state;
   char access_token[128], refresh_token[128];
   int64_t access_expires, refresh_expires, access_lifetime;
   struct pb_timer *token_timer;
-  bool token_busy;               /* a get_token or refresh_token is out */
-  bool token_wait;               /* a failed login waits for token_timer */
+  bool token_busy; /* a get_token or refresh_token is out */
+  bool token_wait; /* a failed login waits for token_timer */
   int token_failures;
   int64_t logins, refreshes;
   /* status (site_status.c) */
   char state[24];
   char error[PB_TEXT_MAX];
   int64_t state_since;
-  char failed[24];               /* first failing state since the last "ok" */
+  char failed[24]; /* first failing state since the last "ok" */
   int64_t failed_since;
   /* directory and read-back (pbx_directory.c) */
-  struct pb_map *exts;           /* number -> struct gw_ext */
+  struct pb_map *exts; /* number -> struct gw_ext */
   struct pb_timer *directory_timer, *readback_timer;
   bool directory_loaded;
   bool reading, read_publish;
   int read_page, page_size;
-  int64_t read_sent_ms;          /* when the page being read was asked for */
+  int64_t read_sent_ms; /* when the page being read was asked for */
   size_t read_seen;
   int64_t read_total;
   bool read_changed;
-  bool read_failed;              /* the last read ended in an error */
-  struct pb_map *unchecked;      /* retained states seen before the first
-                                    complete read: number -> site */
+  bool read_failed;                /* the last read ended in an error */
+  struct pb_map *unchecked;        /* retained states seen before the first
+                                      complete read: number -> site */
   struct pb_bus_reply *waiters[8]; /* directory/refresh requests to answer */
   int nwaiters;
   /* applies (apply_outbox.c) and drift (drift.c) */
-  struct pb_map *retry;          /* number -> gw_ext waiting for a retry */
+  struct pb_map *retry; /* number -> gw_ext waiting for a retry */
   struct pb_timer *apply_timer;
   struct pb_timer *drift_timer;
 };
@@ -177,17 +177,17 @@ struct gw {
   struct pb_tz *tz;
   const struct pb_config *cfg;
   struct gw_site *sites;
-  struct gw_site *removed;       /* removed sites still waiting for answers */
-  struct gw_test *tests;         /* site/test runs under way */
+  struct gw_site *removed; /* removed sites still waiting for answers */
+  struct gw_test *tests;   /* site/test runs under way */
   const char *user_agent;
   long timeout_ms;
   int max_concurrency, rate_per_second, rate_burst, max_tokens;
   int64_t retry_max_s, directory_every_s, readback_every_s;
   bool drift_enforce;
   bool del_token_on_exit;
-  int deleting;                  /* del_token answers still due */
-  struct pb_map *published;      /* sites whose topics this gateway has
-                                    published (from the database) */
+  int deleting;             /* del_token answers still due */
+  struct pb_map *published; /* sites whose topics this gateway has
+                               published (from the database) */
 };
 
 /* ---- I/O: the interface's real side (gw_io.c), and the core's calls ---- */
@@ -234,9 +234,11 @@ void gw_sites_free(struct gw *gw);
 json_t *gw_site_view(const struct gw_site *s);
 void gw_settings_cleanup(struct gw_site_settings *set);
 /* From a site/add|update|test request; `base` (may be NULL) gives the
- * values of absent fields. The error names the field. */
-int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
-                          struct gw_site_settings *out, char *err, size_t errlen);
+ * values of absent fields. The error names the field. `j` is only read
+ * (jansson iterates over a non-const object). */
+int gw_settings_from_json(json_t *j, const struct gw_site_settings *base,
+                          struct gw_site_settings *out, char *err,
+                          size_t errlen);
 int gw_settings_check(const struct gw_site_settings *set, char *err,
                       size_t errlen);
 /* The Open API base URL of a site's URL ("" and an error when there is
@@ -260,15 +262,15 @@ typedef void gw_pbx_cb(struct gw_site *site, int err, const char *errmsg,
  * status); NULL: nothing to send any more. */
 typedef json_t *gw_body_cb(struct gw_site *site, void *ud);
 struct gw_request {
-  const char *method;            /* "GET" or "POST" */
-  const char *endpoint;          /* a string literal: "extension/list" */
-  const char *query;             /* without the token: "page=1&page_size=100" */
-  json_t *body;                  /* taken */
+  const char *method;   /* "GET" or "POST" */
+  const char *endpoint; /* a string literal: "extension/list" */
+  const char *query;    /* without the token: "page=1&page_size=100" */
+  json_t *body;         /* taken */
   gw_body_cb *body_cb;
   gw_pbx_cb *cb;
   void *ud;
-  bool no_token;                 /* get_token, refresh_token */
-  bool urgent;                   /* to the front of the queue */
+  bool no_token; /* get_token, refresh_token */
+  bool urgent;   /* to the front of the queue */
 };
 int gw_pbx_submit(struct gw_site *s, const struct gw_request *r);
 void gw_pbx_pump(struct gw_site *s);
@@ -301,9 +303,9 @@ bool gw_envelope(const json_t *j, int64_t *code, const char **errmsg);
 #define GW_PROBE_MAX_MS 5000
 #define GW_PROBES_MAX 3
 enum gw_answer {
-  GW_ANSWER_API,                 /* an Open API envelope (any errcode) */
-  GW_ANSWER_SERVER_ERROR,        /* HTTP 5xx */
-  GW_ANSWER_NONE,                /* no answer: refused, timeout, cut, TLS */
+  GW_ANSWER_API,          /* an Open API envelope (any errcode) */
+  GW_ANSWER_SERVER_ERROR, /* HTTP 5xx */
+  GW_ANSWER_NONE,         /* no answer: refused, timeout, cut, TLS */
 };
 enum gw_outage_step { GW_OUTAGE_SAME, GW_OUTAGE_DOWN, GW_OUTAGE_BACK };
 /* What one answer means for a site that is `down` or not: DOWN (it goes or
@@ -405,8 +407,9 @@ bool gw_apply_needed(const struct gw_ext *e);
 /* ---- drift (drift.c, handle_pbx_event.c) ---- */
 /* The PBX shows `seen` for e (read back, or a PBX event); `asked_ms` is when
  * that information was asked for (0 for events), to skip stale reads. */
-void gw_drift_observe(struct gw_site *s, struct gw_ext *e, enum pb_presence seen,
-                      int64_t asked_ms, const char *source);
+void gw_drift_observe(struct gw_site *s, struct gw_ext *e,
+                      enum pb_presence seen, int64_t asked_ms,
+                      const char *source);
 void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why);
 void gw_drift_load(struct gw_site *s);
 void gw_drift_arm(struct gw_site *s);
@@ -435,9 +438,10 @@ int gw_store_load_token(struct gw_site *s, char **sealed_access,
 PB_MUST_CHECK int gw_store_ledger_add(struct gw_site *s, int64_t expires);
 int gw_store_ledger_live(struct gw_site *s, int64_t now, int64_t *earliest);
 PB_MUST_CHECK int gw_store_outbox_put(struct gw_site *s, const char *number,
-                        enum pb_presence status);
+                                      enum pb_presence status);
 PB_MUST_CHECK int gw_store_outbox_done(struct gw_site *s, const char *number);
-typedef void gw_outbox_cb(const char *number, enum pb_presence status, void *ud);
+typedef void gw_outbox_cb(const char *number, enum pb_presence status,
+                          void *ud);
 int gw_store_outbox_each(struct gw_site *s, gw_outbox_cb *cb, void *ud);
 PB_MUST_CHECK int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e);
 PB_MUST_CHECK int gw_store_drift_done(struct gw_site *s, const char *number);
@@ -455,14 +459,15 @@ void gw_store_end(struct gw *gw, bool began);
 struct gw_drift_row {
   const char *number;
   int64_t since, until;
-  enum pb_presence desired;      /* the decision the change departs from */
+  enum pb_presence desired; /* the decision the change departs from */
   enum pb_cause cause;
-  int64_t decided;               /* that decision's `since` */
+  int64_t decided; /* that decision's `since` */
 };
 typedef void gw_drift_cb(const struct gw_drift_row *row, void *ud);
 int gw_store_drift_each(struct gw_site *s, gw_drift_cb *cb, void *ud);
 PB_MUST_CHECK int gw_store_forget_site(struct gw *gw, const char *name);
-PB_MUST_CHECK int gw_store_site_put(struct gw *gw, const struct gw_site_settings *set);
+PB_MUST_CHECK int gw_store_site_put(struct gw *gw,
+                                    const struct gw_site_settings *set);
 PB_MUST_CHECK int gw_store_site_delete(struct gw *gw, const char *name);
 typedef void gw_site_row_cb(struct gw_site_settings *set, void *ud);
 int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud);

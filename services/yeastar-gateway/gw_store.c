@@ -18,8 +18,8 @@
 static const struct pb_migration migrations[] = {
     {1, "CREATE TABLE tokens ("
         "  site TEXT PRIMARY KEY,"
-        "  access_token TEXT NOT NULL,"   /* sealed */
-        "  refresh_token TEXT NOT NULL,"  /* sealed */
+        "  access_token TEXT NOT NULL,"  /* sealed */
+        "  refresh_token TEXT NOT NULL," /* sealed */
         "  access_expires INTEGER NOT NULL,"
         "  refresh_expires INTEGER NOT NULL);"
         "CREATE TABLE outbox ("
@@ -28,40 +28,41 @@ static const struct pb_migration migrations[] = {
         "  status TEXT NOT NULL,"
         "  queued_at INTEGER NOT NULL,"
         "  PRIMARY KEY (site, ext));"},
-    {2, "ALTER TABLE tokens ADD COLUMN access_lifetime INTEGER NOT NULL DEFAULT 0;"
-        /* tokens that may be live on the PBX although we do not hold them:
-         * a lost get_token answer, a pair given up while still valid */
-        "CREATE TABLE token_ledger ("
-        "  site TEXT NOT NULL,"
-        "  expires INTEGER NOT NULL);"
-        "CREATE INDEX token_ledger_site ON token_ledger(site, expires);"
-        "CREATE TABLE drift ("
-        "  site TEXT NOT NULL,"
-        "  ext TEXT NOT NULL,"
-        "  since INTEGER NOT NULL,"
-        "  until INTEGER NOT NULL,"       /* -1: until the desired status changes */
-        /* the decision it departs from, to know it again after a restart */
-        "  desired TEXT NOT NULL,"
-        "  cause TEXT NOT NULL,"
-        "  decided INTEGER NOT NULL,"
-        "  PRIMARY KEY (site, ext));"
-        "CREATE TABLE sites ("
-        "  name TEXT PRIMARY KEY,"
-        "  url TEXT NOT NULL,"
-        "  client_id TEXT NOT NULL,"
-        "  secret TEXT NOT NULL,"         /* sealed */
-        "  ca_file TEXT NOT NULL,"
-        "  pinned_key TEXT NOT NULL,"
-        "  insecure INTEGER NOT NULL,"
-        "  max_concurrency INTEGER NOT NULL,"
-        "  rate_per_second INTEGER NOT NULL,"
-        "  updated_at INTEGER NOT NULL);"},
+    {2,
+     "ALTER TABLE tokens ADD COLUMN access_lifetime INTEGER NOT NULL DEFAULT 0;"
+     /* tokens that may be live on the PBX although we do not hold them:
+      * a lost get_token answer, a pair given up while still valid */
+     "CREATE TABLE token_ledger ("
+     "  site TEXT NOT NULL,"
+     "  expires INTEGER NOT NULL);"
+     "CREATE INDEX token_ledger_site ON token_ledger(site, expires);"
+     "CREATE TABLE drift ("
+     "  site TEXT NOT NULL,"
+     "  ext TEXT NOT NULL,"
+     "  since INTEGER NOT NULL,"
+     "  until INTEGER NOT NULL," /* -1: until the desired status changes */
+     /* the decision it departs from, to know it again after a restart */
+     "  desired TEXT NOT NULL,"
+     "  cause TEXT NOT NULL,"
+     "  decided INTEGER NOT NULL,"
+     "  PRIMARY KEY (site, ext));"
+     "CREATE TABLE sites ("
+     "  name TEXT PRIMARY KEY,"
+     "  url TEXT NOT NULL,"
+     "  client_id TEXT NOT NULL,"
+     "  secret TEXT NOT NULL," /* sealed */
+     "  ca_file TEXT NOT NULL,"
+     "  pinned_key TEXT NOT NULL,"
+     "  insecure INTEGER NOT NULL,"
+     "  max_concurrency INTEGER NOT NULL,"
+     "  rate_per_second INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL);"},
     /* sites whose retained topics this gateway has published: kept after a
      * site's removal, so that what the broker still holds of it is cleared
      * at the next start even if the gateway died before the clearing */
     {3, "CREATE TABLE published_sites ("
         "  name TEXT PRIMARY KEY,"
-        "  removed_at INTEGER);"          /* NULL: served */
+        "  removed_at INTEGER);" /* NULL: served */
         "INSERT INTO published_sites(name) SELECT name FROM sites;"},
 };
 
@@ -71,8 +72,8 @@ int gw_store_open(const char *data_dir, struct pb_store **out) {
 }
 
 void gw_store_warn(const char *site, const char *what) {
-  pb_warn("site %s: %s could not be stored (the database error is above)",
-          site, what);
+  pb_warn("site %s: %s could not be stored (the database error is above)", site,
+          what);
 }
 
 static int run_site(struct gw_site *s, const char *sql) {
@@ -87,12 +88,14 @@ int gw_store_save_token(struct gw_site *s) {
   char *rt = pb_secretbox_seal(s->gw->box, s->refresh_token);
   int rc = PB_ENOMEM;
   if (at && rt) {
-    struct pb_stmt *st = pb_store_stmt(s->gw->store,
+    struct pb_stmt *st = pb_store_stmt(
+        s->gw->store,
         "INSERT OR REPLACE INTO tokens(site, access_token, refresh_token, "
         "access_expires, refresh_expires, access_lifetime) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    rc = (!st || pb_stmt_bind_text(st, 1, s->name) || pb_stmt_bind_text(st, 2, at) ||
-          pb_stmt_bind_text(st, 3, rt) || pb_stmt_bind_int(st, 4, s->access_expires) ||
+    rc = (!st || pb_stmt_bind_text(st, 1, s->name) ||
+          pb_stmt_bind_text(st, 2, at) || pb_stmt_bind_text(st, 3, rt) ||
+          pb_stmt_bind_int(st, 4, s->access_expires) ||
           pb_stmt_bind_int(st, 5, s->refresh_expires) ||
           pb_stmt_bind_int(st, 6, s->access_lifetime))
              ? PB_EDB
@@ -109,7 +112,8 @@ int gw_store_delete_token(struct gw_site *s) {
 
 int gw_store_load_token(struct gw_site *s, char **sealed_access,
                         char **sealed_refresh) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store,
       "SELECT access_token, refresh_token, access_expires, refresh_expires, "
       "access_lifetime FROM tokens WHERE site = ?1");
   if (!st || pb_stmt_bind_text(st, 1, s->name))
@@ -131,23 +135,29 @@ int gw_store_load_token(struct gw_site *s, char **sealed_access,
 }
 
 int gw_store_ledger_add(struct gw_site *s, int64_t expires) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
-      "INSERT INTO token_ledger(site, expires) VALUES (?1, ?2)");
-  if (!st || pb_stmt_bind_text(st, 1, s->name) || pb_stmt_bind_int(st, 2, expires))
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store, "INSERT INTO token_ledger(site, expires) VALUES (?1, ?2)");
+  if (!st || pb_stmt_bind_text(st, 1, s->name) ||
+      pb_stmt_bind_int(st, 2, expires))
     return PB_EDB;
   return pb_stmt_run(st);
 }
 
 /* Count of ledger tokens still live; *earliest: when the first expires. */
 int gw_store_ledger_live(struct gw_site *s, int64_t now, int64_t *earliest) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store,
       "DELETE FROM token_ledger WHERE site = ?1 AND expires <= ?2");
-  if (st && !pb_stmt_bind_text(st, 1, s->name) && !pb_stmt_bind_int(st, 2, now))
-    pb_stmt_run(st);
+  if (st && !pb_stmt_bind_text(st, 1, s->name) &&
+      !pb_stmt_bind_int(st, 2, now) && pb_stmt_run(st))
+    pb_debug("site %s: expired ledger rows stay until the next count", s->name);
+  /* Counted by their expiry, whether the pruning above went through or not. */
   st = pb_store_stmt(s->gw->store,
-      "SELECT count(*), min(expires) FROM token_ledger WHERE site = ?1");
+                     "SELECT count(*), min(expires) FROM token_ledger "
+                     "WHERE site = ?1 AND expires > ?2");
   *earliest = 0;
-  if (!st || pb_stmt_bind_text(st, 1, s->name) || pb_stmt_step(st) != PB_STMT_ROW)
+  if (!st || pb_stmt_bind_text(st, 1, s->name) ||
+      pb_stmt_bind_int(st, 2, now) || pb_stmt_step(st) != PB_STMT_ROW)
     return PB_EDB;
   *earliest = pb_stmt_int(st, 1);
   return (int)pb_stmt_int(st, 0);
@@ -155,10 +165,12 @@ int gw_store_ledger_live(struct gw_site *s, int64_t now, int64_t *earliest) {
 
 int gw_store_outbox_put(struct gw_site *s, const char *number,
                         enum pb_presence status) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store,
       "INSERT OR REPLACE INTO outbox(site, ext, status, queued_at) "
       "VALUES (?1, ?2, ?3, ?4)");
-  if (!st || pb_stmt_bind_text(st, 1, s->name) || pb_stmt_bind_text(st, 2, number) ||
+  if (!st || pb_stmt_bind_text(st, 1, s->name) ||
+      pb_stmt_bind_text(st, 2, number) ||
       pb_stmt_bind_text(st, 3, pb_presence_name(status)) ||
       pb_stmt_bind_int(st, 4, pb_clock_now()))
     return PB_EDB;
@@ -166,16 +178,17 @@ int gw_store_outbox_put(struct gw_site *s, const char *number,
 }
 
 int gw_store_outbox_done(struct gw_site *s, const char *number) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
-      "DELETE FROM outbox WHERE site = ?1 AND ext = ?2");
-  if (!st || pb_stmt_bind_text(st, 1, s->name) || pb_stmt_bind_text(st, 2, number))
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store, "DELETE FROM outbox WHERE site = ?1 AND ext = ?2");
+  if (!st || pb_stmt_bind_text(st, 1, s->name) ||
+      pb_stmt_bind_text(st, 2, number))
     return PB_EDB;
   return pb_stmt_run(st);
 }
 
 int gw_store_outbox_each(struct gw_site *s, gw_outbox_cb *cb, void *ud) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
-      "SELECT ext, status FROM outbox WHERE site = ?1");
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store, "SELECT ext, status FROM outbox WHERE site = ?1");
   if (!st || pb_stmt_bind_text(st, 1, s->name))
     return PB_EDB;
   int rc;
@@ -188,11 +201,13 @@ int gw_store_outbox_each(struct gw_site *s, gw_outbox_cb *cb, void *ud) {
 }
 
 int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store,
       "INSERT OR REPLACE INTO drift(site, ext, since, until, desired, cause, "
       "decided) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   if (!st || pb_stmt_bind_text(st, 1, s->name) ||
-      pb_stmt_bind_text(st, 2, e->number) || pb_stmt_bind_int(st, 3, e->drift_since) ||
+      pb_stmt_bind_text(st, 2, e->number) ||
+      pb_stmt_bind_int(st, 3, e->drift_since) ||
       pb_stmt_bind_int(st, 4, e->drift_until) ||
       pb_stmt_bind_text(st, 5, pb_presence_name(e->desired)) ||
       pb_stmt_bind_text(st, 6, pb_cause_name(e->cause)) ||
@@ -202,16 +217,18 @@ int gw_store_drift_put(struct gw_site *s, const struct gw_ext *e) {
 }
 
 int gw_store_drift_done(struct gw_site *s, const char *number) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
-      "DELETE FROM drift WHERE site = ?1 AND ext = ?2");
-  if (!st || pb_stmt_bind_text(st, 1, s->name) || pb_stmt_bind_text(st, 2, number))
+  struct pb_stmt *st = pb_store_stmt(
+      s->gw->store, "DELETE FROM drift WHERE site = ?1 AND ext = ?2");
+  if (!st || pb_stmt_bind_text(st, 1, s->name) ||
+      pb_stmt_bind_text(st, 2, number))
     return PB_EDB;
   return pb_stmt_run(st);
 }
 
 int gw_store_drift_each(struct gw_site *s, gw_drift_cb *cb, void *ud) {
-  struct pb_stmt *st = pb_store_stmt(s->gw->store,
-      "SELECT ext, since, until, desired, cause, decided FROM drift WHERE site = ?1");
+  struct pb_stmt *st =
+      pb_store_stmt(s->gw->store, "SELECT ext, since, until, desired, cause, "
+                                  "decided FROM drift WHERE site = ?1");
   if (!st || pb_stmt_bind_text(st, 1, s->name))
     return PB_EDB;
   int rc;
@@ -252,7 +269,9 @@ int gw_store_forget_site(struct gw *gw, const char *name) {
 /* Several writes that must not be cut apart by a kill -9 (a drift kept and
  * the outbox row it replaces). Without a transaction (BEGIN failed) the
  * writes still go, one by one. */
-bool gw_store_begin(struct gw *gw) { return pb_store_begin(gw->store) == 0; }
+bool gw_store_begin(struct gw *gw) {
+  return pb_store_begin(gw->store) == 0;
+}
 
 void gw_store_end(struct gw *gw, bool began) {
   if (began && pb_store_commit(gw->store))
@@ -260,15 +279,17 @@ void gw_store_end(struct gw *gw, bool began) {
 }
 
 int gw_store_published_add(struct gw *gw, const char *name) {
-  struct pb_stmt *st = pb_store_stmt(gw->store,
-      "INSERT OR REPLACE INTO published_sites(name, removed_at) VALUES (?1, NULL)");
+  struct pb_stmt *st =
+      pb_store_stmt(gw->store, "INSERT OR REPLACE INTO published_sites(name, "
+                               "removed_at) VALUES (?1, NULL)");
   if (!st || pb_stmt_bind_text(st, 1, name))
     return PB_EDB;
   return pb_stmt_run(st);
 }
 
 int gw_store_published_removed(struct gw *gw, const char *name) {
-  struct pb_stmt *st = pb_store_stmt(gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      gw->store,
       "UPDATE published_sites SET removed_at = ?2 WHERE name = ?1 AND "
       "removed_at IS NULL");
   if (!st || pb_stmt_bind_text(st, 1, name) ||
@@ -279,10 +300,12 @@ int gw_store_published_removed(struct gw *gw, const char *name) {
 
 int gw_store_published_each(struct gw *gw, int64_t keep_s, gw_name_cb *cb,
                             void *ud) {
-  struct pb_stmt *st = pb_store_stmt(gw->store,
-      "DELETE FROM published_sites WHERE removed_at < ?1");
-  if (st && !pb_stmt_bind_int(st, 1, pb_clock_now() - keep_s))
-    pb_stmt_run(st);
+  struct pb_stmt *st = pb_store_stmt(
+      gw->store, "DELETE FROM published_sites WHERE removed_at < ?1");
+  if (st && !pb_stmt_bind_int(st, 1, pb_clock_now() - keep_s) &&
+      pb_stmt_run(st))
+    pb_debug(
+        "sites no longer served for long stay listed until the next start");
   st = pb_store_stmt(gw->store, "SELECT name FROM published_sites");
   if (!st)
     return PB_EDB;

@@ -11,7 +11,8 @@
 #include "pb/log.h"
 #include "pb/topics.h"
 
-static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                       void *ud) {
   struct gw *gw = ud;
   char buf[256], err[256];
   const char *seg[5];
@@ -21,8 +22,9 @@ static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
   if (!s)
     return;
   if (!pb_topic_id_valid(seg[2])) {
-    pb_bus_error_event(bus, msg, "the extension must be 1-64 characters of "
-                                 "[A-Za-z0-9_-]");
+    pb_bus_error_event(bus, msg,
+                       "the extension must be 1-64 characters of "
+                       "[A-Za-z0-9_-]");
     return;
   }
   struct pb_desired d = {.status = PB_PRESENCE_NONE,
@@ -42,6 +44,6 @@ static void on_desired(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
 }
 
 int gw_desired_register(struct gw *gw) {
-  return pb_bus_subscribe(gw->bus, PB_TOPIC_EXT_ALL(PB_EXT_DESIRED),
-                          on_desired, gw);
+  return pb_bus_subscribe(gw->bus, PB_TOPIC_EXT_ALL(PB_EXT_DESIRED), on_desired,
+                          gw);
 }

@@ -33,14 +33,15 @@ static void on_pbx_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
     pb_debug("site %s: PBX event %lld ignored", s->name, (long long)ev.type);
     goto out;
   }
-  if (pb_pbx_event_presence(&ev, number, sizeof number, &status, err, sizeof err)) {
+  if (pb_pbx_event_presence(&ev, number, sizeof number, &status, err,
+                            sizeof err)) {
     pb_bus_error_event(bus, msg, err);
     goto out;
   }
   struct gw_ext *e = gw_ext_get(s, number);
   if (!e || !e->listed) {
-    pb_debug("site %s: PBX event for extension %s, not in the directory", s->name,
-             number);
+    pb_debug("site %s: PBX event for extension %s, not in the directory",
+             s->name, number);
     goto out;
   }
   gw_drift_observe(s, e, status, 0, "pbx_event");

@@ -42,7 +42,8 @@ static struct gw_site *served_site(struct gw *gw, const struct pb_bus_msg *msg,
   return s;
 }
 
-static void on_state(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+static void on_state(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                     void *ud) {
   (void)bus;
   char buf[256];
   const char *seg[5];
@@ -62,7 +63,8 @@ static void on_state(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
     return;
   }
   if (!e || !e->listed)
-    gw_retained_clear(ud, msg->topic, "the extension is not in the PBX directory");
+    gw_retained_clear(ud, msg->topic,
+                      "the extension is not in the PBX directory");
   else if (!gw_state_matches(s, e, msg->payload, msg->len))
     gw_state_publish(s, e);
 }
@@ -98,7 +100,8 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
     return;
   if (!s->directory_loaded)
     return; /* the first complete read publishes it */
-  if (msg->retained ? msg->len > 0 && !directory_matches(s, msg) : msg->len == 0)
+  if (msg->retained ? msg->len > 0 && !directory_matches(s, msg)
+                    : msg->len == 0)
     gw_directory_publish(s);
 }
 
@@ -110,9 +113,9 @@ static void on_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
   struct gw_site *s = served_site(ud, msg, 3, seg, buf, sizeof buf);
   if (!s)
     return;
-  if (msg->retained ? msg->len > 0 && !gw_site_status_matches(s, msg->payload,
-                                                              msg->len)
-                    : msg->len == 0)
+  if (msg->retained
+          ? msg->len > 0 && !gw_site_status_matches(s, msg->payload, msg->len)
+          : msg->len == 0)
     gw_site_publish_status(s);
 }
 

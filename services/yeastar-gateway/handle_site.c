@@ -127,8 +127,8 @@ static void on_remove(struct pb_bus *bus, const char *action, json_t *req,
   (void)bus;
   (void)action;
   struct gw *gw = ud;
-  struct gw_site *s = editable_site(gw, req, reply,
-                                    "unset YEASTAR_PBX_URL to remove it");
+  struct gw_site *s =
+      editable_site(gw, req, reply, "unset YEASTAR_PBX_URL to remove it");
   if (!s)
     return;
   json_t *data = json_pack("{s:s}", "name", s->name);
@@ -164,15 +164,18 @@ static void on_test(struct pb_bus *bus, const char *action, json_t *req,
   json_t *copy = json_deep_copy(req);
   if (!name)
     json_object_set_new(copy, "name", json_string("test"));
-  int rc = gw_settings_from_json(copy, s ? &s->set : NULL, &set, err, sizeof err);
+  int rc =
+      gw_settings_from_json(copy, s ? &s->set : NULL, &set, err, sizeof err);
   json_decref(copy);
   if (rc) {
     pb_bus_reply_error(reply, err, NULL);
     return;
   }
   if (!s && name && !json_object_get(req, "url")) {
-    snprintf(err, sizeof err, "no site '%.64s' (give url, client_id and "
-             "client_secret to test a new one)", name);
+    snprintf(err, sizeof err,
+             "no site '%.64s' (give url, client_id and "
+             "client_secret to test a new one)",
+             name);
     pb_bus_reply_error(reply, err, NULL);
   } else if (gw_settings_check(&set, err, sizeof err)) {
     pb_bus_reply_error(reply, err, NULL);
@@ -199,8 +202,9 @@ static void on_directory_refresh(struct pb_bus *bus, const char *action,
     else if (!gw->sites)
       snprintf(err, sizeof err, "this gateway serves no PBX site");
     else
-      snprintf(err, sizeof err, "field 'site' is required (this gateway "
-                                "serves several sites)");
+      snprintf(err, sizeof err,
+               "field 'site' is required (this gateway "
+               "serves several sites)");
     pb_bus_reply_error(reply, err, NULL);
     return;
   }

@@ -1,5 +1,5 @@
 /* yeastar-gateway: keeps PBX sites in step with the desired statuses and
- * mirrors what the PBX shows onto the bus (BRIEF §2, §6; docs/gateway.md).
+ * mirrors what the PBX shows onto the bus (docs/gateway.md).
  * Start-up: the YEASTAR_* site and the sites stored from site/add; at a
  * clean stop, optionally, each site's token is revoked. */
 #include <stdio.h>
@@ -27,7 +27,8 @@
 static int check_config(const struct pb_config *cfg, char *err, size_t errlen) {
   const char *policy = pb_config_str(cfg, PB_CFG_DRIFT_POLICY);
   if (strcmp(policy, "respect") != 0 && strcmp(policy, "enforce") != 0) {
-    snprintf(err, errlen, "DRIFT_POLICY: '%s' is not respect or enforce", policy);
+    snprintf(err, errlen, "DRIFT_POLICY: '%s' is not respect or enforce",
+             policy);
     return PB_ECONFIG;
   }
   return 0;
@@ -51,12 +52,14 @@ static void site_from_config(struct gw *gw) {
   }
   pb_strlcpy(set.ca_file, pb_config_str(cfg, PB_CFG_YEASTAR_CA_FILE),
              sizeof set.ca_file);
-  pb_strlcpy(set.pinned_key, pb_config_str(cfg, PB_CFG_YEASTAR_PINNED_PUBLIC_KEY),
+  pb_strlcpy(set.pinned_key,
+             pb_config_str(cfg, PB_CFG_YEASTAR_PINNED_PUBLIC_KEY),
              sizeof set.pinned_key);
   set.insecure = pb_config_bool(cfg, PB_CFG_YEASTAR_INSECURE);
   if (gw_settings_check(&set, err, sizeof err))
     pb_error("site %s from the YEASTAR_* settings: %s (it is started anyway "
-             "and will report what fails)", set.name, err);
+             "and will report what fails)",
+             set.name, err);
   gw_site_start(gw, &set, true, NULL);
   gw_settings_cleanup(&set);
 }
@@ -65,7 +68,8 @@ static void start_stored(struct gw_site_settings *set, void *ud) {
   struct gw *gw = ud;
   if (gw_site_find(gw, set->name))
     pb_warn("site %s: stored from site/add but also given by the YEASTAR_* "
-            "settings: the YEASTAR_* one is used", set->name);
+            "settings: the YEASTAR_* one is used",
+            set->name);
   else
     gw_site_start(gw, set, false, NULL);
   gw_settings_cleanup(set);
@@ -133,14 +137,17 @@ int main(int argc, char **argv) {
       .rate_burst = (int)pb_config_int(cfg, PB_CFG_PBX_RATE_BURST),
       .max_tokens = (int)pb_config_int(cfg, PB_CFG_PBX_MAX_TOKENS),
       .retry_max_s = pb_config_int(cfg, PB_CFG_APPLY_RETRY_MAX_SECONDS),
-      .directory_every_s = pb_config_int(cfg, PB_CFG_DIRECTORY_REFRESH_MINUTES) * 60,
+      .directory_every_s =
+          pb_config_int(cfg, PB_CFG_DIRECTORY_REFRESH_MINUTES) * 60,
       .readback_every_s = pb_config_int(cfg, PB_CFG_PBX_READBACK_SECONDS),
-      .drift_enforce = strcmp(pb_config_str(cfg, PB_CFG_DRIFT_POLICY), "enforce") == 0,
+      .drift_enforce =
+          strcmp(pb_config_str(cfg, PB_CFG_DRIFT_POLICY), "enforce") == 0,
       .del_token_on_exit = pb_config_bool(cfg, PB_CFG_PBX_DEL_TOKEN_ON_EXIT),
   };
   gw_io_use_bus(&gw);
   if (!*gw.user_agent) {
-    pb_error("YEASTAR_USER_AGENT is empty: the PBX refuses requests without one");
+    pb_error(
+        "YEASTAR_USER_AGENT is empty: the PBX refuses requests without one");
     exit_code = 2;
     goto out;
   }
@@ -154,8 +161,9 @@ int main(int argc, char **argv) {
   }
   gw.bus = svc.bus;
   pb_bus_serve_sealed(svc.bus, request_keys, secret_fields);
-  pb_info("drift policy: %s; read-back every %llds", gw.drift_enforce ? "enforce"
-          : "respect", (long long)gw.readback_every_s);
+  pb_info("drift policy: %s; read-back every %llds",
+          gw.drift_enforce ? "enforce" : "respect",
+          (long long)gw.readback_every_s);
   if (gw_retained_load(&gw)) {
     exit_code = 1;
     goto out;

@@ -1,9 +1,9 @@
 /* Every request to a PBX site goes through this queue: at most the site's
  * concurrency on the wire, started no faster than its token bucket allows,
- * the token added at send time. Open API rules (PBX-APIS.md): the token
- * only in the access_token query parameter, a User-Agent on every request,
- * JSON bodies, and both a non-200 status and a non-zero errcode are
- * failures. When the PBX stops answering, or answers HTTP 5xx to
+ * the token added at send time. Open API rules (P-Series developer guide):
+ * the token only in the access_token query parameter, a User-Agent on
+ * every request, JSON bodies, and both a non-200 status and a non-zero
+ * errcode are failures. When the PBX stops answering, or answers HTTP 5xx to
  * GW_DOWN_AFTER_SERVER_ERRORS requests in a row, the site is "down": requests
  * wait in the queue (nothing is lost, no storm of failures), probes backing
  * off to 5 s find out when it is back (pbx_outage.c), and then every
@@ -25,16 +25,16 @@
 
 /* Kept small: at 08:00 there is one queued per extension. */
 struct gw_call {
-  struct gw_call *next, *prev;   /* queue (next only) or sent list */
+  struct gw_call *next, *prev; /* queue (next only) or sent list */
   struct gw_site *site;
   bool post, no_token, token_retried, probe;
-  const char *endpoint;          /* a string literal */
-  char *query;                   /* NULL: none */
+  const char *endpoint; /* a string literal */
+  char *query;          /* NULL: none */
   char *body;
   gw_body_cb *body_cb;
   gw_pbx_cb *cb;
   void *ud;
-  char *token;                   /* the token it went out with, while sent */
+  char *token; /* the token it went out with, while sent */
 };
 
 /* Its token, and the body of a token request (the client secret or the
@@ -177,7 +177,8 @@ static void came_back(struct gw_site *s) {
   s->down = false;
   s->down_failures = 0;
   pb_info("site %s: the PBX answers again (%zu requests waiting, %zu "
-          "extensions to retry)", s->name, s->queued, pb_map_count(s->retry));
+          "extensions to retry)",
+          s->name, s->queued, pb_map_count(s->retry));
   if (!strcmp(s->state, "unreachable") || !strcmp(s->state, "tls_failed") ||
       !strcmp(s->state, "api_disabled") || !strcmp(s->state, "forbidden"))
     gw_site_set_state(s, "ok", "");
@@ -226,7 +227,6 @@ static void requeue(struct gw_site *s, struct gw_call *c) {
   push_front(s, c);
 }
 
-
 static void on_answer(const struct pb_http_response *r, void *ud) {
   struct gw_call *c = ud;
   struct gw_site *s = c->site;
@@ -271,8 +271,10 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
       /* The PBX (or its proxy) fails everything: wait for it like for a
        * PBX that does not answer, instead of each extension backing off on
        * its own. */
-      snprintf(msg, sizeof msg, "%s: HTTP %ld from the PBX (%d answers in a "
-               "row)", c->endpoint, r->status, s->server_errors);
+      snprintf(msg, sizeof msg,
+               "%s: HTTP %ld from the PBX (%d answers in a "
+               "row)",
+               c->endpoint, r->status, s->server_errors);
       went_down(s, "unreachable", msg);
       if (c->probe)
         call_free(c);
@@ -303,7 +305,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
   } else if (code == GW_ERRCODE_IP_FORBIDDEN) {
     snprintf(msg, sizeof msg,
              "%s: errcode 70087 (%s): this gateway's IP address is not in the "
-             "PBX's API allow-list", c->endpoint, errmsg);
+             "PBX's API allow-list",
+             c->endpoint, errmsg);
     went_down(s, "forbidden", msg);
     if (c->probe)
       call_free(c);
@@ -329,8 +332,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
       requeue(s, c);
     } else if (code != 0 || r->status != 200) {
       if (r->status != 200)
-        snprintf(msg, sizeof msg, "%s: HTTP %ld, errcode %lld (%s)", c->endpoint,
-                 r->status, (long long)code, errmsg);
+        snprintf(msg, sizeof msg, "%s: HTTP %ld, errcode %lld (%s)",
+                 c->endpoint, r->status, (long long)code, errmsg);
       else
         snprintf(msg, sizeof msg, "%s: errcode %lld (%s)", c->endpoint,
                  (long long)code, errmsg);
@@ -358,9 +361,9 @@ static int send_call(struct gw_site *s, struct gw_call *c) {
       !(c->token = strdup(s->access_token)))
     return PB_ENOMEM;
   const char *token = c->token;
-  int rc = gw_http_request(s->gw, &s->set, s->base_url, c->post ? "POST" : "GET",
-                           c->endpoint, c->query, token, c->body, url,
-                           sizeof url, &req);
+  int rc = gw_http_request(s->gw, &s->set, s->base_url,
+                           c->post ? "POST" : "GET", c->endpoint, c->query,
+                           token, c->body, url, sizeof url, &req);
   if (!rc)
     rc = s->gw->io.http_send(s->gw->io.ud, &req, on_answer, c);
   if (rc)

@@ -160,8 +160,8 @@ static void finish_read(struct gw_site *s) {
   free(gone);
   if (!consistent)
     pb_info("site %s: the directory changed while it was read (%zu seen, %lld "
-            "announced): nothing removed this time", s->name, s->read_seen,
-            (long long)s->read_total);
+            "announced): nothing removed this time",
+            s->name, s->read_seen, (long long)s->read_total);
   else
     gw_retained_check_states(s);
   bool first = !s->directory_loaded;
@@ -180,8 +180,8 @@ static void finish_read(struct gw_site *s) {
 
 static void read_page(struct gw_site *s);
 
-static void on_page(struct gw_site *s, int err, const char *errmsg, json_t *resp,
-                    void *ud) {
+static void on_page(struct gw_site *s, int err, const char *errmsg,
+                    json_t *resp, void *ud) {
   (void)ud;
   if (err == PB_ESTATE) {
     s->reading = false;
@@ -189,12 +189,15 @@ static void on_page(struct gw_site *s, int err, const char *errmsg, json_t *resp
     return;
   }
   if (err) {
-    const json_t *bad = json_array_get(json_object_get(resp, "invalid_param_list"), 0);
+    const json_t *bad =
+        json_array_get(json_object_get(resp, "invalid_param_list"), 0);
     const char *field = pb_json_str(bad, "field");
-    if (err == PB_EPBX && field && !strcmp(field, "page_size") && s->page_size > 1) {
+    if (err == PB_EPBX && field && !strcmp(field, "page_size") &&
+        s->page_size > 1) {
       s->page_size /= 2;
       pb_info("site %s: the PBX refuses pages of that size: reading %d at a "
-              "time", s->name, s->page_size);
+              "time",
+              s->name, s->page_size);
       s->reading = false;
       gw_directory_read(s, s->read_publish);
       return;
@@ -208,7 +211,8 @@ static void on_page(struct gw_site *s, int err, const char *errmsg, json_t *resp
     return;
   }
   const json_t *data = json_object_get(resp, "data");
-  s->read_total = (int64_t)json_integer_value(json_object_get(resp, "total_number"));
+  s->read_total =
+      (int64_t)json_integer_value(json_object_get(resp, "total_number"));
   size_t i;
   const json_t *item;
   json_array_foreach(data, i, item) {
@@ -270,8 +274,10 @@ static void read_page(struct gw_site *s) {
   snprintf(query, sizeof query, "page=%d&page_size=%d&sort_by=id&order_by=asc",
            s->read_page, s->page_size);
   s->read_sent_ms = pb_clock_now_ms();
-  struct gw_request r = {.method = "GET", .endpoint = "extension/list",
-                         .query = query, .cb = on_page};
+  struct gw_request r = {.method = "GET",
+                         .endpoint = "extension/list",
+                         .query = query,
+                         .cb = on_page};
   if (gw_pbx_submit(s, &r)) {
     s->reading = false;
     answer_waiters(s, "the directory read could not be queued");
@@ -298,14 +304,16 @@ void gw_directory_read(struct gw_site *s, bool publish) {
   read_page(s);
 }
 
-static void on_directory_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+static void on_directory_timer(struct pb_loop *loop, struct pb_timer *t,
+                               void *ud) {
   (void)loop;
   struct gw_site *s = ud;
   pb_timer_arm_in(t, s->gw->directory_every_s * 1000);
   gw_directory_read(s, true);
 }
 
-static void on_readback_timer(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+static void on_readback_timer(struct pb_loop *loop, struct pb_timer *t,
+                              void *ud) {
   (void)loop;
   struct gw_site *s = ud;
   if (s->gw->readback_every_s > 0)

@@ -91,8 +91,10 @@ static bool token_state_name(const char *state) {
 static int take_pair(struct gw_site *s, const json_t *resp) {
   const char *at = pb_json_str(resp, "access_token");
   const char *rt = pb_json_str(resp, "refresh_token");
-  json_int_t ate = json_integer_value(json_object_get(resp, "access_token_expire_time"));
-  json_int_t rte = json_integer_value(json_object_get(resp, "refresh_token_expire_time"));
+  json_int_t ate =
+      json_integer_value(json_object_get(resp, "access_token_expire_time"));
+  json_int_t rte =
+      json_integer_value(json_object_get(resp, "refresh_token_expire_time"));
   if (!at || !*at || strlen(at) >= sizeof s->access_token || ate <= 0)
     return PB_EPBX;
   int64_t now = pb_clock_now();
@@ -121,7 +123,8 @@ static int take_pair(struct gw_site *s, const json_t *resp) {
  * if it is still valid. */
 static void start_busy(struct gw_site *s) {
   s->token_busy = true;
-  s->token_state = access_valid(s, pb_clock_now()) ? TOKEN_VALID : TOKEN_REQUESTING;
+  s->token_state =
+      access_valid(s, pb_clock_now()) ? TOKEN_VALID : TOKEN_REQUESTING;
 }
 
 /* No new token for now; retry_s > 0: try again then (no hammering). */
@@ -145,11 +148,12 @@ static void count_lost_answer(struct gw_site *s, const char *what) {
   if (gw_store_ledger_add(s, until))
     gw_store_warn(s->name, "a token that may be live");
   pb_warn("site %s: the %s answer was lost: a token it may have created is "
-          "counted as live for %llds", s->name, what, (long long)lifetime(s));
+          "counted as live for %llds",
+          s->name, what, (long long)lifetime(s));
 }
 
-static void on_login(struct gw_site *s, int err, const char *errmsg, json_t *resp,
-                     void *ud) {
+static void on_login(struct gw_site *s, int err, const char *errmsg,
+                     json_t *resp, void *ud) {
   (void)ud;
   int64_t code = 0;
   const char *pbxmsg = "";
@@ -177,13 +181,15 @@ static void on_login(struct gw_site *s, int err, const char *errmsg, json_t *res
     s->token_failures++;
     snprintf(msg, sizeof msg,
              "the PBX refused the client id or secret (get_token: errcode -1 "
-             "%s); next try in %llds", pbxmsg, (long long)wait);
+             "%s); next try in %llds",
+             pbxmsg, (long long)wait);
     token_failed(s, "auth_failed", msg, wait);
   } else if (err == PB_EPBX && envelope && code == GW_ERRCODE_TOKEN_LIMIT) {
     snprintf(msg, sizeof msg,
              "the PBX holds too many tokens for this API application (errcode "
              "10005): another program may use the same client id; next try "
-             "in %ds", LIMIT_RETRY_S);
+             "in %ds",
+             LIMIT_RETRY_S);
     token_failed(s, "token_limit", msg, LIMIT_RETRY_S);
   } else if (err == PB_EHTTP || (envelope && code == GW_ERRCODE_IP_FORBIDDEN)) {
     /* The site is down (or forbidden): the queue's probe tells when to try
@@ -214,16 +220,20 @@ static void login(struct gw_site *s) {
     char msg[300];
     snprintf(msg, sizeof msg,
              "%d tokens of this gateway may still be live on the PBX "
-             "(PBX_MAX_TOKENS=%d): no new login for %llds", live,
-             s->gw->max_tokens, (long long)wait);
+             "(PBX_MAX_TOKENS=%d): no new login for %llds",
+             live, s->gw->max_tokens, (long long)wait);
     token_failed(s, "token_limit", msg, wait);
     return;
   }
   start_busy(s);
-  json_t *body = json_pack("{s:s,s:s}", "username", s->set.client_id, "password",
-                           s->set.secret ? s->set.secret : "");
-  struct gw_request r = {.method = "POST", .endpoint = "get_token", .body = body,
-                         .cb = on_login, .no_token = true, .urgent = true};
+  json_t *body = json_pack("{s:s,s:s}", "username", s->set.client_id,
+                           "password", s->set.secret ? s->set.secret : "");
+  struct gw_request r = {.method = "POST",
+                         .endpoint = "get_token",
+                         .body = body,
+                         .cb = on_login,
+                         .no_token = true,
+                         .urgent = true};
   if (gw_pbx_submit(s, &r))
     token_failed(s, "error", "get_token could not be queued", RETRY_S);
 }
@@ -255,7 +265,8 @@ static void on_refresh(struct gw_site *s, int err, const char *errmsg,
     return;
   }
   if (envelope && code == GW_ERRCODE_TOKEN_LIMIT) {
-    token_failed(s, "token_limit", "refresh_token: errcode 10005 (too many tokens)",
+    token_failed(s, "token_limit",
+                 "refresh_token: errcode 10005 (too many tokens)",
                  LIMIT_RETRY_S);
     return;
   }
@@ -276,8 +287,11 @@ static void on_refresh(struct gw_site *s, int err, const char *errmsg,
 static void refresh(struct gw_site *s) {
   start_busy(s);
   json_t *body = json_pack("{s:s}", "refresh_token", s->refresh_token);
-  struct gw_request r = {.method = "POST", .endpoint = "refresh_token",
-                         .body = body, .cb = on_refresh, .no_token = true,
+  struct gw_request r = {.method = "POST",
+                         .endpoint = "refresh_token",
+                         .body = body,
+                         .cb = on_refresh,
+                         .no_token = true,
                          .urgent = true};
   if (gw_pbx_submit(s, &r))
     token_failed(s, "error", "refresh_token could not be queued", RETRY_S);
@@ -346,7 +360,8 @@ static void on_deleted(const struct pb_http_response *r, void *ud) {
     gw_token_forget(s);
   } else {
     pb_warn("site %s: del_token failed (%s): the token stays stored and is "
-            "reused at the next start", s->name, why);
+            "reused at the next start",
+            s->name, why);
   }
   if (--s->gw->deleting == 0)
     pb_loop_stop(s->gw->loop); /* main runs the loop again only for these */
@@ -379,7 +394,8 @@ static void on_removed_deleted(const struct pb_http_response *r, void *ud) {
     pb_info("site %s: removed, its token revoked (del_token)", s->name);
   else
     pb_warn("site %s: removed, but del_token failed (%s): its token expires "
-            "on the PBX on its own", s->name, why);
+            "on the PBX on its own",
+            s->name, why);
   s->inflight--;
   gw_site_release(s);
 }

@@ -59,7 +59,8 @@ static bool printable(const char *s) {
 }
 
 static bool pin_hashes_valid(const char *pin) {
-  /* sha256//<44 base64 chars>, several joined by ';' (CURLOPT_PINNEDPUBLICKEY) */
+  /* sha256//<44 base64 chars>, several joined by ';' (CURLOPT_PINNEDPUBLICKEY)
+   */
   const char *p = pin;
   while (*p) {
     if (strncmp(p, "sha256//", 8) != 0)
@@ -67,7 +68,8 @@ static bool pin_hashes_valid(const char *pin) {
     p += 8;
     size_t n = 0;
     while (p[n] && p[n] != ';' &&
-           (isalnum((unsigned char)p[n]) || p[n] == '+' || p[n] == '/' || p[n] == '='))
+           (isalnum((unsigned char)p[n]) || p[n] == '+' || p[n] == '/' ||
+            p[n] == '='))
       n++;
     if (n != 44 || (p[n] && p[n] != ';'))
       return false;
@@ -84,46 +86,55 @@ int gw_settings_check(const struct gw_site_settings *set, char *err,
   struct pb_url u;
   char why[200];
   if (!pb_topic_id_valid(set->name)) {
-    snprintf(err, errlen, "field 'name' must be 1-64 characters of [A-Za-z0-9_-]");
+    snprintf(err, errlen,
+             "field 'name' must be 1-64 characters of [A-Za-z0-9_-]");
     return PB_EINVAL;
   }
   if (pb_url_split(set->url, schemes, &u, why, sizeof why)) {
-    snprintf(err, errlen, "field 'url' must be an http(s) URL like "
-                          "https://pbx.example.org:8088");
+    snprintf(err, errlen,
+             "field 'url' must be an http(s) URL like "
+             "https://pbx.example.org:8088");
     return PB_EINVAL;
   }
   if (u.userinfo) {
-    snprintf(err, errlen, "field 'url' must not hold credentials (use "
-                          "client_id and client_secret)");
+    snprintf(err, errlen,
+             "field 'url' must not hold credentials (use "
+             "client_id and client_secret)");
     return PB_EINVAL;
   }
   if (!set->client_id[0] || !printable(set->client_id)) {
-    snprintf(err, errlen, "field 'client_id' is required (the Open API client "
-                          "id: PBX > Integrations > API)");
+    snprintf(err, errlen,
+             "field 'client_id' is required (the Open API client "
+             "id: PBX > Integrations > API)");
     return PB_EINVAL;
   }
   if (!set->secret || !*set->secret || !printable(set->secret) ||
       strlen(set->secret) >= GW_SECRET_MAX) {
-    snprintf(err, errlen, "field 'client_secret' is required (1-%d printable "
-                          "characters)", GW_SECRET_MAX - 1);
+    snprintf(err, errlen,
+             "field 'client_secret' is required (1-%d printable "
+             "characters)",
+             GW_SECRET_MAX - 1);
     return PB_EINVAL;
   }
   if (set->ca_file[0] && access(set->ca_file, R_OK) != 0) {
-    snprintf(err, errlen, "field 'ca_file': cannot read '%.200s'", set->ca_file);
+    snprintf(err, errlen, "field 'ca_file': cannot read '%.200s'",
+             set->ca_file);
     return PB_EINVAL;
   }
   if (set->pinned_key[0] && strncmp(set->pinned_key, "sha256//", 8) == 0
           ? !pin_hashes_valid(set->pinned_key)
           : set->pinned_key[0] && access(set->pinned_key, R_OK) != 0) {
-    snprintf(err, errlen, "field 'pinned_public_key' must be sha256//<base64 "
-                          "of 32 bytes> (';' between several) or a readable "
-                          "PEM/DER public key file");
+    snprintf(err, errlen,
+             "field 'pinned_public_key' must be sha256//<base64 "
+             "of 32 bytes> (';' between several) or a readable "
+             "PEM/DER public key file");
     return PB_EINVAL;
   }
   if (set->max_concurrency < 0 || set->max_concurrency > 64 ||
       set->rate_per_second < 0 || set->rate_per_second > 10000) {
-    snprintf(err, errlen, "fields 'max_concurrency' (0-64) and "
-                          "'rate_per_second' (0-10000) are out of range");
+    snprintf(err, errlen,
+             "fields 'max_concurrency' (0-64) and "
+             "'rate_per_second' (0-10000) are out of range");
     return PB_EINVAL;
   }
   return 0;
@@ -144,23 +155,33 @@ static int get_text(const json_t *j, const char *key, char *out, size_t len,
   return 0;
 }
 
-int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
-                          struct gw_site_settings *out, char *err, size_t errlen) {
-  static const char *const known[] = {
-      "name", "url", "client_id", "client_secret", "ca_file", "pinned_public_key",
-      "insecure", "max_concurrency", "rate_per_second", "transaction"};
+int gw_settings_from_json(json_t *j, const struct gw_site_settings *base,
+                          struct gw_site_settings *out, char *err,
+                          size_t errlen) {
+  static const char *const known[] = {"name",
+                                      "url",
+                                      "client_id",
+                                      "client_secret",
+                                      "ca_file",
+                                      "pinned_public_key",
+                                      "insecure",
+                                      "max_concurrency",
+                                      "rate_per_second",
+                                      "transaction"};
   const char *key;
-  const json_t *v;
+  json_t *v;
   int rc;
   memset(out, 0, sizeof *out);
-  json_object_foreach((json_t *)j, key, v) {
+  json_object_foreach(j, key, v) {
     size_t k = 0;
     while (k < sizeof known / sizeof known[0] && strcmp(known[k], key) != 0)
       k++;
     if (k == sizeof known / sizeof known[0]) {
-      snprintf(err, errlen, "unknown field '%.64s' (known: name, url, client_id, "
+      snprintf(err, errlen,
+               "unknown field '%.64s' (known: name, url, client_id, "
                "client_secret, ca_file, pinned_public_key, insecure, "
-               "max_concurrency, rate_per_second)", key);
+               "max_concurrency, rate_per_second)",
+               key);
       return PB_EINVAL;
     }
   }
@@ -180,7 +201,8 @@ int gw_settings_from_json(const json_t *j, const struct gw_site_settings *base,
       (rc = get_text(j, "client_id", out->client_id, sizeof out->client_id, err,
                      errlen)) ||
       (rc = get_text(j, "client_secret", secret, sizeof secret, err, errlen)) ||
-      (rc = get_text(j, "ca_file", out->ca_file, sizeof out->ca_file, err, errlen)) ||
+      (rc = get_text(j, "ca_file", out->ca_file, sizeof out->ca_file, err,
+                     errlen)) ||
       (rc = get_text(j, "pinned_public_key", out->pinned_key,
                      sizeof out->pinned_key, err, errlen)))
     goto fail;
@@ -224,12 +246,14 @@ static void warn_settings(const struct gw_site *s) {
   if (s->set.insecure)
     pb_warn("site %s: TLS certificate verification is OFF (insecure): anyone "
             "on the path can read the PBX credentials; give the PBX's CA "
-            "(ca_file) or pin its key (pinned_public_key) instead", s->name);
+            "(ca_file) or pin its key (pinned_public_key) instead",
+            s->name);
   if (pb_url_parse(s->set.url, &u) == 0 && strcmp(u.scheme, "http") == 0 &&
       strcmp(u.host, "127.0.0.1") != 0 && strcmp(u.host, "localhost") != 0 &&
       strcmp(u.host, "[::1]") != 0)
     pb_warn("site %s: plain HTTP to %s: the client secret and tokens cross the "
-            "network unencrypted (use https)", s->name, u.host);
+            "network unencrypted (use https)",
+            s->name, u.host);
 }
 
 static void take_settings(struct gw_site *s, struct gw_site_settings *set) {
@@ -266,8 +290,8 @@ int gw_site_start(struct gw *gw, struct gw_site_settings *set, bool from_config,
     tail = &(*tail)->next;
   *tail = s;
   gw_retained_serve(gw, s->name);
-  pb_info("site %s: %s (client id %s)%s", s->name, s->base_url, s->set.client_id,
-          from_config ? " from the YEASTAR_* settings" : "");
+  pb_info("site %s: %s (client id %s)%s", s->name, s->base_url,
+          s->set.client_id, from_config ? " from the YEASTAR_* settings" : "");
   warn_settings(s);
   gw_token_load(s);
   gw_outbox_load(s);
@@ -400,17 +424,18 @@ void gw_sites_free(struct gw *gw) {
 }
 
 json_t *gw_site_view(const struct gw_site *s) {
-  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:i,s:i,s:s,s:b,s:s}", "name",
-                        s->name, "url", s->set.url, "client_id", s->set.client_id,
-                        "ca_file", s->set.ca_file, "pinned_public_key",
-                        s->set.pinned_key, "insecure", s->set.insecure,
-                        "max_concurrency", s->set.max_concurrency,
-                        "rate_per_second", s->set.rate_per_second, "source",
-                        s->from_config ? "config" : "bus", "secret_set",
-                        s->set.secret && *s->set.secret, "state", s->state);
-  json_object_set_new(j, "error", s->error[0] ? json_string(s->error) : json_null());
+  json_t *j = json_pack(
+      "{s:s,s:s,s:s,s:s,s:s,s:b,s:i,s:i,s:s,s:b,s:s}", "name", s->name, "url",
+      s->set.url, "client_id", s->set.client_id, "ca_file", s->set.ca_file,
+      "pinned_public_key", s->set.pinned_key, "insecure", s->set.insecure,
+      "max_concurrency", s->set.max_concurrency, "rate_per_second",
+      s->set.rate_per_second, "source", s->from_config ? "config" : "bus",
+      "secret_set", s->set.secret && *s->set.secret, "state", s->state);
+  json_object_set_new(j, "error",
+                      s->error[0] ? json_string(s->error) : json_null());
   pb_json_set_time_tz(j, "since", s->state_since, s->gw->tz);
-  json_object_set_new(j, "token_valid", json_boolean(s->token_state == TOKEN_VALID));
+  json_object_set_new(j, "token_valid",
+                      json_boolean(s->token_state == TOKEN_VALID));
   size_t pos = 0, listed = 0, pending = 0;
   struct gw_ext *e;
   while ((e = pb_map_next(s->exts, &pos, NULL))) {

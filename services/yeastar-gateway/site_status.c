@@ -71,10 +71,11 @@ void gw_site_publish_status(struct gw_site *s) {
 }
 
 /* pbx_error is told once per failing state (not again for each request
- * that meets the same failure); pbx_recovered once the site is "ok" again after any failure,
- * with the first failing state and how long it lasted in all (a site may
- * go through "starting" after its settings were fixed). */
-void gw_site_set_state(struct gw_site *s, const char *state, const char *error) {
+ * that meets the same failure); pbx_recovered once the site is "ok" again after
+ * any failure, with the first failing state and how long it lasted in all (a
+ * site may go through "starting" after its settings were fixed). */
+void gw_site_set_state(struct gw_site *s, const char *state,
+                       const char *error) {
   if (!strcmp(s->state, state) && !strcmp(s->error, error ? error : ""))
     return;
   int64_t now = pb_clock_now();

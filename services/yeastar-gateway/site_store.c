@@ -15,14 +15,16 @@ int gw_store_site_put(struct gw *gw, const struct gw_site_settings *set) {
   char *sealed = pb_secretbox_seal(gw->box, set->secret ? set->secret : "");
   if (!sealed)
     return PB_ECRYPTO;
-  struct pb_stmt *st = pb_store_stmt(gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      gw->store,
       "INSERT OR REPLACE INTO sites(name, url, client_id, secret, ca_file, "
       "pinned_key, insecure, max_concurrency, rate_per_second, updated_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   int rc = (!st || pb_stmt_bind_text(st, 1, set->name) ||
             pb_stmt_bind_text(st, 2, set->url) ||
             pb_stmt_bind_text(st, 3, set->client_id) ||
-            pb_stmt_bind_text(st, 4, sealed) || pb_stmt_bind_text(st, 5, set->ca_file) ||
+            pb_stmt_bind_text(st, 4, sealed) ||
+            pb_stmt_bind_text(st, 5, set->ca_file) ||
             pb_stmt_bind_text(st, 6, set->pinned_key) ||
             pb_stmt_bind_int(st, 7, set->insecure) ||
             pb_stmt_bind_int(st, 8, set->max_concurrency) ||
@@ -39,7 +41,8 @@ int gw_store_site_delete(struct gw *gw, const char *name) {
 }
 
 int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud) {
-  struct pb_stmt *st = pb_store_stmt(gw->store,
+  struct pb_stmt *st = pb_store_stmt(
+      gw->store,
       "SELECT name, url, client_id, secret, ca_file, pinned_key, insecure, "
       "max_concurrency, rate_per_second FROM sites ORDER BY name");
   if (!st)
@@ -51,7 +54,8 @@ int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud) {
     pb_strlcpy(set.name, pb_stmt_text(st, 0), sizeof set.name);
     if (pb_secretbox_unseal(gw->box, pb_stmt_text(st, 3), &secret)) {
       pb_error("site %s: its stored secret cannot be opened with this "
-               "secret.key: the site is not started (add it again)", set.name);
+               "secret.key: the site is not started (add it again)",
+               set.name);
       continue;
     }
     pb_strlcpy(set.url, pb_stmt_text(st, 1), sizeof set.url);

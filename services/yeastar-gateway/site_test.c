@@ -21,23 +21,23 @@ enum step { STEP_LOGIN, STEP_LIST, STEP_DELETE };
 struct gw_test {
   struct gw_test *next;
   struct gw *gw;
-  char site[PB_ID_MAX];          /* the site tested, "" for new settings */
+  char site[PB_ID_MAX]; /* the site tested, "" for new settings */
   struct gw_site_settings set;
   char base_url[GW_URL_MAX + 32];
   struct pb_bus_reply *reply;
   enum step step;
-  bool own_token;                /* obtained by the test: revoke it */
+  bool own_token; /* obtained by the test: revoke it */
   char token[128];
   json_t *checks;
-  char failed[300];              /* first failure, "" while all is well */
+  char failed[300]; /* first failure, "" while all is well */
   int64_t extensions;
 };
 
 static void check(struct gw_test *t, const char *name, const char *result,
                   const char *detail) {
-  json_array_append_new(t->checks, json_pack("{s:s,s:s,s:s}", "check", name,
-                                             "result", result, "detail",
-                                             detail ? detail : ""));
+  json_array_append_new(t->checks,
+                        json_pack("{s:s,s:s,s:s}", "check", name, "result",
+                                  result, "detail", detail ? detail : ""));
   if (!strcmp(result, "failed") && !t->failed[0])
     snprintf(t->failed, sizeof t->failed, "%s failed: %s", name, detail);
 }
@@ -62,10 +62,11 @@ static void conclude(struct gw_test *t) {
     gw_reply_error(t->gw, t->reply, t->failed, json_incref(t->checks));
   } else {
     pb_info("test of %s passed", who);
-    gw_reply_ok(t->gw, t->reply, json_pack("{s:s?,s:s,s:O,s:I}", "site",
-                                        t->site[0] ? t->site : NULL,
-                                        "url", t->base_url, "checks", t->checks,
-                                        "extensions", (json_int_t)t->extensions));
+    gw_reply_ok(t->gw, t->reply,
+                json_pack("{s:s?,s:s,s:O,s:I}", "site",
+                          t->site[0] ? t->site : NULL, "url", t->base_url,
+                          "checks", t->checks, "extensions",
+                          (json_int_t)t->extensions));
   }
   test_free(t);
 }
@@ -73,7 +74,8 @@ static void conclude(struct gw_test *t) {
 static void on_answer(const struct pb_http_response *r, void *ud);
 
 static int send_step(struct gw_test *t, enum step step, const char *method,
-                     const char *endpoint, const char *query, const char *body) {
+                     const char *endpoint, const char *query,
+                     const char *body) {
   char url[GW_URL_MAX + 512];
   struct pb_http_request req;
   t->step = step;
@@ -92,9 +94,8 @@ static bool transport(struct gw_test *t, const struct pb_http_response *r) {
     check(t, "dns", "failed", msg);
     return false;
   }
-  snprintf(detail, sizeof detail, "%s", r->primary_ip && *r->primary_ip
-                                            ? r->primary_ip
-                                            : "resolved");
+  snprintf(detail, sizeof detail, "%s",
+           r->primary_ip && *r->primary_ip ? r->primary_ip : "resolved");
   check(t, "dns", "ok", detail);
   if (r->failure == PB_HTTP_FAIL_CONNECT) {
     check(t, "tcp", "failed", msg);
@@ -113,10 +114,10 @@ static bool transport(struct gw_test *t, const struct pb_http_response *r) {
     return false;
   }
   check(t, "tls", https ? "ok" : "skipped",
-        !https              ? "plain HTTP"
-        : t->set.insecure   ? "verification OFF (insecure)"
+        !https                 ? "plain HTTP"
+        : t->set.insecure      ? "verification OFF (insecure)"
         : t->set.pinned_key[0] ? "public key matches the pin"
-                             : "certificate verified");
+                               : "certificate verified");
   if (r->err) {
     snprintf(detail, sizeof detail, "no answer from the Open API: %s", msg);
     check(t, "api", "failed", detail);
@@ -137,8 +138,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
       struct gw_site *s = t->site[0] ? gw_site_find(t->gw, t->site) : NULL;
       if (s && gw_store_ledger_add(s, pb_clock_now() + 1800))
         gw_store_warn(s->name, "a token that may be live");
-      pb_warn("test of %s: del_token failed (%s)", t->site[0] ? t->site : t->base_url,
-              msg);
+      pb_warn("test of %s: del_token failed (%s)",
+              t->site[0] ? t->site : t->base_url, msg);
     }
     json_decref(j);
     conclude(t);
@@ -161,8 +162,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
   if (!gw_envelope(j, &code, &msg)) {
     snprintf(detail, sizeof detail,
              "HTTP %ld without an Open API answer at %s: is the API enabled "
-             "(PBX > Integrations > API) and the URL right?", r->status,
-             t->base_url);
+             "(PBX > Integrations > API) and the URL right?",
+             r->status, t->base_url);
     check(t, "api", "failed", detail);
     json_decref(j);
     goto revoke;
@@ -170,8 +171,10 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
   if (t->step == STEP_LOGIN || !t->own_token) {
     check(t, "api", "ok", "the Open API answers");
     if (code == GW_ERRCODE_IP_FORBIDDEN) {
-      snprintf(detail, sizeof detail, "errcode 70087 (%s): add this gateway's "
-               "address to the API IP allow-list", msg);
+      snprintf(detail, sizeof detail,
+               "errcode 70087 (%s): add this gateway's "
+               "address to the API IP allow-list",
+               msg);
       check(t, "allow_list", "failed", detail);
       json_decref(j);
       goto revoke;
@@ -181,11 +184,14 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
   if (t->step == STEP_LOGIN) {
     const char *tok = pb_json_str(j, "access_token");
     if (code == -1) {
-      snprintf(detail, sizeof detail, "the PBX refused the client id or secret "
-               "(errcode -1 %s)", msg);
+      snprintf(detail, sizeof detail,
+               "the PBX refused the client id or secret "
+               "(errcode -1 %s)",
+               msg);
       check(t, "credentials", "failed", detail);
     } else if (code == GW_ERRCODE_TOKEN_LIMIT) {
-      check(t, "credentials", "failed", "errcode 10005: this API application "
+      check(t, "credentials", "failed",
+            "errcode 10005: this API application "
             "holds too many tokens already");
     } else if (code != 0 || !tok || strlen(tok) >= sizeof t->token) {
       snprintf(detail, sizeof detail, "get_token: errcode %lld (%s)",
@@ -214,7 +220,8 @@ static void on_answer(const struct pb_http_response *r, void *ud) {
              (long long)code, msg);
     check(t, t->own_token ? "access" : "credentials", "failed", detail);
   } else {
-    t->extensions = (int64_t)json_integer_value(json_object_get(j, "total_number"));
+    t->extensions =
+        (int64_t)json_integer_value(json_object_get(j, "total_number"));
     if (!t->own_token)
       check(t, "credentials", "ok", "the site's current token is accepted");
     snprintf(detail, sizeof detail, "extension/list: %lld extensions",

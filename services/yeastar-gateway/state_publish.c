@@ -70,7 +70,8 @@ void gw_event_apply(struct gw_site *s, const struct gw_ext *e,
                          "status", pb_presence_name(status), "result",
                          err ? "failed" : "ok");
   if (err) {
-    json_object_set_new(ev, "error", json_string(errmsg ? errmsg : pb_strerror(err)));
+    json_object_set_new(ev, "error",
+                        json_string(errmsg ? errmsg : pb_strerror(err)));
     json_object_set_new(ev, "attempts", json_integer(e->attempts));
   } else if (latency_ms >= 0) {
     json_object_set_new(ev, "latency_ms", json_integer(latency_ms));

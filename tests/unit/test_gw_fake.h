@@ -53,8 +53,8 @@ static int fake_event(void *ud, const char *kind, json_t *ev) {
   snprintf(topic, sizeof topic, "events/%s", kind);
   json_object_set_new(ev, "kind", json_string(kind));
   char *text = pb_json_dump(ev);
-  int rc = fake_publish(ud, topic, text ? text : "", text ? strlen(text) : 0,
-                        false);
+  int rc =
+      fake_publish(ud, topic, text ? text : "", text ? strlen(text) : 0, false);
   free(text);
   json_decref(ev);
   return rc;
@@ -73,7 +73,9 @@ static bool fake_connected(void *ud) {
   return true;
 }
 
-FAKE_UNUSED static size_t fake_mark(void) { return fake_nmsgs; }
+FAKE_UNUSED static size_t fake_mark(void) {
+  return fake_nmsgs;
+}
 
 /* Messages on `topic` since mark. */
 FAKE_UNUSED static size_t fake_n(size_t mark, const char *topic) {
@@ -98,9 +100,9 @@ FAKE_UNUSED static json_t *fake_last(size_t mark, const char *topic) {
 
 struct fake_req {
   char method[8];
-  char endpoint[64];     /* "get_token", "extension/list"... */
-  char query[512];       /* without access_token */
-  char token[128];       /* the access_token it carries, "" when none */
+  char endpoint[64]; /* "get_token", "extension/list"... */
+  char query[512];   /* without access_token */
+  char token[128];   /* the access_token it carries, "" when none */
   char *body;
   pb_http_done *done;
   void *ud;
@@ -208,8 +210,8 @@ FAKE_UNUSED static void fake_answer_errcode(struct fake_req *r, int code) {
 }
 
 /* A get_token or refresh_token answer. */
-FAKE_UNUSED static void fake_answer_token(struct fake_req *r, const char *access,
-                                          int lifetime_s) {
+FAKE_UNUSED static void fake_answer_token(struct fake_req *r,
+                                          const char *access, int lifetime_s) {
   char body[512];
   snprintf(body, sizeof body,
            "{\"errcode\":0,\"errmsg\":\"SUCCESS\",\"access_token_expire_time\":"
@@ -243,7 +245,9 @@ FAKE_UNUSED static const char *fake_update_status(const struct fake_req *r) {
   static char status[32];
   json_t *j = r && r->body ? json_loads(r->body, 0, NULL) : NULL;
   snprintf(status, sizeof status, "%s",
-           j ? pb_json_str(j, "presence_status") ? pb_json_str(j, "presence_status") : ""
+           j ? pb_json_str(j, "presence_status")
+                   ? pb_json_str(j, "presence_status")
+                   : ""
              : "");
   json_decref(j);
   return status;

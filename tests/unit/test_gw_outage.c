@@ -1,10 +1,10 @@
 /* yeastar-gateway's outage rules (services/yeastar-gateway/pbx_outage.c):
  * when a site counts as down, when it is back, and the probe and retry
- * delays (docs/gateway.md, "What a failure looks like"). */
+ * delays (docs/gateway.md, "What a failure looks like"); and the same
+ * rules applied by the request queue (pbx_client.c) to a fake PBX. */
 #include <stdint.h>
 
-#include "check.h"
-#include "gateway.h"
+#include "test_gw_fake.h"
 
 static void test_server_errors_in_a_row(void) {
   int n = 0;
@@ -77,10 +77,58 @@ static void test_retry_delays(void) {
   CHECK(lo < 800 && hi > 1200);
 }
 
+/* HTTP 503 to three requests in a row: the first two are the update's own
+ * failures, the third makes the site down; the update then waits in the
+ * queue (no more failures counted), probes go until the PBX answers, and
+ * the update goes out again. */
+static void test_queue_waits_while_down(void) {
+  static const char *const numbers[] = {"101"};
+  static const char *const shown[] = {"available"};
+  struct env v;
+  env_new(&v, false);
+  struct gw_site *s = site_ready(&v, "main", numbers, shown, 1);
+  struct gw_ext *e = gw_ext_get(s, "101");
+  size_t mark = fake_mark();
+  desire(s, "101", PB_PRESENCE_AWAY, -1, PB_PRESENCE_NONE);
+  for (int i = 0; i < 3; i++) {
+    if (i)
+      advance_ms(&v, e->next_attempt_ms - pb_clock_now_ms());
+    fake_answer(fake_next("extension/update"), 503, "");
+  }
+  CHECK_INT(e->attempts, 2);
+  CHECK(s->down);
+  CHECK_STR(s->state, "unreachable");
+  CHECK_INT(fake_n(mark, "events/pbx_error"), 1);
+  CHECK_INT(fake_n(mark, "events/apply_failed"), 2);
+  /* A probe 1-1.1 s later; 503 again: still down, the next in 2-2.2 s. */
+  size_t rmark = fake_nreqs;
+  advance_ms(&v, 1100);
+  CHECK_INT(fake_sent(rmark, "extension/list"), 1);
+  fake_answer(fake_next("extension/list"), 503, "");
+  CHECK(s->down);
+  advance_ms(&v, 10000);
+  CHECK_INT(fake_pending("extension/update"), 0);
+  CHECK_INT(fake_n(mark, "events/pbx_error"), 1); /* told once */
+  /* Probes do not pile up: at most GW_PROBES_MAX wait for an answer. */
+  CHECK(fake_pending("extension/list") <= GW_PROBES_MAX);
+  fake_answer_list(fake_next("extension/list"), numbers, shown, 1);
+  CHECK(!s->down);
+  CHECK_STR(s->state, "ok");
+  CHECK_INT(fake_n(mark, "events/pbx_recovered"), 1);
+  CHECK_INT(fake_pending("extension/update"), 1);
+  fake_answer_ok(fake_next("extension/update"));
+  CHECK_INT(e->attempts, 0);
+  CHECK_INT(e->pbx_status, PB_PRESENCE_AWAY);
+  CHECK_INT(fake_n(mark, "events/apply_failed"), 2);
+  env_free(&v);
+}
+
 int main(void) {
+  pb_log_init("test", PB_LOG_ERROR);
   RUN(test_server_errors_in_a_row);
   RUN(test_no_answer);
   RUN(test_probe_delays);
   RUN(test_retry_delays);
+  RUN(test_queue_waits_while_down);
   return CHECK_DONE();
 }

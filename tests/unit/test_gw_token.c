@@ -1,5 +1,6 @@
 /* The Open API token of a site (services/yeastar-gateway/pbx_token.c)
- * against a fake PBX. P-Series rules (PBX-APIS.md): an access token lives
+ * against a fake PBX. P-Series rules (the vendor's developer guide,
+ * "Authorization Rule", "Get Access Token"): an access token lives
  * 30 min, a refresh token 24 h, and an application may hold at most 8 valid
  * access tokens; past that, get_token fails until one expires or is
  * revoked. So the gateway logs in once, keeps the pair across restarts,
