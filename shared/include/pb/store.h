@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pb/error.h"
+
 struct pb_store;
 struct pb_stmt;
 
@@ -45,9 +47,10 @@ int pb_store_open_service(const char *data_dir, const char *service,
 int pb_store_path(const char *data_dir, const char *service, char *buf,
                   size_t len);
 
-int pb_store_exec(struct pb_store *store, const char *sql);
-int pb_store_begin(struct pb_store *store);
-int pb_store_commit(struct pb_store *store);
+/* Writers: a result dropped is a write lost without a word. */
+PB_MUST_CHECK int pb_store_exec(struct pb_store *store, const char *sql);
+PB_MUST_CHECK int pb_store_begin(struct pb_store *store);
+PB_MUST_CHECK int pb_store_commit(struct pb_store *store);
 void pb_store_rollback(struct pb_store *store);
 
 /* A prepared statement cached by its SQL text, reset and unbound, lent
