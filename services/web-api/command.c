@@ -177,16 +177,16 @@ static void track(struct web *w, struct web_wait *x,
 
 static bool service_offline(struct web *w, const char *service,
                             struct web_response *resp) {
+  bool connected = w->io.connected(w->io.ud);
   if (strcmp(web_service_availability(w, service), "offline") != 0 &&
-      pb_bus_connected(w->bus))
+      connected)
     return false;
   json_t *e = json_pack("{s:s,s:i,s:s}", "error", "", "status", 504, "service",
                         service);
   char msg[256];
   snprintf(msg, sizeof msg,
            "%s is %s: the command was not sent, nothing changed", service,
-           pb_bus_connected(w->bus) ? "offline"
-                                    : "unreachable (web-api has no broker)");
+           connected ? "offline" : "unreachable (web-api has no broker)");
   json_object_set_new(e, "error", json_string(msg));
   web_reply_json(resp, 504, e);
   w->metrics.commands_timeout++;
@@ -217,11 +217,11 @@ void web_command(struct web *w, const struct web_request *req,
              n > 4 ? seg[4] : "");
   }
   x->ok = ok;
-  int rc = pb_bus_command(w->bus, service, topic, payload, strlen(payload),
-                          x->timeout_ms, on_answer, x);
+  int rc = w->io.command(w->io.ud, service, topic, payload, strlen(payload),
+                         x->timeout_ms, on_answer, x);
   if (rc == PB_EUNAVAIL) {
     /* MQTT 3.1.1: no response topic, so no answer can be awaited. */
-    pb_bus_publish_str(w->bus, topic, payload, false);
+    w->io.publish(w->io.ud, topic, payload, strlen(payload));
     web_reply_json(resp, 202,
                    json_pack("{s:s,s:s}", "status", "sent", "note",
                              "MQTT_PROTOCOL=4: the service's answer "
@@ -278,8 +278,8 @@ void web_service_request(struct web *w, const struct web_request *req,
   }
   x->is_request = true;
   x->is_read = !web_method_changes_state(req->method);
-  int rc = pb_bus_request(w->bus, service, action, request, x->timeout_ms,
-                          on_answer, x);
+  int rc = w->io.request(w->io.ud, service, action, request, x->timeout_ms,
+                         on_answer, x);
   if (rc) {
     free_wait(x);
     web_reply_error(resp, 503, "cannot send the request on the bus: %s",

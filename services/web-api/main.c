@@ -35,6 +35,30 @@ static const struct {
     {PB_TOPIC_EVENTS_ALL, web_handle_event},
 };
 
+/* The bus the core sends on (struct web_bus_io). */
+static bool bus_connected(void *ud) {
+  return pb_bus_connected(ud);
+}
+
+static int bus_publish(void *ud, const char *topic, const void *payload,
+                       size_t len) {
+  return pb_bus_publish(ud, topic, payload, len, false);
+}
+
+static int bus_command(void *ud, const char *service, const char *topic,
+                       const void *payload, size_t len, int timeout_ms,
+                       pb_bus_response_cb *done, void *done_ud) {
+  return pb_bus_command(ud, service, topic, payload, len, timeout_ms, done,
+                        done_ud);
+}
+
+static int bus_request(void *ud, const char *service, const char *action,
+                       json_t *request, int timeout_ms,
+                       pb_bus_response_cb *done, void *done_ud) {
+  return pb_bus_request(ud, service, action, request, timeout_ms, done,
+                        done_ud);
+}
+
 static int subscribe(struct web *w) {
   for (size_t i = 0; i < sizeof subscriptions / sizeof subscriptions[0]; i++) {
     int rc = pb_bus_subscribe(w->bus, subscriptions[i].pattern,
@@ -73,6 +97,11 @@ int main(int argc, char **argv) {
     goto out;
   }
   w.bus = svc.bus;
+  w.io = (struct web_bus_io){.connected = bus_connected,
+                             .publish = bus_publish,
+                             .command = bus_command,
+                             .request = bus_request,
+                             .ud = svc.bus};
   if (web_auth_init(&w) || web_pw_init(&w) || web_webhook_init(&w) ||
       web_sse_init(&w) || web_model_init(&w) || web_keys_init(&w) ||
       web_audit_init(&w) || subscribe(&w) || web_http_start(&w)) {

@@ -166,7 +166,7 @@ void web_get_metrics(struct web *w, const struct web_request *req,
           "online).\n"
           "# TYPE presencebus_service_up gauge\n");
   for (int i = 0; i < 4; i++) {
-    const char *a = i == 3 ? (pb_bus_connected(w->bus) ? "online" : "offline")
+    const char *a = i == 3 ? (w->io.connected(w->io.ud) ? "online" : "offline")
                            : web_service_availability(w, services[i]);
     ADD(&b, "presencebus_service_up{service=\"%s\"} %d\n", services[i],
         strcmp(a, "online") == 0);
@@ -246,14 +246,14 @@ void web_get_healthz(struct web *w, const struct web_request *req,
   json_t *svc = json_object();
   bool all = true;
   for (int i = 0; i < 4; i++) {
-    const char *a = i == 3 ? (pb_bus_connected(w->bus) ? "online" : "offline")
+    const char *a = i == 3 ? (w->io.connected(w->io.ud) ? "online" : "offline")
                            : web_service_availability(w, services[i]);
     all = all && strcmp(a, "online") == 0;
     json_object_set_new(svc, services[i], json_string(a));
   }
   json_t *j =
       json_pack("{s:s,s:b,s:o,s:I}", "status", all ? "ok" : "degraded",
-                "bus_connected", pb_bus_connected(w->bus), "services", svc,
+                "bus_connected", w->io.connected(w->io.ud), "services", svc,
                 "uptime_seconds", (json_int_t)(pb_clock_now() - w->started_at));
-  web_reply_json(resp, pb_bus_connected(w->bus) ? 200 : 503, j);
+  web_reply_json(resp, w->io.connected(w->io.ud) ? 200 : 503, j);
 }

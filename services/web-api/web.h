@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "pb/buf.h"
+#include "pb/bus.h"
 #include "pb/error.h"
 #include "pb/json.h"
 #include "pb/payload.h"
@@ -406,6 +407,24 @@ web_route_fn web_get_sources, web_post_sources, web_patch_source,
 web_route_fn web_get_logs, web_get_stats, web_get_metrics, web_get_healthz,
     web_get_events, web_post_webhook, web_get_static;
 
+/* ---- the bus as the core sends on it: main.c fills this with pb_bus_*
+ * (the unit tests with a fake); what comes in reaches handle_*.c. ---- */
+struct web_bus_io {
+  bool (*connected)(void *ud);
+  /* Not retained. */
+  int (*publish)(void *ud, const char *topic, const void *payload,
+                 size_t len);
+  /* pb_bus_command: `done` gets the answer, or NULL after timeout_ms. */
+  int (*command)(void *ud, const char *service, const char *topic,
+                 const void *payload, size_t len, int timeout_ms,
+                 pb_bus_response_cb *done, void *done_ud);
+  /* pb_bus_request: `request` is taken. */
+  int (*request)(void *ud, const char *service, const char *action,
+                 json_t *request, int timeout_ms, pb_bus_response_cb *done,
+                 void *done_ud);
+  void *ud;
+};
+
 /* ---- commands on the bus (command.c) ---- */
 /* Sends `payload` to `topic` (an ext/... command) and answers the deferred
  * request with the owning service's answer, or 504 after
@@ -497,7 +516,8 @@ extern const size_t web_static_count;
 
 struct web {
   struct pb_loop *loop;
-  struct pb_bus *bus;
+  struct pb_bus *bus;   /* subscriptions only (main.c) */
+  struct web_bus_io io; /* what the core sends */
   struct pb_tz *tz;
   const struct pb_config *cfg;
   struct pb_store *store;  /* DATA_DIR/web-api.db */

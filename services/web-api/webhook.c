@@ -227,7 +227,7 @@ void web_post_webhook(struct web *w, const struct web_request *req,
   }
   char topic[128];
   if (pb_topic_site(topic, sizeof topic, site, PB_SITE_PBX_EVENT) ||
-      pb_bus_publish(w->bus, topic, req->body, req->body_len, false)) {
+      w->io.publish(w->io.ud, topic, req->body, req->body_len)) {
     json_decref(j);
     web_reply_error(resp, 503, "cannot relay the event on the bus");
     return;
