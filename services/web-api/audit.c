@@ -216,11 +216,11 @@ void web_get_logs(struct web *w, const struct web_request *req,
             "%lld ms): truncated",
             n, (long long)per_page, bytes,
             (long long)(pb_clock_mono_ms() - started));
-  json_t *out = json_pack(
-      "{s:I,s:I,s:I,s:I,s:o,s:b}", "page", (json_int_t)page, "per_page",
-      (json_int_t)per_page, "total", (json_int_t)total, "pages",
-      (json_int_t)((total + per_page - 1) / per_page), "entries", entries,
-      "truncated", truncated);
+  json_t *out =
+      json_pack("{s:I,s:I,s:I,s:I,s:o,s:b}", "page", (json_int_t)page,
+                "per_page", (json_int_t)per_page, "total", (json_int_t)total,
+                "pages", (json_int_t)((total + per_page - 1) / per_page),
+                "entries", entries, "truncated", truncated);
   /* Where the next answer starts: the oldest id of this one. */
   json_object_set_new(out, "next_before",
                       n && (truncated || n == (size_t)per_page)

@@ -18,7 +18,6 @@
 #include "pb/store.h"
 #include "web.h"
 
-
 const char *web_role_name(enum web_role r) {
   return r == WEB_ROLE_ADMIN      ? "admin"
          : r == WEB_ROLE_READONLY ? "readonly"

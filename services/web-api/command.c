@@ -178,8 +178,7 @@ static void track(struct web *w, struct web_wait *x,
 static bool service_offline(struct web *w, const char *service,
                             struct web_response *resp) {
   bool connected = w->io.connected(w->io.ud);
-  if (strcmp(web_service_availability(w, service), "offline") != 0 &&
-      connected)
+  if (strcmp(web_service_availability(w, service), "offline") != 0 && connected)
     return false;
   json_t *e = json_pack("{s:s,s:i,s:s}", "error", "", "status", 504, "service",
                         service);

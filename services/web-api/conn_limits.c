@@ -224,8 +224,7 @@ static void on_sweep(struct pb_loop *loop, struct pb_timer *t, void *ud) {
     web_http_kick(w);
 }
 
-void web_limits_head_in(struct web *w, struct web_sock *s,
-                        bool authenticated) {
+void web_limits_head_in(struct web *w, struct web_sock *s, bool authenticated) {
   if (!s)
     return;
   if (authenticated)

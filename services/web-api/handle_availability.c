@@ -21,12 +21,11 @@ void web_handle_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
     return;
   /* online, offline, or nothing (the retained value was cleared: the
    * service is unknown again). */
-  const char *value = msg->len == 6 && memcmp(msg->payload, "online", 6) == 0
-                          ? "online"
-                      : msg->len == 7 && memcmp(msg->payload, "offline", 7) == 0
-                          ? "offline"
-                      : msg->len == 0 ? "unknown"
-                                      : NULL;
+  const char *value =
+      msg->len == 6 && memcmp(msg->payload, "online", 6) == 0    ? "online"
+      : msg->len == 7 && memcmp(msg->payload, "offline", 7) == 0 ? "offline"
+      : msg->len == 0                                            ? "unknown"
+                                                                 : NULL;
   if (!value) {
     /* Not echoed: anything on the bus may write here, newlines too. */
     pb_warn("ignoring %s: its %zu bytes are not 'online' or 'offline'",
@@ -35,7 +34,8 @@ void web_handle_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
   }
   free(pb_map_remove(w->services, service));
   char *v = NULL;
-  if (msg->len && (!(v = strdup(value)) || pb_map_put(w->services, service, v))) {
+  if (msg->len &&
+      (!(v = strdup(value)) || pb_map_put(w->services, service, v))) {
     free(v);
     pb_warn("out of memory: the availability of %s is unknown", service);
   }

@@ -9,9 +9,9 @@
  * that knows libmicrohttpd: the rest of web-api sees requests, answers,
  * streams and connections through web.h's project-owned interface. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,9 +105,9 @@ static struct MHD_Response *response_build(struct web_response *r) {
     /* MHD takes a non-const pointer but never writes a persistent one. */
     bool persistent = !r->raw;
     void *data = r->raw ? r->raw : (void *)(uintptr_t)r->raw_static;
-    resp = MHD_create_response_from_buffer(
-        r->raw_len, data,
-        persistent ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    resp = MHD_create_response_from_buffer(r->raw_len, data,
+                                           persistent ? MHD_RESPMEM_PERSISTENT
+                                                      : MHD_RESPMEM_MUST_FREE);
     if (resp && !persistent)
       r->raw = NULL; /* MHD frees it now */
     if (resp)

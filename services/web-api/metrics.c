@@ -6,19 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb/buf.h"
 #include "pb/bus.h"
 #include "pb/clock.h"
 #include "pb/map.h"
-#include "pb/worker.h"
 #include "pb/topics.h"
-#include "pb/buf.h"
+#include "pb/worker.h"
 #include "web.h"
 
 static const double latency_bounds[10] = {0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,  1,     2.5,  5,   10};
-static const char *const services[] = {
-    PB_SERVICE_ICAL_INGEST, PB_SERVICE_SCHEDULER, PB_SERVICE_GATEWAY,
-    PB_SERVICE_WEB_API};
+static const char *const services[] = {PB_SERVICE_ICAL_INGEST,
+                                       PB_SERVICE_SCHEDULER, PB_SERVICE_GATEWAY,
+                                       PB_SERVICE_WEB_API};
 
 void web_metrics_event(struct web *w, const char *kind, const json_t *ev) {
   struct web_metrics *m = &w->metrics;
@@ -64,7 +64,7 @@ struct buf {
 
 #define ADD(m, ...)                                                            \
   do {                                                                         \
-    if (!(m)->failed && pb_buf_addf(&(m)->b, __VA_ARGS__))                    \
+    if (!(m)->failed && pb_buf_addf(&(m)->b, __VA_ARGS__))                     \
       (m)->failed = true;                                                      \
   } while (0)
 

@@ -85,7 +85,8 @@ bool web_method_changes_state(const char *method) {
 }
 
 /* 401/403 or true when the request may go on. */
-static bool authorized(const struct web_route_def *rt, const struct web_request *req,
+static bool authorized(const struct web_route_def *rt,
+                       const struct web_request *req,
                        struct web_response *resp) {
   if (rt->role == WEB_ROLE_NONE)
     return true;

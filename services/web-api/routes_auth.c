@@ -323,8 +323,8 @@ void web_get_tokens(struct web *w, const struct web_request *req,
 static int64_t token_expiry(const json_t *body, struct web_response *resp) {
   char err[256];
   int64_t days = -1, at = -1, now = pb_clock_now();
-  int rc = pb_json_get_int(body, "expires_in_days", false, &days, err,
-                           sizeof err);
+  int rc =
+      pb_json_get_int(body, "expires_in_days", false, &days, err, sizeof err);
   if (rc == PB_ENOTFOUND)
     days = -1;
   else if (rc)
@@ -395,10 +395,9 @@ void web_post_tokens(struct web *w, const struct web_request *req,
       pb_json_set_time_tz(data, "expires_at", expires ? expires : -1, w->tz);
       web_audit_add(w, "token", "", "", req->auth.user, "created an API token",
                     data);
-      json_t *out =
-          json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id, "name",
-                    name, "user", req->auth.user, "role", web_role_name(role),
-                    "token", token);
+      json_t *out = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)id,
+                              "name", name, "user", req->auth.user, "role",
+                              web_role_name(role), "token", token);
       pb_json_set_time_tz(out, "expires_at", expires ? expires : -1, w->tz);
       explicit_bzero(token, sizeof token);
       web_reply_json(resp, 201, out);

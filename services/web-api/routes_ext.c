@@ -11,8 +11,8 @@
 #include "pb/clock.h"
 #include "pb/config.h"
 #include "pb/error.h"
-#include "pb/tz.h"
 #include "pb/topics.h"
+#include "pb/tz.h"
 #include "web.h"
 
 static const char *site_param(struct web *w, const struct web_request *req) {
@@ -157,7 +157,6 @@ static bool only_fields(json_t *body, const char *const *allowed,
   return true;
 }
 
-
 void web_put_override(struct web *w, const struct web_request *req,
                       struct web_response *resp) {
   struct web_ext *e = find_ext(w, req, resp);
@@ -255,11 +254,10 @@ void web_put_planning(struct web *w, const struct web_request *req,
                        PB_EXT_PLANNING_SET))
         web_reply_error(resp, 400, "extension and site make too long a topic");
       else
-        web_command(w, req, resp, PB_SERVICE_SCHEDULER, topic,
-                    enabled ? "on" : "off",
-                  json_pack("{s:s,s:s,s:s,s:s}", "status", "ok", "site",
-                            e->site, "number", e->number, "planning",
-                            enabled ? "on" : "off"));
+        web_command(
+            w, req, resp, PB_SERVICE_SCHEDULER, topic, enabled ? "on" : "off",
+            json_pack("{s:s,s:s,s:s,s:s}", "status", "ok", "site", e->site,
+                      "number", e->number, "planning", enabled ? "on" : "off"));
     }
   }
   json_decref(body);

@@ -128,7 +128,8 @@ void web_post_import(struct web *w, const struct web_request *req,
 
 void web_get_sites(struct web *w, const struct web_request *req,
                    struct web_response *resp) {
-  web_service_request(w, req, resp, GATEWAY, PB_ACTION_SITE_LIST, json_object());
+  web_service_request(w, req, resp, GATEWAY, PB_ACTION_SITE_LIST,
+                      json_object());
 }
 
 void web_post_sites(struct web *w, const struct web_request *req,
@@ -222,5 +223,6 @@ void web_put_settings(struct web *w, const struct web_request *req,
   json_object_set_new(body, "ext", json_string(req->segs[2]));
   json_object_set_new(body, "site", json_string(site));
   json_object_set_new(body, "by", json_string(req->auth.user));
-  web_service_request(w, req, resp, PB_SERVICE_SCHEDULER, PB_ACTION_SETTINGS, body);
+  web_service_request(w, req, resp, PB_SERVICE_SCHEDULER, PB_ACTION_SETTINGS,
+                      body);
 }

@@ -44,8 +44,7 @@ static const struct {
 bool web_request_has_secret(const char *service, const json_t *request) {
   for (size_t i = 0; i < sizeof secret_fields / sizeof secret_fields[0]; i++) {
     const json_t *v = json_object_get(request, secret_fields[i].field);
-    if (strcmp(secret_fields[i].service, service) == 0 && v &&
-        !json_is_null(v))
+    if (strcmp(secret_fields[i].service, service) == 0 && v && !json_is_null(v))
       return true;
   }
   return false;

@@ -2,8 +2,8 @@
  * HTML "Server-sent events"). Events go into a bounded ring (each already
  * formatted once); every client is only a read position in it. A client is
  * written to from the server's stream callback (web_stream_new), which runs
- * only when its socket can take more, so a slow reader never blocks the loop: it
- * falls behind, and once the ring has overwritten what it has not read yet
+ * only when its socket can take more, so a slow reader never blocks the loop:
+ * it falls behind, and once the ring has overwritten what it has not read yet
  * it is dropped (it reconnects with Last-Event-ID and is told to resync).
  * An idle client's connection is suspended and resumed by the next event
  * or heartbeat. */
@@ -231,8 +231,7 @@ static bool refused(struct web *w, const char *user,
 }
 
 struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
-                                    const char *user,
-                                    const char *last_event_id,
+                                    const char *user, const char *last_event_id,
                                     struct web_response *refusal) {
   struct web_sse *s = w->sse;
   if (refused(w, user, refusal))
@@ -268,8 +267,8 @@ struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
    * server (parked idle streams do not time out; a stuck one is not
    * parked, its socket is full). */
   c->stream = web_stream_new(wc, "text/event-stream; charset=utf-8",
-                             (unsigned)(s->heartbeat_ms / 1000 * 2 + 5),
-                             reader, free_client, c);
+                             (unsigned)(s->heartbeat_ms / 1000 * 2 + 5), reader,
+                             free_client, c);
   if (!c->stream) {
     free(c);
     web_reply_error(refusal, 503, "out of memory");

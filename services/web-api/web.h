@@ -70,8 +70,7 @@ json_t *web_sites_json(struct web *w);
 /* ---- inbound bus handlers (handle_*.c), subscribed by main.c ---- */
 struct pb_bus_msg;
 /* R/ext/+/+/<leaf>: desired, state, override, planning, schedule */
-void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                    void *ud);
+void web_handle_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud);
 /* R/site/+/directory, R/site/+/status */
 void web_handle_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
                           void *ud);
@@ -125,7 +124,7 @@ struct web_auth_state {
   struct pb_map *failures;
   int64_t failures_sweep_at; /* no window in `failures` ends before */
   struct web_note failures_note;
-  int64_t data_version;    /* of web-api.db when sessions/tokens were read */
+  int64_t data_version; /* of web-api.db when sessions/tokens were read */
 };
 
 PB_MUST_CHECK int web_store_open(const struct pb_config *cfg,
@@ -232,7 +231,7 @@ PB_MUST_CHECK int web_token_delete(struct web *w, int64_t id,
 /* One HTTP request in progress (the server's per-request closure). */
 struct web_conn {
   struct web *w;
-  void *conn; /* the server's connection: only http_server.c reads it */
+  void *conn;         /* the server's connection: only http_server.c reads it */
   struct pb_buf body; /* the request body, capped at WEB_MAX_BODY_BYTES */
   bool too_big;
   struct web_auth auth;         /* who sends it, read from the head */
@@ -263,22 +262,22 @@ struct web_shared;
 
 struct web_response {
   unsigned status;
-  json_t *body; /* taken; JSON answers */
-  char *raw;    /* owned; other answers (metrics, files) */
-  const char *raw_static; /* without raw: embedded data (files, ""), lent */
-  size_t raw_len;         /* of raw or raw_static */
+  json_t *body;             /* taken; JSON answers */
+  char *raw;                /* owned; other answers (metrics, files) */
+  const char *raw_static;   /* without raw: embedded data (files, ""), lent */
+  size_t raw_len;           /* of raw or raw_static */
   const char *content_type; /* for raw */
   char allow[64];           /* for 405 */
   char set_cookie[512];
   char retry_after[24];
   bool cacheable; /* static files: allow revalidation */
   char etag[24];
-  const char *csp;            /* Content-Security-Policy of a page */
-  bool gzip;                  /* raw is gzip: Content-Encoding */
-  bool vary_encoding;         /* Vary: Accept-Encoding */
-  bool deferred;              /* answered later (web_conn_finish) */
-  bool sse;                   /* hand the connection to the event stream */
-  struct web_shared *shared;  /* a prebuilt answer, lent by its cache */
+  const char *csp;           /* Content-Security-Policy of a page */
+  bool gzip;                 /* raw is gzip: Content-Encoding */
+  bool vary_encoding;        /* Vary: Accept-Encoding */
+  bool deferred;             /* answered later (web_conn_finish) */
+  bool sse;                  /* hand the connection to the event stream */
+  struct web_shared *shared; /* a prebuilt answer, lent by its cache */
 };
 
 void web_reply_json(struct web_response *r, unsigned status, json_t *body);
@@ -412,8 +411,7 @@ web_route_fn web_get_logs, web_get_stats, web_get_metrics, web_get_healthz,
 struct web_bus_io {
   bool (*connected)(void *ud);
   /* Not retained. */
-  int (*publish)(void *ud, const char *topic, const void *payload,
-                 size_t len);
+  int (*publish)(void *ud, const char *topic, const void *payload, size_t len);
   /* pb_bus_command: `done` gets the answer, or NULL after timeout_ms. */
   int (*command)(void *ud, const char *service, const char *topic,
                  const void *payload, size_t len, int timeout_ms,
@@ -469,8 +467,7 @@ void web_sse_publish(struct web *w, const char *type, json_t *data);
 /* Hands a connection over to the stream (from http_server.c); NULL with
  * the refusal (429 per user, 503 in all) in `refusal`. */
 struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
-                                    const char *user,
-                                    const char *last_event_id,
+                                    const char *user, const char *last_event_id,
                                     struct web_response *refusal);
 size_t web_sse_client_count(const struct web *w);
 void web_sse_close_all(struct web *w);
@@ -520,12 +517,12 @@ struct web {
   struct web_bus_io io; /* what the core sends */
   struct pb_tz *tz;
   const struct pb_config *cfg;
-  struct pb_store *store;  /* DATA_DIR/web-api.db */
-  struct pb_map *exts;     /* "site/number" -> web_ext */
-  struct pb_map *services; /* service -> "online"/"offline" (strdup) */
-  struct pb_map *sites;    /* site -> last R/site/<site>/status (json_t) */
+  struct pb_store *store;      /* DATA_DIR/web-api.db */
+  struct pb_map *exts;         /* "site/number" -> web_ext */
+  struct pb_map *services;     /* service -> "online"/"offline" (strdup) */
+  struct pb_map *sites;        /* site -> last R/site/<site>/status (json_t) */
   struct pb_map *service_keys; /* service -> struct pb_sealed_key */
-  void *httpd; /* the server: only http_server.c reads it */
+  void *httpd;                 /* the server: only http_server.c reads it */
   struct pb_timer *http_timer;
   size_t max_body;
   int64_t started_at;
@@ -537,9 +534,9 @@ struct web {
   struct pb_worker *pw_worker; /* Argon2id checks and hashes */
   struct web_conn *suspended;  /* requests waiting for a deferred answer */
   struct web_metrics metrics;
-  struct web_limits *limits;   /* connection limits (conn_limits.c) */
-  struct web_proxies *proxies; /* WEB_TRUSTED_PROXIES (client_addr.c) */
-  uint64_t model_gen;                 /* bumped by every read-model change */
+  struct web_limits *limits;        /* connection limits (conn_limits.c) */
+  struct web_proxies *proxies;      /* WEB_TRUSTED_PROXIES (client_addr.c) */
+  uint64_t model_gen;               /* bumped by every read-model change */
   struct web_shared *list_cache;    /* GET /api/extensions, unfiltered */
   struct web_shared *list_cache_gz; /* the same, gzip */
   uint64_t list_cache_gen;

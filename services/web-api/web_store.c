@@ -55,7 +55,7 @@ static const struct pb_migration migrations[] = {
 };
 
 int web_store_open(const struct pb_config *cfg, struct pb_store **out) {
-  return pb_store_open_service(pb_config_str(cfg, PB_CFG_DATA_DIR), PB_SERVICE_WEB_API,
-                               migrations,
+  return pb_store_open_service(pb_config_str(cfg, PB_CFG_DATA_DIR),
+                               PB_SERVICE_WEB_API, migrations,
                                sizeof migrations / sizeof migrations[0], out);
 }

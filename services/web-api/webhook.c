@@ -108,8 +108,8 @@ void web_webhook_cleanup(struct web *w) {
   w->hooks = NULL;
 }
 
-static void digest_of(const char *site, const char *body, size_t len,
-                      char *out, size_t outlen) {
+static void digest_of(const char *site, const char *body, size_t len, char *out,
+                      size_t outlen) {
   char buf[PB_ID_MAX + 66];
   char body_hash[65];
   pb_sha256_hex(body, len, body_hash, sizeof body_hash);

@@ -98,14 +98,14 @@ static void config_check(void) {
   char err[256];
   struct pb_config *c = pb_config_new();
   CHECK(c != NULL);
-  CHECK_INT(pb_config_set(c, "WEB_TRUSTED_PROXIES", "10.0.0.0/33", err,
-                          sizeof err),
-            0);
+  CHECK_INT(
+      pb_config_set(c, "WEB_TRUSTED_PROXIES", "10.0.0.0/33", err, sizeof err),
+      0);
   CHECK_INT(web_proxies_check(c, err, sizeof err), PB_ECONFIG);
   CHECK(strstr(err, "'10.0.0.0/33'") != NULL);
-  CHECK_INT(pb_config_set(c, "WEB_TRUSTED_PROXIES", "proxy.example", err,
-                          sizeof err),
-            0);
+  CHECK_INT(
+      pb_config_set(c, "WEB_TRUSTED_PROXIES", "proxy.example", err, sizeof err),
+      0);
   CHECK_INT(web_proxies_check(c, err, sizeof err), PB_ECONFIG);
   CHECK_INT(pb_config_set(c, "WEB_TRUSTED_PROXIES", "fd00::/8,127.0.0.1", err,
                           sizeof err),

@@ -104,9 +104,8 @@ static void setup(void) {
   CHECK(cfg != NULL);
   CHECK_INT(pb_config_set(cfg, "DATA_DIR", dir, err, sizeof err), 0);
   CHECK_INT(pb_config_set(cfg, "SITE", "hq", err, sizeof err), 0);
-  CHECK_INT(pb_config_set(cfg, "WEB_COMMAND_TIMEOUT_MS", "1500", err,
-                          sizeof err),
-            0);
+  CHECK_INT(
+      pb_config_set(cfg, "WEB_COMMAND_TIMEOUT_MS", "1500", err, sizeof err), 0);
   w.cfg = cfg;
   CHECK_INT(pb_tz_load("UTC", &w.tz), 0);
   CHECK_INT(web_store_open(cfg, &w.store), 0);
@@ -275,7 +274,7 @@ static void request_relayed(void) {
   web_route(&w, &f.req, &f.resp);
   CHECK_INT(f.resp.status, 503);
   CHECK(strstr(fake_error(&f.resp),
-                "publishes it on R/svc/ical-ingest/pubkey when it starts") !=
+               "publishes it on R/svc/ical-ingest/pubkey when it starts") !=
         NULL);
   CHECK_INT(nsent, before);
   fake_req_cleanup(&f);

@@ -47,15 +47,15 @@ static void setup(void) {
   char err[256];
   cfg = pb_config_new();
   CHECK(cfg != NULL);
-  CHECK_INT(pb_config_set(cfg, "WEB_MAX_ANONYMOUS_CONNECTIONS", "8", err,
-                          sizeof err),
-            0);
-  CHECK_INT(pb_config_set(cfg, "WEB_MAX_ANONYMOUS_PER_ADDRESS", "3", err,
-                          sizeof err),
-            0);
-  CHECK_INT(pb_config_set(cfg, "WEB_TRUSTED_PROXIES", "10.0.0.5", err,
-                          sizeof err),
-            0);
+  CHECK_INT(
+      pb_config_set(cfg, "WEB_MAX_ANONYMOUS_CONNECTIONS", "8", err, sizeof err),
+      0);
+  CHECK_INT(
+      pb_config_set(cfg, "WEB_MAX_ANONYMOUS_PER_ADDRESS", "3", err, sizeof err),
+      0);
+  CHECK_INT(
+      pb_config_set(cfg, "WEB_TRUSTED_PROXIES", "10.0.0.5", err, sizeof err),
+      0);
   w.cfg = cfg;
   CHECK_INT(pb_loop_new(&w.loop), 0);
   CHECK_INT(web_proxies_init(&w), 0);

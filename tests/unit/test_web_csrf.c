@@ -41,8 +41,8 @@ static unsigned send_as(enum web_role role, bool cookie, const char *method,
 static void refused(void) {
   /* Every state-changing method, with a cookie and no or a wrong token. */
   CHECK_INT(send_as(WEB_ROLE_READONLY, true, "POST", "/api/logout", NULL), 403);
-  CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "PUT",
-                    "/api/extensions/201/override", NULL),
+  CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "PUT", "/api/extensions/201/override",
+                    NULL),
             403);
   CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "DELETE", "/api/sources/s1", ""),
             403);
@@ -52,8 +52,7 @@ static void refused(void) {
   CHECK_INT(send_as(WEB_ROLE_READONLY, true, "POST", "/api/tokens",
                     "Jq0kLb1vX3_session-csrf-toke"),
             403);
-  CHECK_INT(send_as(WEB_ROLE_READONLY, true, "POST", "/api/tokens",
-                    CSRF "x"),
+  CHECK_INT(send_as(WEB_ROLE_READONLY, true, "POST", "/api/tokens", CSRF "x"),
             403);
   CHECK_INT(send_as(WEB_ROLE_READONLY, true, "DELETE", "/api/tokens/3",
                     "jq0kLb1vX3_session-csrf-token"),
@@ -75,11 +74,10 @@ static void refused(void) {
 static void accepted(void) {
   /* The session's own token. */
   CHECK_INT(send_as(WEB_ROLE_READONLY, true, "POST", "/api/logout", CSRF), 0);
-  CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "PUT",
-                    "/api/extensions/201/override", CSRF),
+  CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "PUT", "/api/extensions/201/override",
+                    CSRF),
             0);
-  CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "DELETE", "/api/users/bob", CSRF),
-            0);
+  CHECK_INT(send_as(WEB_ROLE_ADMIN, true, "DELETE", "/api/users/bob", CSRF), 0);
   /* Reads change nothing: no token needed. */
   CHECK_INT(send_as(WEB_ROLE_READONLY, true, "GET", "/api/session", NULL), 0);
   CHECK_INT(send_as(WEB_ROLE_READONLY, true, "HEAD", "/api/extensions", NULL),

@@ -102,8 +102,8 @@ static void table_is_known(void) {
               rt->pattern);
     CHECK(e != NULL);
     if (e && e->role != rt->role)
-      fprintf(stderr, "%s %s needs %s, expected %s\n", rt->method,
-              rt->pattern, web_role_name(rt->role), web_role_name(e->role));
+      fprintf(stderr, "%s %s needs %s, expected %s\n", rt->method, rt->pattern,
+              web_role_name(rt->role), web_role_name(e->role));
     CHECK(e && e->role == rt->role);
     CHECK(rt->fn != NULL);
   }
@@ -118,8 +118,8 @@ static void every_route_by_role(void) {
     unsigned want_anon = e->role == WEB_ROLE_NONE ? 0 : 401;
     unsigned want_ro = e->role == WEB_ROLE_ADMIN ? 403 : 0;
     if (anon != want_anon || ro != want_ro || admin != 0)
-      fprintf(stderr, "%s %s: anonymous %u, readonly %u, admin %u\n",
-              e->method, e->sample, anon, ro, admin);
+      fprintf(stderr, "%s %s: anonymous %u, readonly %u, admin %u\n", e->method,
+              e->sample, anon, ro, admin);
     CHECK_INT(anon, want_anon);
     CHECK_INT(ro, want_ro);
     CHECK_INT(admin, 0);
@@ -159,9 +159,9 @@ static void matching(void) {
   char allow[64];
   /* Unknown paths, too many or too few segments. */
   CHECK_INT(check_as(WEB_ROLE_ADMIN, "GET", "/api/nothing", NULL, 0), 404);
-  CHECK_INT(check_as(WEB_ROLE_ADMIN, "GET", "/api/extensions/201/week/x", NULL,
-                     0),
-            404);
+  CHECK_INT(
+      check_as(WEB_ROLE_ADMIN, "GET", "/api/extensions/201/week/x", NULL, 0),
+      404);
   CHECK_INT(check_as(WEB_ROLE_ADMIN, "GET", "/assets", NULL, 0), 404);
   CHECK_INT(check_as(WEB_ROLE_ADMIN, "GET", "/api/a/b/c/d/e/f/g/h", NULL, 0),
             404);
@@ -169,9 +169,9 @@ static void matching(void) {
   CHECK_INT(check_as(WEB_ROLE_ADMIN, "GET", "/api/extensions/", NULL, 0), 0);
   CHECK_INT(check_as(WEB_ROLE_ADMIN, "GET", "//api/session", NULL, 0), 0);
   /* A known path with another method: 405 and what is allowed. */
-  CHECK_INT(check_as(WEB_ROLE_ADMIN, "PATCH", "/api/tokens", allow,
-                     sizeof allow),
-            405);
+  CHECK_INT(
+      check_as(WEB_ROLE_ADMIN, "PATCH", "/api/tokens", allow, sizeof allow),
+      405);
   CHECK_STR(allow, "GET, HEAD, POST");
   CHECK_INT(check_as(WEB_ROLE_ADMIN, "POST", "/api/extensions/201/override",
                      allow, sizeof allow),
@@ -189,8 +189,7 @@ static void matching(void) {
   CHECK_INT(check_as(WEB_ROLE_NONE, "HEAD", "/api/users", NULL, 0), 401);
   CHECK_INT(check_as(WEB_ROLE_READONLY, "HEAD", "/api/users", NULL, 0), 403);
   /* A literal segment wins only when it is spelled the same. */
-  CHECK_INT(check_as(WEB_ROLE_READONLY, "POST", "/api/sources/import", NULL,
-                     0),
+  CHECK_INT(check_as(WEB_ROLE_READONLY, "POST", "/api/sources/import", NULL, 0),
             403);
   CHECK_INT(check_as(WEB_ROLE_READONLY, "GET", "/api/Extensions", NULL, 0),
             404);
