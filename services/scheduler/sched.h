@@ -244,8 +244,7 @@ int sched_store_open(const char *data_dir, struct pb_store **out);
 int sched_store_load(struct sched *s);
 /* The writers: 0, or PB_EDB / PB_ENOMEM, the store having logged SQLite's
  * reason; the caller says what was not saved. */
-/* Not marked yet: tests/unit/test_sched_fake.h calls it unchecked. */
-int sched_store_save_plan(struct sched *s, const struct sched_ext *e);
+PB_MUST_CHECK int sched_store_save_plan(struct sched *s, const struct sched_ext *e);
 PB_MUST_CHECK int sched_store_save_override(struct sched *s,
                                             const struct sched_ext *e);
 PB_MUST_CHECK int sched_store_save_settings(struct sched *s,

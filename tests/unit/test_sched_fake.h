@@ -117,7 +117,7 @@ FAKE_UNUSED static void set_plan(struct sched_ext *e, struct pb_slot *slots, siz
   sched_plan_free(e->plan);
   e->plan = NULL;
   CHECK_INT(sched_plan_from_schedule(&sc, &e->plan), 0);
-  sched_store_save_plan(e->sched, e);
+  CHECK_INT(sched_store_save_plan(e->sched, e), 0);
 }
 
 /* Fire whatever is due at the fake "now". */
