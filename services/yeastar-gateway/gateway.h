@@ -245,7 +245,7 @@ int gw_settings_check(const struct gw_site_settings *set, char *err,
  * none). */
 int gw_base_url(const char *url, char *out, size_t len);
 
-/* ---- bus requests (site_request.c) and site/test (site_test.c) ---- */
+/* ---- bus requests (handle_site.c) and site/test (site_test.c) ---- */
 int gw_requests_register(struct gw *gw);
 /* Tests `set` (taken); `site` (may be NULL) is the site it belongs to. */
 void gw_test_start(struct gw *gw, struct gw_site *site,
