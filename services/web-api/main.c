@@ -1,5 +1,5 @@
 /* web-api: the REST API, the dashboard, the live event stream, PBX webhooks,
- * metrics and the audit log (BRIEF §2, docs/api.md). */
+ * metrics and the audit log (docs/api.md). */
 #include <stdio.h>
 
 #include "pb/bus.h"

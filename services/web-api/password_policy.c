@@ -17,6 +17,7 @@
  * those of WEB_PASSWORD_MIN characters or more can matter once the length
  * is checked, but shorter ones count too when they are the base of a
  * longer one ("dragon2024"). */
+/* clang-format off */
 static const char *const common[] = {
     "123456", "password", "12345678", "qwerty", "123456789", "12345", "1234",
     "111111", "1234567", "dragon", "123123", "baseball", "abc123", "football",
@@ -100,6 +101,7 @@ static const char *const common[] = {
     "0123456789", "01234567", "11112222", "1212312121", "99999999", "66666666",
     "22222222", "33333333", "44444444", "55555555", "77777777",
 };
+/* clang-format on */
 
 static void lower(const char *in, char *out, size_t len) {
   size_t i = 0;
@@ -135,8 +137,7 @@ static size_t chars(const char *s) {
 }
 
 /* `s` with every occurrence of `cut` taken out (both lowercase). */
-static void remove_all(const char *s, const char *cut, char *out,
-                       size_t len) {
+static void remove_all(const char *s, const char *cut, char *out, size_t len) {
   size_t cl = strlen(cut), o = 0;
   while (*s && o + 1 < len) {
     if (cl && strncmp(s, cut, cl) == 0) {
@@ -150,8 +151,8 @@ static void remove_all(const char *s, const char *cut, char *out,
 
 /* pw and rest: room for WEB_PASSWORD_MAX + 1 bytes each (wiped by the
  * caller). */
-static int policy(const char *user, const char *password, char *pw,
-                  char *rest, char *why, size_t len) {
+static int policy(const char *user, const char *password, char *pw, char *rest,
+                  char *why, size_t len) {
   size_t n = chars(password);
   if (n < WEB_PASSWORD_MIN) {
     snprintf(why, len, "must be at least %d characters", WEB_PASSWORD_MIN);
@@ -187,8 +188,7 @@ static int policy(const char *user, const char *password, char *pw,
       return PB_EINVAL;
     }
     if (strcmp(rest, pw) != 0 && (is_common(rest) || common_base(rest))) {
-      snprintf(why, len,
-               "must not be the user name around a common password");
+      snprintf(why, len, "must not be the user name around a common password");
       return PB_EINVAL;
     }
   }
