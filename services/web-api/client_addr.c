@@ -115,6 +115,10 @@ bool web_proxy_trusted(const struct web *w, const struct web_addr *a) {
   return false;
 }
 
+bool web_proxies_any(const struct web *w) {
+  return w->proxies && w->proxies->count > 0;
+}
+
 static int parse_net(const char *text, struct proxy_net *out) {
   char host[INET6_ADDRSTRLEN + 8];
   if (!pb_strlcpy(host, text, sizeof host))

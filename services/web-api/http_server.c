@@ -224,7 +224,8 @@ static bool parse_url(struct web *w, struct MHD_Connection *conn,
   req->path = url;
   req->nsegs = web_split_path(path, req->segs, 8);
   struct web_addr a;
-  web_client_address(w, client_sockaddr(conn), last_forwarded_for(conn), &a);
+  web_client_address(w, client_sockaddr(conn),
+                     web_proxies_any(w) ? last_forwarded_for(conn) : NULL, &a);
   web_addr_text(&a, req->client_ip, sizeof req->client_ip);
   if (req->nsegs < 0) {
     web_reply_error(resp, 404, "no such resource: %s", url);

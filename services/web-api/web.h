@@ -348,6 +348,9 @@ int web_proxies_check(const struct pb_config *cfg, char *err, size_t errlen);
 int web_proxies_init(struct web *w);
 void web_proxies_cleanup(struct web *w);
 bool web_proxy_trusted(const struct web *w, const struct web_addr *a);
+/* Whether WEB_TRUSTED_PROXIES names any: if not, X-Forwarded-For is never
+ * read. */
+bool web_proxies_any(const struct web *w);
 /* The client: the peer, or what a trusted peer (proxy) says in `xff`, the
  * last X-Forwarded-For line (may be NULL). */
 void web_client_address(const struct web *w, const struct sockaddr *peer,

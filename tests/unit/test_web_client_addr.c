@@ -44,6 +44,18 @@ static const char *client(const char *ip, const char *xff) {
   return text;
 }
 
+static void any(void) {
+  CHECK(web_proxies_any(&w));
+  struct pb_config *none = pb_config_new();
+  struct web other = {.cfg = none};
+  CHECK(none != NULL);
+  CHECK_INT(web_proxies_init(&other), 0);
+  CHECK(!web_proxies_any(&other));
+  web_proxies_cleanup(&other);
+  CHECK(!web_proxies_any(&other));
+  pb_config_free(none);
+}
+
 static void peers(void) {
   CHECK_STR(client("198.51.100.7", NULL), "198.51.100.7");
   CHECK_STR(client("2001:db8:1::9", NULL), "2001:db8:1::9");
@@ -116,6 +128,7 @@ static void config_check(void) {
 
 int main(void) {
   setup();
+  RUN(any);
   RUN(peers);
   RUN(forwarded);
   RUN(keys);
