@@ -18,7 +18,7 @@
 struct ingest_zones {
   const struct pb_tz *fallback; /* TIMEZONE, not owned */
   struct pb_map *loaded;        /* name -> struct pb_tz (owned) */
-  struct pb_map *exts;          /* "site/ext" -> const struct pb_tz */
+  struct pb_map *exts;          /* "site/ext" -> a zone of `loaded` */
 };
 
 int ingest_zones_new(const struct pb_tz *fallback, struct ingest_zones **out) {
@@ -56,12 +56,9 @@ const struct pb_tz *ingest_zones_get(const struct ingest_zones *z,
   return tz ? tz : z ? z->fallback : NULL;
 }
 
-/* A zone by name, loaded once and kept until ingest_zones_free: slots and
- * caches may hold it. The service's own zone is TIMEZONE itself. */
-static const struct pb_tz *zone_named(struct ingest_zones *z,
-                                      const char *name) {
-  if (strcmp(name, pb_tz_name(z->fallback)) == 0)
-    return z->fallback;
+/* A zone other than TIMEZONE by name, loaded once and kept until
+ * ingest_zones_free: slots and caches may hold it. */
+static struct pb_tz *zone_loaded(struct ingest_zones *z, const char *name) {
   struct pb_tz *tz = pb_map_get(z->loaded, name);
   if (tz)
     return tz;
@@ -79,18 +76,21 @@ int ingest_zones_set(struct ingest_zones *z, const char *site, const char *ext,
   char key[2 * PB_ID_MAX + 2];
   ext_key(site, ext, key, sizeof key);
   *changed = false;
-  const struct pb_tz *now = ingest_zones_get(z, site, ext), *tz = z->fallback;
-  if (name && *name && !(tz = zone_named(z, name)))
+  const struct pb_tz *now = ingest_zones_get(z, site, ext);
+  /* The service's own zone is TIMEZONE itself: no entry of its own. */
+  struct pb_tz *own = NULL;
+  if (name && *name && strcmp(name, pb_tz_name(z->fallback)) != 0 &&
+      !(own = zone_loaded(z, name)))
     return PB_ENOTFOUND;
-  if (tz == z->fallback) {
+  if (!own) {
     pb_map_remove(z->exts, key);
   } else {
     if (!pb_map_get(z->exts, key) && pb_map_count(z->exts) >= EXTS_MAX)
       return PB_ETOOBIG;
-    if (pb_map_put(z->exts, key, (void *)tz))
+    if (pb_map_put(z->exts, key, own))
       return PB_ENOMEM;
   }
-  *changed = tz != now;
+  *changed = (own ? own : z->fallback) != now;
   return 0;
 }
 

@@ -153,8 +153,8 @@ struct source_url {
   char *secrets[SOURCE_URL_SECRETS]; /* the hidden parts (4 bytes or more) */
   size_t nsecrets;
 };
-/* http://, https:// (webcal:// read as https://), printable ASCII, at most
- * SOURCE_URL_MAX. */
+/* http://, https:// (webcal:// and webcals:// read as https://), split by
+ * pb_url_split, at most SOURCE_URL_MAX. */
 int ingest_url_parse(const char *text, struct source_url *out, char *err,
                      size_t errlen);
 void ingest_url_cleanup(struct source_url *u); /* wipes the secrets */
@@ -162,14 +162,12 @@ void ingest_url_cleanup(struct source_url *u); /* wipes the secrets */
  * "***" (text only shrinks). For messages that leave the service. */
 void ingest_redact(char *text, size_t cap, const struct source_url *u,
                    const char *password);
-/* Whether two URLs without userinfo have one origin: scheme, host and
- * port alike (RFC 6454; case-insensitive, an explicit default port counts
- * as another). */
-bool ingest_url_same_origin(const char *a, const char *b);
 /* Whether a calendar found at `to` after permanent redirects (RFC 9110
  * §15.4.2, §15.4.9) from `from` may be fetched there directly from now on:
- * http(s) only, no user:password@, never from https down to http, and with
- * `credentials` only on the same origin (scheme, host and port). Returns 0
+ * `to` resolved against `from` (pb_url_resolve), http(s) only, no
+ * user:password@, never from https down to http, and with `credentials`
+ * only on the same origin (pb_url_same_origin: scheme, host and port, the
+ * scheme's default port written or not). Returns 0
  * with `out` parsed, else PB_EINVAL with the reason in `why`. */
 int ingest_url_moved(const struct source_url *from, const char *to,
                      bool credentials, struct source_url *out, char *why,
@@ -216,8 +214,9 @@ struct source_limits {
 /* Reads an add request (`base` NULL) or an update request (`base` is the
  * source as stored: the request's fields replace its own, null clears an
  * optional one). Every field is checked; errors name it. The result holds
- * pointers into `req` (content) and must not outlive it. */
-int ingest_source_parse(const json_t *req, const struct source_def *base,
+ * pointers into `req` (content) and must not outlive it. `req` is only
+ * read (jansson's iteration and json_object_update take it non-const). */
+int ingest_source_parse(json_t *req, const struct source_def *base,
                         const struct source_limits *lim, struct source_def *out,
                         char *err, size_t errlen);
 /* The definition with its secrets, for storing sealed and for updates. */
@@ -236,6 +235,7 @@ bool ingest_source_targets(const struct source_def *d, const char *site,
 struct source_body {
   const char *data;          /* NUL-terminated (may hold NULs before len) */
   size_t len;
+  char *owned;               /* `data` when ingest_store_load_body copied it */
   char sha256[65];
   char etag[256], last_modified[128];
 };

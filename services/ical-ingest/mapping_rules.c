@@ -378,15 +378,14 @@ static int parse_fields(const json_t *m, unsigned *mask, char *err,
   return 0;
 }
 
-static int parse_rule(const json_t *o, struct rule *r, char *err,
-                      size_t errlen) {
+static int parse_rule(json_t *o, struct rule *r, char *err, size_t errlen) {
   if (!json_is_object(o)) {
     snprintf(err, errlen, "must be an object");
     return PB_EINVAL;
   }
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)o, key, v) {
+  json_object_foreach(o, key, v) {
     if (strcmp(key, "match") && strcmp(key, "keyword") &&
         strcmp(key, "regex") && strcmp(key, "value") && strcmp(key, "status")) {
       snprintf(err, errlen,

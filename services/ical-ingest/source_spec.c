@@ -12,6 +12,7 @@
 #include "pb/error.h"
 #include "pb/json.h"
 #include "pb/secretbox.h"
+#include "pb/url.h"
 
 #define MANUAL_MAX_SECONDS (366 * 86400)
 
@@ -105,11 +106,11 @@ static const struct {
     {"slots", 1u << SOURCE_MANUAL},
 };
 
-static int check_fields(const json_t *req, enum source_kind kind, char *err,
+static int check_fields(json_t *req, enum source_kind kind, char *err,
                         size_t errlen) {
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)req, key, v) {
+  json_object_foreach(req, key, v) {
     size_t i = 0, n = sizeof known_fields / sizeof known_fields[0];
     while (i < n && strcmp(key, known_fields[i].name) != 0)
       i++;
@@ -190,7 +191,7 @@ static int parse_targets(const json_t *m, struct source_def *d, char *err,
   return 0;
 }
 
-static int parse_slot(const json_t *o, size_t i, const char *source,
+static int parse_slot(json_t *o, size_t i, const char *source,
                       struct pb_slot *s, char *err, size_t errlen) {
   char why[256];
   const char *status, *summary = "", *uid = NULL;
@@ -201,7 +202,7 @@ static int parse_slot(const json_t *o, size_t i, const char *source,
   }
   const char *key;
   json_t *v;
-  json_object_foreach((json_t *)o, key, v) {
+  json_object_foreach(o, key, v) {
     if (strcmp(key, "start") && strcmp(key, "end") && strcmp(key, "status") &&
         strcmp(key, "summary") && strcmp(key, "uid")) {
       snprintf(err, errlen,
@@ -489,7 +490,7 @@ static int parse_merged(const json_t *m, bool update,
   return PB_EINVAL;
 }
 
-int ingest_source_parse(const json_t *req, const struct source_def *base,
+int ingest_source_parse(json_t *req, const struct source_def *base,
                         const struct source_limits *lim, struct source_def *out,
                         char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
@@ -531,7 +532,7 @@ int ingest_source_parse(const json_t *req, const struct source_def *base,
     }
     if (json_object_get(req, "extension"))
       json_object_del(m, "extensions");
-    json_object_update(m, (json_t *)req);
+    json_object_update(m, req);
     if (strcmp(pb_json_str(m, "id") ? pb_json_str(m, "id") : "", base->id) !=
         0) {
       json_decref(m);
@@ -539,7 +540,7 @@ int ingest_source_parse(const json_t *req, const struct source_def *base,
       return PB_EINVAL;
     }
   } else {
-    m = json_incref((json_t *)req);
+    m = json_incref(req);
   }
   rc = parse_merged(m, base != NULL, lim, out, err, errlen);
   json_decref(m);
@@ -548,7 +549,7 @@ int ingest_source_parse(const json_t *req, const struct source_def *base,
    * or whoever may update sources could collect it on a host of theirs. */
   if (!rc && base && base->kind == SOURCE_URL && base->password &&
       !json_object_get(req, "password") && !out->url.username &&
-      !ingest_url_same_origin(base->url.full, out->url.full)) {
+      !pb_url_same_origin(base->url.full, out->url.full)) {
     snprintf(err, errlen,
              "field 'url': the new URL is on another server (its scheme, "
              "host or port changed) and the source has a password: give "

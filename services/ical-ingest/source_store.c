@@ -136,7 +136,7 @@ int ingest_store_load_body(struct pb_store *st, const char *id,
     return PB_ENOMEM;
   memcpy(copy, p, len);
   copy[len] = '\0';
-  b->data = copy;
+  b->data = b->owned = copy;
   b->len = len;
   pb_strlcpy(b->sha256, pb_stmt_text(s, 1), sizeof b->sha256);
   pb_strlcpy(b->etag, pb_stmt_text(s, 2), sizeof b->etag);
@@ -145,7 +145,7 @@ int ingest_store_load_body(struct pb_store *st, const char *id,
 }
 
 void ingest_body_cleanup(struct source_body *b) {
-  free((void *)b->data);
+  free(b->owned);
   memset(b, 0, sizeof *b);
 }
 

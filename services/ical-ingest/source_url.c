@@ -1,9 +1,10 @@
-/* Calendar URLs and their secrets: checking an http(s) URL (RFC 3986 shape),
- * splitting off user:password@, and building the form that may be shown in
- * logs, on the bus and in responses. Feeds carry their credential in the
- * URL (iPlanning ?u=TOKEN, Google's /private-HEX/, Outlook's and Nextcloud's
- * path tokens), so everything that could be one is hidden. Also which URL a
- * permanent redirect may leave a source with. */
+/* Calendar URLs and their secrets: a URL read by pb_url (libcurl's URL
+ * parser, RFC 3986) with the http, https and webcal schemes, user:password@
+ * taken out, and the form that may be shown in logs, on the bus and in
+ * responses. Feeds carry their credential in the URL (iPlanning ?u=TOKEN,
+ * Google's /private-HEX/, Outlook's and Nextcloud's path tokens), so
+ * everything that could be one is hidden. Also which URL a permanent
+ * redirect may leave a source with. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "ingest.h"
 #include "pb/error.h"
 #include "pb/secretbox.h"
+#include "pb/url.h"
 
 #define SHOWN_SEGMENT_MAX 20
 
@@ -84,17 +86,38 @@ static int shown_part(struct source_url *u, struct outbuf *o, const char *s,
   return add_secret(u, s, n);
 }
 
-static int check_chars(const char *text, char *err, size_t errlen) {
-  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-    if (*p <= 0x20 || *p >= 0x7f) {
-      snprintf(err, errlen,
-               "the URL contains a space, a control character or "
-               "a non-ASCII byte at position %zu (percent-encode it)",
-               (size_t)(p - (const unsigned char *)text) + 1);
-      return PB_EINVAL;
-    }
+/* The schemes a calendar URL may have; webcal:// and webcals:// are how
+ * calendar links ask to be subscribed to and, like calendar clients, they
+ * are fetched over https. */
+static const char *const url_schemes[] = {"http", "https", "webcal", "webcals",
+                                          NULL};
+
+/* Whether `text` is written with one of url_schemes, so a refusal can say
+ * what is wrong with the rest instead. */
+static bool scheme_written(const char *text) {
+  for (size_t i = 0; url_schemes[i]; i++) {
+    size_t n = strlen(url_schemes[i]);
+    if (strncasecmp(text, url_schemes[i], n) == 0 &&
+        strncmp(text + n, "://", 3) == 0)
+      return true;
   }
-  return 0;
+  return false;
+}
+
+/* user[:password] of `text`, which pb_url_split found to hold userinfo:
+ * what pb_url_redacted takes out of the authority, without its '@'. */
+static int take_userinfo(const char *text, struct source_url *out) {
+  char *rest = pb_url_redacted(text);
+  if (!rest)
+    return PB_ENOMEM;
+  const char *info = strstr(text, "://") + 3;
+  size_t n = strlen(text) - strlen(rest) - 1;
+  pb_secret_free(rest); /* it still holds the URL's tokens */
+  const char *colon = memchr(info, ':', n);
+  out->username = strndup(info, colon ? (size_t)(colon - info) : n);
+  out->password =
+      colon ? strndup(colon + 1, n - (size_t)(colon - info) - 1) : NULL;
+  return out->username && (!colon || out->password) ? 0 : PB_ENOMEM;
 }
 
 int ingest_url_parse(const char *text, struct source_url *out, char *err,
@@ -106,64 +129,30 @@ int ingest_url_parse(const char *text, struct source_url *out, char *err,
              SOURCE_URL_MAX);
     return PB_EINVAL;
   }
-  if (check_chars(text, err, errlen))
-    return PB_EINVAL;
-  /* webcal:// is how calendar links ask to be subscribed to; like
-   * calendar clients, fetch them over https. */
-  static const struct {
-    const char *given, *used;
-  } schemes[] = {{"https://", "https://"},
-                 {"http://", "http://"},
-                 {"webcals://", "https://"},
-                 {"webcal://", "https://"}};
-  const char *scheme = NULL;
-  size_t skip = 0;
-  for (size_t i = 0; !scheme && i < sizeof schemes / sizeof schemes[0]; i++) {
-    if (strncasecmp(text, schemes[i].given, strlen(schemes[i].given)) == 0) {
-      scheme = schemes[i].used;
-      skip = strlen(schemes[i].given);
-    }
-  }
-  if (!scheme) {
+  struct pb_url u;
+  int rc = pb_url_split(text, url_schemes, &u, err, errlen);
+  if (rc == PB_EINVAL && !scheme_written(text))
     snprintf(err, errlen,
              "field 'url' must start with http://, https:// or "
              "webcal://");
-    return PB_EINVAL;
-  }
-  size_t scheme_len = strlen(scheme);
-  const char *auth = text + skip;
-  size_t auth_len = strcspn(auth, "/?#");
-  /* the last '@' of the authority ends the userinfo (RFC 3986 3.2.1) */
-  const char *at = NULL;
-  for (size_t i = auth_len; i > 0 && !at; i--)
-    if (auth[i - 1] == '@')
-      at = auth + i - 1;
-  const char *host = at ? at + 1 : auth;
-  size_t host_len = (size_t)(auth + auth_len - host);
-  if (host_len == 0 || host[0] == ':') {
-    snprintf(err, errlen, "field 'url' has no host name");
-    return PB_EINVAL;
-  }
-  const char *rest = auth + auth_len;
-  size_t rest_len = strcspn(rest, "#"); /* the fragment is never sent */
-  int rc = PB_ENOMEM;
-  if (at) {
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    size_t ulen = colon ? (size_t)(colon - auth) : (size_t)(at - auth);
-    out->username = strndup(auth, ulen);
-    out->password = colon ? strndup(colon + 1, (size_t)(at - colon - 1)) : NULL;
-    if (!out->username || (colon && !out->password))
-      goto fail;
-  }
-  /* full = scheme + host + path/query, without userinfo and fragment */
-  size_t full_len = scheme_len + host_len + rest_len;
+  if (rc)
+    return rc;
+  if (u.userinfo && (rc = take_userinfo(text, out)))
+    goto fail;
+  /* full = scheme + host + port + path/query, without userinfo and
+   * fragment */
+  const char *scheme = strcmp(u.scheme, "http") == 0 ? "http" : "https";
+  char port[8] = "";
+  if (u.port)
+    snprintf(port, sizeof port, ":%d", u.port);
+  size_t origin = strlen(scheme) + 3 + strlen(u.host) + strlen(port);
+  size_t full_len = origin + strlen(u.path);
+  rc = PB_ENOMEM;
   out->full = malloc(full_len + 1);
   if (!out->full)
     goto fail;
-  memcpy(out->full, scheme, scheme_len);
-  memcpy(out->full + scheme_len, host, host_len);
-  memcpy(out->full + scheme_len + host_len, rest, rest_len);
-  out->full[full_len] = '\0';
+  snprintf(out->full, full_len + 1, "%s://%s%s%s", scheme, u.host, port,
+           u.path);
 
   struct outbuf o = {.cap = 3 * full_len + 8};
   o.p = malloc(o.cap);
@@ -171,8 +160,8 @@ int ingest_url_parse(const char *text, struct source_url *out, char *err,
     goto fail;
   o.p[0] = '\0';
   out->shown = o.p;
-  put(&o, out->full, scheme_len + host_len);
-  const char *p = out->full + scheme_len + host_len;
+  put(&o, out->full, origin);
+  const char *p = out->full + origin;
   const char *query = strchr(p, '?');
   const char *path_end = query ? query : p + strlen(p);
   /* path: "/seg/seg/..." */
@@ -245,55 +234,79 @@ void ingest_redact(char *text, size_t cap, const struct source_url *u,
   mask(text, password);
 }
 
-/* "scheme://host[:port]" of a URL without userinfo: its length. */
-static size_t origin_len(const char *full) {
-  const char *auth = strstr(full, "://");
-  if (!auth)
-    return 0;
-  auth += 3;
-  return (size_t)(auth - full) + strcspn(auth, "/?#");
+/* Whether `url` is https (0), http (1), or neither (-1). */
+static int web_scheme(const char *url) {
+  struct pb_url u;
+  if (pb_url_parse(url, &u))
+    return -1;
+  return strcmp(u.scheme, "https") == 0  ? 0
+         : strcmp(u.scheme, "http") == 0 ? 1
+                                         : -1;
 }
 
-bool ingest_url_same_origin(const char *a, const char *b) {
-  size_t na = origin_len(a), nb = origin_len(b);
-  return na > 0 && na == nb && strncasecmp(a, b, na) == 0;
+/* `to` read against `from` (RFC 3986 §5.2) and checked as a move. */
+static int check_move(const struct source_url *from, const char *to,
+                      bool credentials, struct source_url *out, char *why,
+                      size_t whylen) {
+  char *target = NULL, *self = NULL;
+  int rc = pb_url_resolve(from->full, to, &target);
+  if (!rc)
+    rc = pb_url_resolve(from->full, from->full, &self);
+  if (rc == PB_ENOMEM) {
+    snprintf(why, whylen, "out of memory");
+    goto out;
+  }
+  char err[200];
+  if (rc) {
+    /* libcurl would not read it: let the source checks say why */
+    if (ingest_url_parse(to, out, err, sizeof err) == 0) {
+      ingest_url_cleanup(out);
+      snprintf(err, sizeof err, "it cannot be read as a URL");
+    }
+    snprintf(why, whylen, "the new URL is refused: %s", err);
+    rc = PB_EINVAL;
+    goto out;
+  }
+  rc = PB_EINVAL;
+  int scheme = web_scheme(target);
+  if (strcmp(target, self) == 0) {
+    snprintf(why, whylen, "it is the same URL");
+  } else if (scheme < 0) {
+    snprintf(why, whylen, "the new URL is not http or https");
+  } else if (scheme == 1 && web_scheme(from->full) == 0) {
+    snprintf(why, whylen, "the new URL is plain http, the stored one https");
+  } else if (ingest_url_parse(target, out, err, sizeof err)) {
+    snprintf(why, whylen, "the new URL is refused: %s", err);
+  } else if (out->username) {
+    snprintf(why, whylen, "the new URL holds a user name or password");
+    ingest_url_cleanup(out);
+  } else if (strcmp(out->full, from->full) == 0) {
+    snprintf(why, whylen, "it is the same URL"); /* a #fragment aside */
+    ingest_url_cleanup(out);
+  } else if (credentials && !pb_url_same_origin(from->full, out->full)) {
+    /* Credentials are only sent back to the origin they were given for
+     * (libcurl does not send them across a redirect to another host
+     * either); the scheme's own port, written or not, is the same origin. */
+    snprintf(why, whylen,
+             "it is on another host, and the source's user name and password "
+             "must not be sent there");
+    ingest_url_cleanup(out);
+  } else {
+    rc = 0;
+  }
+out:
+  pb_secret_free(target);
+  pb_secret_free(self);
+  return rc;
 }
 
 int ingest_url_moved(const struct source_url *from, const char *to,
                      bool credentials, struct source_url *out, char *why,
                      size_t whylen) {
   memset(out, 0, sizeof *out);
-  if (!to || strcmp(to, from->full) == 0) {
+  if (!to) {
     snprintf(why, whylen, "it is the same URL");
     return PB_EINVAL;
   }
-  bool https = strncasecmp(to, "https://", 8) == 0;
-  if (!https && strncasecmp(to, "http://", 7) != 0) {
-    snprintf(why, whylen, "the new URL is not http or https");
-    return PB_EINVAL;
-  }
-  if (!https && strncasecmp(from->full, "https://", 8) == 0) {
-    snprintf(why, whylen, "the new URL is plain http, the stored one https");
-    return PB_EINVAL;
-  }
-  char err[200];
-  if (ingest_url_parse(to, out, err, sizeof err)) {
-    snprintf(why, whylen, "the new URL is refused: %s", err);
-    return PB_EINVAL;
-  }
-  if (out->username) {
-    snprintf(why, whylen, "the new URL holds a user name or password");
-    ingest_url_cleanup(out);
-    return PB_EINVAL;
-  }
-  /* Credentials are only sent back to the origin they were given for
-   * (libcurl does not send them across a redirect to another host either). */
-  if (credentials && !ingest_url_same_origin(from->full, out->full)) {
-    snprintf(why, whylen,
-             "it is on another host, and the source's user name and password "
-             "must not be sent there");
-    ingest_url_cleanup(out);
-    return PB_EINVAL;
-  }
-  return 0;
+  return check_move(from, to, credentials, out, why, whylen);
 }

@@ -2,7 +2,8 @@
  * source_url.c): what an add or update request may hold, the reason given
  * for each refusal, URL secrets masked and collected, updates laid over the
  * stored definition, the stored form read back; which permanent redirects
- * may become a source's URL; Retry-After values (retry_after.c); the
+ * may become a source's URL (read against the stored one, default ports
+ * alike); Retry-After values (retry_after.c); the
  * extensions' time zones from their settings (ext_zones.c) and in the
  * store. */
 #include <stdio.h>
@@ -131,6 +132,32 @@ static void test_url_refusals(void) {
   memcpy(longurl, "http://h/", 9);
   longurl[sizeof longurl - 1] = '\0';
   url_refused(longurl, "must be 1-2048 characters");
+  /* read by pb_url: a port must be a number, an empty one is none */
+  url_refused("https://host:abc/cal.ics", "port must be a number 1-65535");
+  url_refused("https://host:/cal.ics", "port must be a number 1-65535");
+  url_refused("webcal:///cal.ics", "has no host name");
+}
+
+static void test_url_parts(void) {
+  /* a user name alone; a port kept; a query without a path */
+  struct source_url u;
+  char err[256];
+  CHECK_INT(ingest_url_parse("webcals://carol@[::1]:8443?cal=team-week", &u,
+                             err, sizeof err),
+            0);
+  CHECK_STR(u.full, "https://[::1]:8443?cal=team-week");
+  CHECK_STR(u.shown, "https://[::1]:8443?cal=***");
+  CHECK_STR(u.username, "carol");
+  CHECK(u.password == NULL);
+  ingest_url_cleanup(&u);
+  /* the password runs to the last '@' of the authority, ':' and all */
+  CHECK_INT(ingest_url_parse("http://dave:p%40ss:w@cal.example.org/", &u, err,
+                             sizeof err),
+            0);
+  CHECK_STR(u.full, "http://cal.example.org/");
+  CHECK_STR(u.username, "dave");
+  CHECK_STR(u.password, "p%40ss:w");
+  ingest_url_cleanup(&u);
 }
 
 static void test_add_url_source(void) {
@@ -543,7 +570,33 @@ static void test_permanent_redirects(void) {
                              true, &out, why, sizeof why),
             0);
   ingest_url_cleanup(&out);
+  /* the scheme's own port, written or not, is the same origin (RFC 6454
+   * §4; browsers and libcurl treat it so) */
+  CHECK_INT(ingest_url_moved(&u, "https://old.example.org:443/v2/feed/", true,
+                             &out, why, sizeof why),
+            0);
+  CHECK_STR(out.full, "https://old.example.org:443/v2/feed/");
+  ingest_url_cleanup(&out);
+  /* a relative Location is read against the stored URL (RFC 3986 §5.2) */
+  CHECK_INT(ingest_url_moved(&u, "../v3/?u=TOKEN5678", true, &out, why,
+                             sizeof why),
+            0);
+  CHECK_STR(out.full, "https://old.example.org/v3/?u=TOKEN5678");
+  CHECK_STR(out.shown, "https://old.example.org/***/?u=***");
+  ingest_url_cleanup(&out);
   ingest_url_cleanup(&u);
+  CHECK_INT(ingest_url_parse("https://old.example.org:443/feed/", &u, err,
+                             sizeof err),
+            0);
+  CHECK_INT(ingest_url_moved(&u, "https://old.example.org/v2/", true, &out,
+                             why, sizeof why),
+            0);
+  ingest_url_cleanup(&out);
+  ingest_url_cleanup(&u);
+  moved_refused("https://old.example.org/feed/",
+                "https://old.example.org/feed/#top", false, "the same URL");
+  moved_refused("http://old.example.org/feed/", "http://old.example.org:443/",
+                true, "on another host");
   moved_refused("https://old.example.org/feed/", "https://new.example.org/feed/",
                 true, "on another host");
   moved_refused("https://old.example.org/feed/",
@@ -712,6 +765,7 @@ static void test_store_zones_and_known_extensions(void) {
 int main(void) {
   RUN(test_url_masking);
   RUN(test_url_refusals);
+  RUN(test_url_parts);
   RUN(test_add_url_source);
   RUN(test_manual_and_uploads);
   RUN(test_refusals_name_the_field);
