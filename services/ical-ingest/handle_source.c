@@ -230,7 +230,11 @@ static void on_add(struct pb_bus *bus, const char *action, json_t *req,
   if (s) {
     ingest_source_replace(in, s, &d);
   } else if (ingest_source_insert(in, &d, &f, &s)) {
-    ingest_store_delete_source(in->store, d.id);
+    if (ingest_store_delete_source(in->store, d.id))
+      pb_error("source %s: stored, but neither kept in memory nor removed "
+               "from the database (database error); it comes back at the "
+               "next start",
+               d.id);
     refuse(reply, "out of memory", NULL);
     goto out;
   }

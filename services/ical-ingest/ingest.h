@@ -103,8 +103,9 @@ typedef void ingest_slot_cb(const struct weekly_slot *s, const char *source,
                             int priority, void *ud);
 int ingest_store_each_weekly(struct pb_store *st, const char *site,
                              const char *ext, ingest_slot_cb *cb, void *ud);
-int ingest_store_mark_published(struct pb_store *st, const char *site,
-                                const char *ext, bool has_slots);
+PB_MUST_CHECK int ingest_store_mark_published(struct pb_store *st,
+                                              const char *site,
+                                              const char *ext, bool has_slots);
 /* True when a source feeds (site, ext) or a schedule was published for it. */
 bool ingest_store_extension_known(struct pb_store *st, const char *site,
                                   const char *ext);
@@ -258,7 +259,8 @@ PB_MUST_CHECK int ingest_store_save_body(struct pb_store *st, const char *id,
 int ingest_store_load_body(struct pb_store *st, const char *id,
                            struct source_body *body);
 void ingest_body_cleanup(struct source_body *body);
-int ingest_store_delete_source(struct pb_store *st, const char *id);
+PB_MUST_CHECK int ingest_store_delete_source(struct pb_store *st,
+                                             const char *id);
 PB_MUST_CHECK int ingest_store_save_fetch(struct pb_store *st, const char *id,
                                           const struct source_fetch *f);
 /* Every stored source, read back and checked; `cb` takes the definition.

@@ -89,8 +89,11 @@ void ingest_publish_one(struct ingest *in, const char *site, const char *ext) {
   json_t *j = pb_schedule_to_json(&s, tz);
   char topic[256];
   if (pb_topic_ext(topic, sizeof topic, site, ext, PB_EXT_SCHEDULE) == 0 &&
-      pb_bus_publish_json(in->bus, topic, j, true) == 0)
-    ingest_store_mark_published(in->store, site, ext, x.vec.count > 0);
+      pb_bus_publish_json(in->bus, topic, j, true) == 0 &&
+      ingest_store_mark_published(in->store, site, ext, x.vec.count > 0))
+    pb_error("the schedule of %s/%s was published, but the database did not "
+             "note that it %s slots (database error)",
+             site, ext, x.vec.count > 0 ? "has" : "has no");
   pb_debug("published %zu slots for %s/%s", x.vec.count, site, ext);
   json_decref(j);
   slot_vec_cleanup(&x.vec);
