@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""yeastar-gateway benchmark (issue 5), against a real mosquitto and the PBX
+"""yeastar-gateway benchmark, against a real mosquitto and the PBX
 simulator, at the gateway's default settings (PBX_MAX_CONCURRENCY=4,
 PBX_RATE_PER_SECOND=400, PBX_RATE_BURST=40):
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Scheduler benchmark (issue 4): 10,000 extensions with a weekly planning of
+"""Scheduler benchmark: 10,000 extensions with a weekly planning of
 4 slots a day, 5 days a week (40 slots each over the 14-day horizon), all in
 the PBX directory (so Home Assistant discovery is published too), against a
 real mosquitto on a free port. Measures:

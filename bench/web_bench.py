@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Web API benchmark (issue 6), against a real mosquitto on a free port and
+"""Web API benchmark, against a real mosquitto on a free port and
 web-api holding 1,000 extensions in its read model (directory, state and
 desired retained on the broker, as the gateway and the scheduler publish
 them). Measures:

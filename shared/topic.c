@@ -1,5 +1,5 @@
 /* MQTT topic helpers: the topic names of the bus contract (pb/topics.h,
- * docs/topics.md), pattern matching and the id rule of BRIEF §3 (topic
+ * docs/topics.md), pattern matching and the id rule of docs/topics.md (topic
  * segments made of [A-Za-z0-9_-]). */
 #include <stdarg.h>
 #include <stdio.h>

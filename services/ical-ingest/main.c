@@ -1,5 +1,5 @@
 /* ical-ingest: owns planning sources, expands them over a moving horizon
- * and publishes each extension's slots (BRIEF §2). */
+ * and publishes each extension's slots (docs/architecture.md). */
 #include <stdio.h>
 #include <string.h>
 

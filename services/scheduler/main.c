@@ -1,5 +1,5 @@
 /* scheduler: decides every extension's desired status from its schedule,
- * override and settings, exactly at each boundary (BRIEF §2, issue 4), and
+ * override and settings, exactly at each boundary (docs/architecture.md), and
  * offers each PBX extension to Home Assistant. Start-up: configuration,
  * database, bus; everything else is in sched_*.c and handle_*.c. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Per-extension settings owned by the scheduler (BRIEF §2): planning on/off,
+/* Per-extension settings owned by the scheduler (docs/topics.md): planning on/off,
  * a default status (else DEFAULT_STATUS) and a time zone (else TIMEZONE).
  * Set through R/ext/<site>/<ext>/settings/set, .../planning/set or the
  * settings request (handle_settings.c); stored, retained on

@@ -1,4 +1,4 @@
-"""Every service binary is built hardened (issue 10): full RELRO (GNU_RELRO
+"""Every service binary is built hardened (docs/security.md): full RELRO (GNU_RELRO
 segment + BIND_NOW), the stack protector, and glibc's FORTIFY checks in
 optimised builds without sanitizers (CMakeLists.txt)."""
 import os

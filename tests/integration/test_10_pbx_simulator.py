@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Integration test for tools/pbx-simulator: starts the real binary on a free
 port and checks that it enforces the Yeastar P-Series Open API rules it
-claims to (docs: /work/shared/design/PBX-APIS.md, tools/pbx-simulator/README.md)
+claims to (the vendor's documentation, tools/pbx-simulator/README.md)
 and that its /sim/ control API works.
 
 Run: /usr/bin/python3 tests/integration/test_10_pbx_simulator.py

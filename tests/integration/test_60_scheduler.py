@@ -1,4 +1,4 @@
-"""The scheduler alone against a real mosquitto (issue 4): a slot starting a
+"""The scheduler alone against a real mosquitto: a slot starting a
 few seconds ahead changes `desired` at its second, never before; an override
 with `minutes` expires on its second; an override survives a restart and
 still expires on time; one whose end passed while the scheduler was down is

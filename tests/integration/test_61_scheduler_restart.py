@@ -1,5 +1,5 @@
 """After a kill -9 the retained topics a service owns match its database
-(issue 10): overrides cleared just before the scheduler was killed come back
+(docs/architecture.md): overrides cleared just before the scheduler was killed come back
 empty, not as they were; a desired status, settings or a Home Assistant
 device of an extension the scheduler does not have is cleared; a planning
 flag that differs is corrected. The same for ical-ingest: the schedule and

@@ -1,4 +1,4 @@
-"""web-api cannot be starved without logging in (issue 10): a thousand
+"""web-api cannot be starved without logging in (docs/security.md): a thousand
 trickling connections from many addresses leave /healthz and logged-in
 users served; a request head and body have deadlines a trickle cannot
 extend; an anonymous request is refused from its head, before its body is

@@ -1,4 +1,4 @@
-"""web-api on a real network (issue 10): what comes from the bus or the
+"""web-api on a real network (docs/security.md): what comes from the bus or the
 outside is bounded and checked. A 25 MB bus event is kept and streamed as a
 small "too large" record; GET /api/logs answers at most a few MiB and says
 when it stopped early (truncated, next_before); a replayed PBX webhook is

@@ -1,4 +1,4 @@
-"""Secrets that stay put (issue 10), against a real mosquitto, the real
+"""Secrets that stay put (docs/security.md), against a real mosquitto, the real
 services and PBX simulators:
 - a calendar's password and URL token and a PBX client secret, given
   through the REST API, cross the bus sealed to the service's public key:

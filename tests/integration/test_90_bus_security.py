@@ -1,4 +1,4 @@
-"""The bus is closed (issue 10, docs/security.md). The broker refuses
+"""The bus is closed (docs/security.md). The broker refuses
 anonymous clients and wrong passwords; each user may publish only what
 deploy/mosquitto/acl.template gives it; web-api ignores an answer that does
 not come from the service it asked; and a command the broker accepted

@@ -64,7 +64,7 @@ def main():
             r = subprocess.run([compiler, *flags, "-c", src, "-o",
                                 os.path.join(tmp, "probe.o")],
                                capture_output=True, text=True)
-            said = f"[{flag}" in r.stderr
+            said = f"{flag[2:]}]" in r.stderr  # [-Wvla] or [-Werror=vla]
             refused = r.returncode != 0
             ok = said and (refused or not werror)
             print(f"probe {flag}: {'caught' if ok else 'NOT caught'}"

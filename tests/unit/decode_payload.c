@@ -38,7 +38,7 @@ static int check_zone(const json_t *j, const char *key, bool nullable, char *err
 }
 
 /* The scheduler's settings/set command and retained settings payload. */
-static int check_settings(const json_t *j, bool command, char *err, size_t errlen) {
+static int check_settings(json_t *j, bool command, char *err, size_t errlen) {
   if (!json_is_object(j)) {
     snprintf(err, errlen, "not a JSON object");
     return 1;
@@ -47,7 +47,7 @@ static int check_settings(const json_t *j, bool command, char *err, size_t errle
     const char *key;
     json_t *v;
     int n = 0;
-    json_object_foreach((json_t *)j, key, v) {
+    json_object_foreach(j, key, v) {
       if (!strcmp(key, "default_status") || !strcmp(key, "timezone") ||
           !strcmp(key, "planning"))
         n++;
@@ -83,9 +83,9 @@ static int check_settings(const json_t *j, bool command, char *err, size_t errle
 }
 
 /* A Home Assistant device discovery payload as the scheduler publishes it. */
-static int check_ha(const json_t *j, char *err, size_t errlen) {
+static int check_ha(json_t *j, char *err, size_t errlen) {
   const json_t *dev = json_object_get(j, "device");
-  const json_t *cmps = json_object_get(j, "components");
+  json_t *cmps = json_object_get(j, "components");
   if (!json_array_size(json_object_get(dev, "identifiers")) ||
       !pb_json_str(dev, "name") || !pb_json_str(json_object_get(j, "origin"), "name") ||
       !json_object_size(cmps)) {
@@ -94,7 +94,7 @@ static int check_ha(const json_t *j, char *err, size_t errlen) {
   }
   const char *key;
   json_t *c;
-  json_object_foreach((json_t *)cmps, key, c) {
+  json_object_foreach(cmps, key, c) {
     const char *p = pb_json_str(c, "platform");
     bool ok = p && pb_json_str(c, "unique_id");
     if (ok && !strcmp(p, "select"))

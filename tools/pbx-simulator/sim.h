@@ -1,6 +1,6 @@
 /* The one internal header of pbx-simulator: a fake Yeastar P-Series PBX that
  * serves the documented Open API subset (/openapi/v1.0/...) strictly, plus a
- * control API (/sim/...) for tests. See README.md and docs PBX-APIS.md. */
+ * control API (/sim/...) for tests. See README.md and docs/gateway.md. */
 #ifndef PBX_SIM_H
 #define PBX_SIM_H
 

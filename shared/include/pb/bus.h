@@ -130,7 +130,7 @@ bool pb_topic_id_valid(const char *id);
  * the topic has another shape or the name is not a valid id. */
 bool pb_topic_service(const char *topic, char *out, size_t len);
 
-/* ---- Request/response (zigbee2mqtt's bridge pattern, BRIEF §3) ----
+/* ---- Request/response (zigbee2mqtt's bridge pattern, docs/topics.md) ----
  * Requests arrive on R/svc/<service>/request/<action> as JSON objects with an
  * optional "transaction"; responses go to R/svc/<service>/response/<action>
  * (or to the MQTT 5 response topic, with the correlation data) as
