@@ -240,7 +240,9 @@ def main():
     load_before = loadavg()
     stack = Stack("bench_web", sim=False, env={"WEB_ADMIN_PASSWORD": ADMIN_PASSWORD,
                                               "LOG_LEVEL": "info",
-                                              "WEB_SSE_MAX_CLIENTS": "500"})
+                                              "WEB_SSE_MAX_CLIENTS": "500",
+                                              # every stream is one user's
+                                              "WEB_SSE_MAX_PER_USER": "500"})
     try:
         stack.start("web-api")
         pid = stack.procs["web-api"].proc.pid

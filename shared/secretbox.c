@@ -170,6 +170,10 @@ int pb_secretbox_unseal(struct pb_secretbox *box, const char *sealed,
   return 0;
 }
 
+void pb_secret_wipe(void *secret, size_t len) {
+  sodium_memzero(secret, len);
+}
+
 void pb_secret_free(char *secret) {
   if (!secret)
     return;

@@ -67,7 +67,7 @@ static void free_map(struct pb_map *m) {
 static void session_free(struct web_session *s) {
   if (!s)
     return;
-  explicit_bzero(s, sizeof *s);
+  pb_secret_wipe(s, sizeof *s);
   free(s);
 }
 
@@ -237,7 +237,7 @@ static int create_first_admin(struct web *w) {
   }
   int rc = web_user_set_password(w, "admin", pw, WEB_ROLE_ADMIN, true);
   if (rc) {
-    explicit_bzero(generated, sizeof generated);
+    pb_secret_wipe(generated, sizeof generated);
     return rc;
   }
   if (*given) {
@@ -254,7 +254,7 @@ static int create_first_admin(struct web *w) {
         "run 'web-api --reset-admin' for a new one\n",
         generated);
     fflush(stderr);
-    explicit_bzero(generated, sizeof generated);
+    pb_secret_wipe(generated, sizeof generated);
   }
   return 0;
 }
@@ -483,7 +483,7 @@ int web_auth_reset_cli(const struct pb_config *cfg, const char *user) {
     fprintf(stderr, "web-api: cannot set the password of '%s': %s\n", user,
             pb_strerror(rc));
   }
-  explicit_bzero(pw, sizeof pw);
+  pb_secret_wipe(pw, sizeof pw);
   pb_store_close(w.store);
   return rc ? 1 : 0;
 }

@@ -30,7 +30,7 @@ static char *copy_secret(const char *s) {
 static void job_free(struct web_pw_job *j) {
   pb_secret_free(j->check); /* sodium_memzero, then free */
   pb_secret_free(j->set);
-  explicit_bzero(j->new_hash, sizeof j->new_hash);
+  pb_secret_wipe(j->new_hash, sizeof j->new_hash);
   free(j);
 }
 

@@ -207,7 +207,7 @@ int web_password_policy(const char *user, const char *password, char *why,
   pw[0] = rest[0] = '\0';
   int rc = policy(user, password, pw, rest, why, len);
   /* Copies of the password (lower-cased) do not outlive the check. */
-  explicit_bzero(pw, sizeof pw);
-  explicit_bzero(rest, sizeof rest);
+  pb_secret_wipe(pw, sizeof pw);
+  pb_secret_wipe(rest, sizeof rest);
   return rc;
 }

@@ -59,13 +59,13 @@ static void login_finish(struct web_pw_job *j, struct web_response *resp) {
   web_login_result(w, j->client_ip, j->name, true); /* clears the count */
   w->metrics.logins_ok++;
   session_cookie(w, resp, cookie, expires - pb_clock_now());
-  explicit_bzero(cookie, sizeof cookie);
+  pb_secret_wipe(cookie, sizeof cookie);
   web_audit_add(w, "login", "", "", j->name, "logged in",
                 json_pack("{s:s}", "client", j->client_ip));
   json_t *out = json_pack("{s:s,s:s,s:s}", "user", j->name, "role",
                           web_role_name(role), "csrf_token", csrf);
   pb_json_set_time_tz(out, "expires_at", expires, w->tz);
-  explicit_bzero(csrf, sizeof csrf);
+  pb_secret_wipe(csrf, sizeof csrf);
   web_reply_json(resp, 200, out);
 }
 
@@ -399,7 +399,7 @@ void web_post_tokens(struct web *w, const struct web_request *req,
                               "name", name, "user", req->auth.user, "role",
                               web_role_name(role), "token", token);
       pb_json_set_time_tz(out, "expires_at", expires ? expires : -1, w->tz);
-      explicit_bzero(token, sizeof token);
+      pb_secret_wipe(token, sizeof token);
       web_reply_json(resp, 201, out);
     }
   }

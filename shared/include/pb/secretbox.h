@@ -22,6 +22,9 @@ int pb_key_file(const char *data_dir, const char *name, unsigned char *key,
                 size_t len);
 /* Wipes and frees a secret string. Accepts NULL. */
 void pb_secret_free(char *secret);
+/* Wipes `len` bytes of a secret held in place (a buffer on the stack, a
+ * struct) with sodium_memzero, which the compiler may not drop. */
+void pb_secret_wipe(void *secret, size_t len);
 
 /* HMAC-SHA256 of body with key, Base64 (standard alphabet). out >= 45. */
 int pb_hmac_sha256_base64(const char *key, size_t keylen, const void *body,
