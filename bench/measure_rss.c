@@ -4,7 +4,8 @@
  * counts them in the child's ru_maxrss; forked from this small program, the
  * figure is the command's own.
  *
- *   measure_rss OUT_FILE COMMAND [ARG...]   (the command's stdout -> OUT_FILE) */
+ *   measure_rss OUT_FILE COMMAND [ARG...]   (the command's stdout -> OUT_FILE)
+ */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -39,7 +40,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   clock_gettime(CLOCK_MONOTONIC, &b);
-  double wall = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  double wall =
+      (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
   printf("%.6f %ld %d\n", wall, ru.ru_maxrss,
          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   return 0;

@@ -74,7 +74,9 @@ const char *pb_buf_str(const struct pb_buf *b) {
   return b->bytes ? b->bytes : "";
 }
 
-size_t pb_buf_len(const struct pb_buf *b) { return b->len; }
+size_t pb_buf_len(const struct pb_buf *b) {
+  return b->len;
+}
 
 void pb_buf_reset(struct pb_buf *b) {
   b->len = 0;

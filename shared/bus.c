@@ -19,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_int.h"
 #include "pb/clock.h"
 #include "pb/config.h"
 #include "pb/error.h"
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/topics.h"
-#include "bus_int.h"
 
 #define MAX_SUBS 64
 #define MAX_PAYLOAD (32u * 1024 * 1024)
@@ -38,10 +38,10 @@
 #define TOPIC_MAX PB__BUS_TOPIC_MAX
 
 struct sub {
-  char pattern[TOPIC_MAX];     /* relative to the root */
-  char full[TOPIC_MAX];        /* as sent to the broker */
-  bool absolute;               /* pattern is not under the root */
-  int options;                 /* MQTT 5 subscription options */
+  char pattern[TOPIC_MAX]; /* relative to the root */
+  char full[TOPIC_MAX];    /* as sent to the broker */
+  bool absolute;           /* pattern is not under the root */
+  int options;             /* MQTT 5 subscription options */
   pb_bus_handler *handler;
   void *ud;
 };
@@ -49,7 +49,7 @@ struct sub {
 struct qmsg {
   struct qmsg *next;
   bool is_connect;
-  char *topic;                 /* full topic */
+  char *topic; /* full topic */
   char *payload;
   size_t len;
   bool retained;
@@ -70,16 +70,16 @@ struct pb_bus {
   unsigned session_expiry;
   char availability[TOPIC_MAX];
   int evfd;
-  pthread_mutex_t lock;        /* subs and queue */
+  pthread_mutex_t lock; /* subs and queue */
   struct sub subs[MAX_SUBS];
   int nsubs;
   struct qmsg *head, *tail;
   size_t queued;
-  size_t queued_bytes;         /* payload bytes not yet dispatched */
-  pthread_cond_t drained;      /* signalled as queued_bytes goes down */
-  bool closing;                /* pb_bus_free started: never wait */
+  size_t queued_bytes;    /* payload bytes not yet dispatched */
+  pthread_cond_t drained; /* signalled as queued_bytes goes down */
+  bool closing;           /* pb_bus_free started: never wait */
   atomic_bool connected;
-  atomic_int inflight;         /* QoS 1 publishes not yet acknowledged */
+  atomic_int inflight; /* QoS 1 publishes not yet acknowledged */
   pb_bus_connect_cb *on_connect;
   void *on_connect_ud;
   struct pb__bus_requests requests; /* bus_request.c's */
@@ -104,8 +104,8 @@ static void enqueue(struct pb_bus *bus, struct qmsg *m) {
   pthread_mutex_lock(&bus->lock);
   /* Backpressure: only the network thread enqueues, and it stops reading the
    * socket while the loop is behind (one message always passes). */
-  while (bus->queued_bytes > 0 && bus->queued_bytes + m->len > MAX_QUEUED_BYTES &&
-         !bus->closing)
+  while (bus->queued_bytes > 0 &&
+         bus->queued_bytes + m->len > MAX_QUEUED_BYTES && !bus->closing)
     pthread_cond_wait(&bus->drained, &bus->lock);
   if (bus->queued >= MAX_QUEUE || bus->closing) {
     pthread_mutex_unlock(&bus->lock);
@@ -220,7 +220,8 @@ static void on_message(struct mosquitto *mosq, void *ud,
   enqueue(bus, m);
 }
 
-static void on_log(struct mosquitto *mosq, void *ud, int level, const char *str) {
+static void on_log(struct mosquitto *mosq, void *ud, int level,
+                   const char *str) {
   (void)mosq;
   (void)ud;
   if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
@@ -237,7 +238,8 @@ static void dispatch(struct pb_bus *bus, struct qmsg *m) {
     return;
   }
   size_t rlen = strlen(bus->root);
-  bool under_root = strncmp(m->topic, bus->root, rlen) == 0 && m->topic[rlen] == '/';
+  bool under_root =
+      strncmp(m->topic, bus->root, rlen) == 0 && m->topic[rlen] == '/';
   struct pb_bus_msg msg = {
       .topic = under_root ? m->topic + rlen + 1 : m->topic,
       .payload = m->payload,
@@ -288,7 +290,9 @@ static void on_wakeup(struct pb_loop *loop, int fd, unsigned events, void *ud) {
   }
 }
 
-static void lib_init(void) { mosquitto_lib_init(); }
+static void lib_init(void) {
+  mosquitto_lib_init();
+}
 
 int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
                struct pb_bus **out) {
@@ -354,18 +358,19 @@ int pb_bus_new(struct pb_loop *loop, const struct pb_bus_options *o,
    * algorithm: a boundary's burst of decisions is latency-bound. */
   mosquitto_int_option(bus->mosq, MOSQ_OPT_TCP_NODELAY, 1);
   mosquitto_int_option(bus->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-                       bus->protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+                       bus->protocol == 5 ? MQTT_PROTOCOL_V5
+                                          : MQTT_PROTOCOL_V311);
   if (o->username && *o->username &&
       mosquitto_username_pw_set(bus->mosq, o->username,
-                                o->password && *o->password ? o->password : NULL))
+                                o->password && *o->password ? o->password
+                                                            : NULL))
     goto fail;
   if (tls) {
     bool ca = o->ca_file && *o->ca_file;
     bool cert = o->cert_file && *o->cert_file;
-    int trc = mosquitto_tls_set(bus->mosq, ca ? o->ca_file : NULL,
-                                ca ? NULL : "/etc/ssl/certs",
-                                cert ? o->cert_file : NULL,
-                                cert ? o->key_file : NULL, NULL);
+    int trc = mosquitto_tls_set(
+        bus->mosq, ca ? o->ca_file : NULL, ca ? NULL : "/etc/ssl/certs",
+        cert ? o->cert_file : NULL, cert ? o->key_file : NULL, NULL);
     if (trc != MOSQ_ERR_SUCCESS) {
       pb_error("bus: cannot set up TLS for %s (CA %s, certificate %s): %s",
                o->url, ca ? o->ca_file : "system", cert ? o->cert_file : "none",
@@ -422,7 +427,8 @@ int pb_bus_start(struct pb_bus *bus) {
             bus->host, bus->port, mosquitto_strerror(rc));
   rc = mosquitto_loop_start(bus->mosq);
   if (rc != MOSQ_ERR_SUCCESS) {
-    pb_error("bus: cannot start the network thread: %s", mosquitto_strerror(rc));
+    pb_error("bus: cannot start the network thread: %s",
+             mosquitto_strerror(rc));
     return PB_EBUS;
   }
   return 0;
@@ -470,15 +476,25 @@ void pb_bus_free(struct pb_bus *bus) {
   free(bus);
 }
 
-bool pb_bus_connected(const struct pb_bus *bus) { return bus->connected; }
+bool pb_bus_connected(const struct pb_bus *bus) {
+  return bus->connected;
+}
 size_t pb_bus_unacked(const struct pb_bus *bus) {
   int n = atomic_load(&bus->inflight);
   return n > 0 ? (size_t)n : 0;
 }
-const char *pb_bus_root(const struct pb_bus *bus) { return bus->root; }
-const char *pb_bus_service(const struct pb_bus *bus) { return bus->service; }
-struct pb_loop *pb__bus_loop(const struct pb_bus *bus) { return bus->loop; }
-int pb__bus_protocol(const struct pb_bus *bus) { return bus->protocol; }
+const char *pb_bus_root(const struct pb_bus *bus) {
+  return bus->root;
+}
+const char *pb_bus_service(const struct pb_bus *bus) {
+  return bus->service;
+}
+struct pb_loop *pb__bus_loop(const struct pb_bus *bus) {
+  return bus->loop;
+}
+int pb__bus_protocol(const struct pb_bus *bus) {
+  return bus->protocol;
+}
 struct pb__bus_requests *pb__bus_requests(struct pb_bus *bus) {
   return &bus->requests;
 }
@@ -529,8 +545,9 @@ void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud) {
   bus->on_connect_ud = ud;
 }
 
-static int publish_abs(struct pb_bus *bus, const char *topic, const void *payload,
-                       size_t len, bool retain, const mosquitto_property *props) {
+static int publish_abs(struct pb_bus *bus, const char *topic,
+                       const void *payload, size_t len, bool retain,
+                       const mosquitto_property *props) {
   if (len > MAX_PAYLOAD)
     return PB_ETOOBIG;
   atomic_fetch_add(&bus->inflight, 1);
@@ -562,10 +579,9 @@ int pb__bus_publish_props(struct pb_bus *bus, const char *topic,
     return PB_ENOMEM;
   }
   if (p && p->correlation &&
-      mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
-                                    p->correlation,
-                                    (uint16_t)p->correlation_len) !=
-          MOSQ_ERR_SUCCESS) {
+      mosquitto_property_add_binary(
+          &props, MQTT_PROP_CORRELATION_DATA, p->correlation,
+          (uint16_t)p->correlation_len) != MOSQ_ERR_SUCCESS) {
     mosquitto_property_free_all(&props);
     return PB_ENOMEM;
   }
@@ -582,8 +598,8 @@ int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
   return publish_abs(bus, full, payload, len, retain, NULL);
 }
 
-int pb_bus_publish_abs(struct pb_bus *bus, const char *topic, const void *payload,
-                       size_t len, bool retain) {
+int pb_bus_publish_abs(struct pb_bus *bus, const char *topic,
+                       const void *payload, size_t len, bool retain) {
   if (strlen(topic) >= TOPIC_MAX)
     return PB_ETOOBIG;
   return publish_abs(bus, topic, payload, len, retain, NULL);
@@ -607,4 +623,3 @@ int pb_bus_publish_json(struct pb_bus *bus, const char *topic, const json_t *j,
 int pb_bus_clear(struct pb_bus *bus, const char *topic) {
   return pb_bus_publish(bus, topic, "", 0, true);
 }
-

@@ -86,7 +86,8 @@ int pb_bus_new_from_config(struct pb_loop *loop, const struct pb_config *cfg,
   if (!*password)
     pb_warn("bus: connecting to the broker as '%s' without a password: only "
             "a broker that allows anonymous clients accepts it "
-            "(docs/security.md)", name);
+            "(docs/security.md)",
+            name);
   rc = pb_bus_new(loop, &o, out);
 out:
   /* libmosquitto keeps its own copy; ours goes on every path. */

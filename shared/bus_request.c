@@ -30,7 +30,7 @@ struct pb__bus_served {
 struct pb__bus_pending {
   struct pb__bus_pending *next;
   char transaction[64];
-  char service[64];            /* the only service whose answer counts */
+  char service[64]; /* the only service whose answer counts */
   pb_bus_response_cb *done;
   void *ud;
   struct pb_timer *timer;
@@ -93,8 +93,9 @@ void pb_bus_command_result(struct pb_bus *bus, const struct pb_bus_msg *msg,
                            const char *error) {
   if (!msg->response_topic)
     return;
-  json_t *body = error ? json_pack("{s:s,s:s}", "status", "error", "error", error)
-                       : json_pack("{s:s}", "status", "ok");
+  json_t *body = error
+                     ? json_pack("{s:s,s:s}", "status", "error", "error", error)
+                     : json_pack("{s:s}", "status", "ok");
   copy_transaction(msg, body);
   const struct pb__bus_props props = {.correlation = msg->correlation,
                                       .correlation_len = msg->correlation_len};
@@ -110,13 +111,13 @@ void pb_bus_command_result(struct pb_bus *bus, const struct pb_bus_msg *msg,
 
 struct pb_bus_reply {
   struct pb_bus *bus;
-  char topic[TOPIC_MAX];       /* absolute */
+  char topic[TOPIC_MAX]; /* absolute */
   const void *correlation;
   size_t correlation_len;
-  void *correlation_copy;      /* owned by a deferred reply */
+  void *correlation_copy; /* owned by a deferred reply */
   json_t *transaction;
   bool sent;
-  bool deferred;               /* heap copy from pb_bus_reply_defer */
+  bool deferred; /* heap copy from pb_bus_reply_defer */
 };
 
 static void send_reply(struct pb_bus_reply *r, json_t *body) {
@@ -181,7 +182,8 @@ void pb_bus_reply_error(struct pb_bus_reply *r, const char *message,
   send_reply(r, body);
 }
 
-static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                       void *ud) {
   struct pb__bus_served *sv = ud;
   const struct pb__bus_requests *rq = pb__bus_requests(bus);
   const char *service = pb_bus_service(bus);
@@ -213,9 +215,9 @@ static void on_request(struct pb_bus *bus, const struct pb_bus_msg *msg, void *u
   if (json_object_get(req, "sealed")) {
     /* {"sealed":..., "transaction":...}: the handler sees what was sealed,
      * with the transaction of the envelope. */
-    json_t *inner = rq->keypair ? pb_sealed_request_open(rq->keypair, req,
-                                                         err, sizeof err)
-                                : NULL;
+    json_t *inner =
+        rq->keypair ? pb_sealed_request_open(rq->keypair, req, err, sizeof err)
+                    : NULL;
     if (!rq->keypair)
       snprintf(err, sizeof err, "%s takes no sealed requests", service);
     json_decref(req);
@@ -285,7 +287,7 @@ void pb_bus_serve_sealed(struct pb_bus *bus, const struct pb_keypair *keypair,
  * service's svc/<service>/response/: the broker's ACL lets only that service
  * write there, so an answer from anywhere else is a forgery and is ignored. */
 static struct pb__bus_pending *take_pending(struct pb_bus *bus, const char *tx,
-                                    const char *topic) {
+                                            const char *topic) {
   struct pb__bus_requests *rq = pb__bus_requests(bus);
   for (struct pb__bus_pending **pp = &rq->pending; *pp; pp = &(*pp)->next) {
     if (strcmp((*pp)->transaction, tx) == 0) {
@@ -294,8 +296,8 @@ static struct pb__bus_pending *take_pending(struct pb_bus *bus, const char *tx,
         char prefix[TOPIC_MAX];
         if (pb_topic_response(prefix, sizeof prefix, (*pp)->service, "") ||
             strncmp(topic, prefix, strlen(prefix))) {
-          pb_warn("bus: ignoring an answer to %s on %s: only %s answers it",
-                  tx, topic, (*pp)->service);
+          pb_warn("bus: ignoring an answer to %s on %s: only %s answers it", tx,
+                  topic, (*pp)->service);
           return NULL;
         }
       }
@@ -329,7 +331,8 @@ static void on_response(struct pb_bus *bus, const struct pb_bus_msg *msg,
   json_decref(resp);
 }
 
-static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *ud) {
+static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t,
+                               void *ud) {
   (void)loop;
   (void)t;
   struct pb__bus_pending *p = ud;
@@ -343,7 +346,8 @@ static void on_request_timeout(struct pb_loop *loop, struct pb_timer *t, void *u
 
 /* After the request was published (rc 0): wait for its answer or its
  * timeout; otherwise forget it. */
-static int track(struct pb_bus *bus, struct pb__bus_pending *p, int rc, int timeout_ms) {
+static int track(struct pb_bus *bus, struct pb__bus_pending *p, int rc,
+                 int timeout_ms) {
   if (rc) {
     pb_timer_free(p->timer);
     free(p);
@@ -356,8 +360,9 @@ static int track(struct pb_bus *bus, struct pb__bus_pending *p, int rc, int time
   return 0;
 }
 
-static struct pb__bus_pending *new_pending(struct pb_bus *bus, const char *service,
-                                   pb_bus_response_cb *done, void *ud) {
+static struct pb__bus_pending *new_pending(struct pb_bus *bus,
+                                           const char *service,
+                                           pb_bus_response_cb *done, void *ud) {
   struct pb__bus_requests *rq = pb__bus_requests(bus);
   if (!rq->responses_subscribed) {
     /* "#": actions may have several levels (source/list, site/test). */
@@ -378,8 +383,8 @@ static struct pb__bus_pending *new_pending(struct pb_bus *bus, const char *servi
   int n = snprintf(p->transaction, sizeof p->transaction, "%.24s-",
                    pb_bus_service(bus));
   for (size_t i = 0; i < sizeof r && n > 0; i++)
-    n += snprintf(p->transaction + n, sizeof p->transaction - (size_t)n,
-                  "%02x", r[i]);
+    n += snprintf(p->transaction + n, sizeof p->transaction - (size_t)n, "%02x",
+                  r[i]);
   snprintf(p->service, sizeof p->service, "%s", service);
   p->done = done;
   p->ud = ud;
@@ -409,7 +414,8 @@ int pb_bus_command(struct pb_bus *bus, const char *service, const char *topic,
     rc = pb_topic_full(reply, sizeof reply, root, rel);
   const struct pb__bus_props props = {.response_topic = reply,
                                       .correlation = p->transaction,
-                                      .correlation_len = strlen(p->transaction)};
+                                      .correlation_len =
+                                          strlen(p->transaction)};
   if (!rc)
     rc = pb__bus_publish_props(bus, full, payload, len, false, &props);
   return track(bus, p, rc, timeout_ms);

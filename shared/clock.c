@@ -61,7 +61,9 @@ void pb_clock_set_offset(int64_t offset_ms) {
   mode = CLOCK_SHIFTED;
 }
 
-void pb_clock_use_real(void) { mode = CLOCK_REAL; }
+void pb_clock_use_real(void) {
+  mode = CLOCK_REAL;
+}
 
 static int digits(const char *s, int n, int *out) {
   int v = 0;
@@ -78,9 +80,9 @@ int pb_time_parse_rfc3339(const char *s, int64_t *unix_s) {
   int y, mo, d, h, mi, sec;
   if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' ||
       digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d) ||
-      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
-      s[16] != ':' || digits(s + 17, 2, &sec))
+      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) ||
+      s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+      digits(s + 17, 2, &sec))
     return PB_EPARSE;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
     return PB_EPARSE;
@@ -116,7 +118,8 @@ int pb_time_parse_rfc3339(const char *s, int64_t *unix_s) {
   return 0;
 }
 
-int pb_time_format_rfc3339(int64_t unix_s, int offset_s, char *buf, size_t len) {
+int pb_time_format_rfc3339(int64_t unix_s, int offset_s, char *buf,
+                           size_t len) {
   int64_t local = unix_s + offset_s;
   int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
   int64_t rem = local - days * 86400;
@@ -130,7 +133,8 @@ int pb_time_format_rfc3339(int64_t unix_s, int offset_s, char *buf, size_t len) 
     snprintf(off, sizeof off, "%c%02d:%02d", offset_s < 0 ? '-' : '+',
              (a / 3600) % 100, (a / 60) % 60);
   }
-  int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%s", y, mo, d,
-                   (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), off);
+  int n =
+      snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%s", y, mo, d,
+               (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), off);
   return (n < 0 || (size_t)n >= len) ? PB_ETOOBIG : 0;
 }

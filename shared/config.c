@@ -43,7 +43,9 @@ struct pb_config {
   int nargs;
 };
 
-struct pb_config *pb_config_new(void) { return calloc(1, sizeof(struct pb_config)); }
+struct pb_config *pb_config_new(void) {
+  return calloc(1, sizeof(struct pb_config));
+}
 
 void pb_config_free(struct pb_config *cfg) {
   if (!cfg)
@@ -67,10 +69,9 @@ static int find_key(const char *name) {
 }
 
 static const char *type_name(enum pb_config_type t) {
-  static const char *const n[] = {"string", "secret",   "integer",
-                                  "boolean", "URL",     "host:port",
-                                  "status", "log level", "time zone",
-                                  "id",     "topic",    "RFC 3339 time"};
+  static const char *const n[] = {
+      "string", "secret",    "integer",   "boolean", "URL",   "host:port",
+      "status", "log level", "time zone", "id",      "topic", "RFC 3339 time"};
   return n[t];
 }
 
@@ -122,7 +123,8 @@ static int parse_bool(const char *v, bool *out) {
   return PB_EINVAL;
 }
 
-static int validate(int k, const char *v, char **canon, char *err, size_t errlen) {
+static int validate(int k, const char *v, char **canon, char *err,
+                    size_t errlen) {
   const struct key_def *d = &keys[k];
   *canon = NULL;
   switch (d->type) {
@@ -147,7 +149,8 @@ static int validate(int k, const char *v, char **canon, char *err, size_t errlen
   case PB_CT_BOOL: {
     bool b;
     if (parse_bool(v, &b)) {
-      snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", d->name, v);
+      snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", d->name,
+               v);
       return PB_ECONFIG;
     }
     if (!(*canon = strdup(b ? "true" : "false")))
@@ -213,8 +216,10 @@ static int validate(int k, const char *v, char **canon, char *err, size_t errlen
       break;
     struct pb_tz *tz = NULL;
     if (pb_tz_load(v, &tz)) {
-      snprintf(err, errlen, "%s: unknown time zone '%s' (use an IANA name "
-               "like Europe/Paris)", d->name, v);
+      snprintf(err, errlen,
+               "%s: unknown time zone '%s' (use an IANA name "
+               "like Europe/Paris)",
+               d->name, v);
       return PB_ECONFIG;
     }
     pb_tz_free(tz);
@@ -222,24 +227,30 @@ static int validate(int k, const char *v, char **canon, char *err, size_t errlen
   }
   case PB_CT_ID:
     if (!pb_topic_id_valid(v)) {
-      snprintf(err, errlen, "%s: '%s' must be 1-64 characters of "
-               "[A-Za-z0-9_-]", d->name, v);
+      snprintf(err, errlen,
+               "%s: '%s' must be 1-64 characters of "
+               "[A-Za-z0-9_-]",
+               d->name, v);
       return PB_ECONFIG;
     }
     break;
   case PB_CT_TOPIC:
     if (!*v || v[0] == '/' || v[strlen(v) - 1] == '/' || strpbrk(v, "+#") ||
         strstr(v, "//") || strlen(v) > 128) {
-      snprintf(err, errlen, "%s: '%s' must be a topic prefix without "
-               "wildcards or empty levels", d->name, v);
+      snprintf(err, errlen,
+               "%s: '%s' must be a topic prefix without "
+               "wildcards or empty levels",
+               d->name, v);
       return PB_ECONFIG;
     }
     break;
   case PB_CT_TIME: {
     int64_t t;
     if (*v && pb_time_parse_rfc3339(v, &t)) {
-      snprintf(err, errlen, "%s: '%s' is not an RFC 3339 time like "
-               "2026-03-30T07:59:55+02:00", d->name, v);
+      snprintf(err, errlen,
+               "%s: '%s' is not an RFC 3339 time like "
+               "2026-03-30T07:59:55+02:00",
+               d->name, v);
       return PB_ECONFIG;
     }
     break;
@@ -325,7 +336,8 @@ int pb_config_load_file(struct pb_config *cfg, const char *path, char *err,
     *eq = '\0';
     char *key = trim(s), *val = trim(eq + 1);
     size_t vlen = strlen(val);
-    if (vlen >= 2 && (val[0] == '"' || val[0] == '\'') && val[vlen - 1] == val[0]) {
+    if (vlen >= 2 && (val[0] == '"' || val[0] == '\'') &&
+        val[vlen - 1] == val[0]) {
       val[vlen - 1] = '\0';
       val++;
     }
@@ -370,10 +382,13 @@ const char *pb_config_arg(const struct pb_config *cfg, const char *option) {
 
 void pb_config_print_help(const char *service, const char *summary,
                           const struct pb_cli_option *extra) {
-  printf("Usage: %s [OPTIONS]\n%s\n\nOptions:\n", service, summary ? summary : "");
-  printf("  %-28s %s\n", "--config FILE", "read KEY=VALUE settings from FILE "
+  printf("Usage: %s [OPTIONS]\n%s\n\nOptions:\n", service,
+         summary ? summary : "");
+  printf("  %-28s %s\n", "--config FILE",
+         "read KEY=VALUE settings from FILE "
          "(the environment wins)");
-  printf("  %-28s %s\n", "--check-config", "validate the configuration and exit");
+  printf("  %-28s %s\n", "--check-config",
+         "validate the configuration and exit");
   printf("  %-28s %s\n", "--help", "show this help and exit");
   printf("  %-28s %s\n", "--version", "show the version and exit");
   for (const struct pb_cli_option *o = extra; o && o->name; o++) {
@@ -398,23 +413,24 @@ void pb_config_print_markdown(void) {
     char range[64] = "";
     if (d->type == PB_CT_INT)
       snprintf(range, sizeof range, " (%lld-%lld)", d->min, d->max);
-    printf("| `%s` | %s%s | %s%s%s | %s |\n", d->name, type_name(d->type), range,
-           *d->def ? "`" : "", *d->def ? d->def : "(empty)", *d->def ? "`" : "",
-           d->help);
+    printf("| `%s` | %s%s | %s%s%s | %s |\n", d->name, type_name(d->type),
+           range, *d->def ? "`" : "", *d->def ? d->def : "(empty)",
+           *d->def ? "`" : "", d->help);
   }
 }
 
 void pb_config_print_env(void) {
-  printf("# PresenceBus configuration: one env file for the whole stack.\n#\n"
-         "# Every service reads every key (and ignores those it does not use),\n"
-         "# from this file when started with `--config FILE`, then from the\n"
-         "# environment, which wins. Syntax: KEY=VALUE, '#' comments, optional\n"
-         "# `export `, optional quotes. An unknown key is an error. The values\n"
-         "# below are the defaults; an empty value means \"none\". Made by\n"
-         "# `<service> --config-env`; `<service> --config FILE --check-config`\n"
-         "# validates a file.\n#\n"
-         "# systemd: copy to /etc/presencebus/presencebus.env (root:presencebus,\n"
-         "# mode 0640: it holds secrets). The units set DATA_DIR themselves.\n");
+  printf(
+      "# PresenceBus configuration: one env file for the whole stack.\n#\n"
+      "# Every service reads every key (and ignores those it does not use),\n"
+      "# from this file when started with `--config FILE`, then from the\n"
+      "# environment, which wins. Syntax: KEY=VALUE, '#' comments, optional\n"
+      "# `export `, optional quotes. An unknown key is an error. The values\n"
+      "# below are the defaults; an empty value means \"none\". Made by\n"
+      "# `<service> --config-env`; `<service> --config FILE --check-config`\n"
+      "# validates a file.\n#\n"
+      "# systemd: copy to /etc/presencebus/presencebus.env (root:presencebus,\n"
+      "# mode 0640: it holds secrets). The units set DATA_DIR themselves.\n");
   for (int i = 0; i < PB_CFG__COUNT; i++) {
     const struct key_def *d = &keys[i];
     printf("\n# %s", d->help);
@@ -437,14 +453,17 @@ static void apply_side_effects(struct pb_config *cfg) {
   if (offset != 0) {
     pb_clock_set_offset(offset);
     pb_warn("CLOCK_OFFSET_MS is set: the clock runs %lld ms %s the system's "
-            "(testing only)", (long long)(offset < 0 ? -offset : offset),
+            "(testing only)",
+            (long long)(offset < 0 ? -offset : offset),
             offset < 0 ? "behind" : "ahead of");
   }
 }
 
 static pb_config_check_fn *service_check;
 
-void pb_config_set_check(pb_config_check_fn *check) { service_check = check; }
+void pb_config_set_check(pb_config_check_fn *check) {
+  service_check = check;
+}
 
 int pb_config_setup(int argc, char **argv, const char *service,
                     const char *summary, const struct pb_cli_option *extra,

@@ -23,13 +23,13 @@ struct transfer {
   struct pb_http *http;
   CURL *easy;
   struct curl_slist *headers;
-  struct pb_buf body;           /* capped at the request's max_bytes */
+  struct pb_buf body; /* capped at the request's max_bytes */
   bool too_big;
   char etag[256], last_modified[128];
   char retry_after[64];
   char content_type[128];
   enum pb_addr_policy addresses;
-  char refused[160];           /* why a connection was not opened */
+  char refused[160]; /* why a connection was not opened */
   /* The answers seen (interim 1xx ones aside), the status of the last, and
    * whether an answer that was followed by another was not a permanent
    * redirect. */
@@ -60,7 +60,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 }
 
 static void copy_header(const char *value, size_t n, char *out, size_t outlen) {
-  while (n && (value[n - 1] == '\r' || value[n - 1] == '\n' || value[n - 1] == ' '))
+  while (n &&
+         (value[n - 1] == '\r' || value[n - 1] == '\n' || value[n - 1] == ' '))
     n--;
   while (n && *value == ' ') {
     value++;
@@ -98,7 +99,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   if (bytes > 5 && strncasecmp(data, "ETag:", 5) == 0)
     copy_header(data + 5, bytes - 5, t->etag, sizeof t->etag);
   else if (bytes > 14 && strncasecmp(data, "Last-Modified:", 14) == 0)
-    copy_header(data + 14, bytes - 14, t->last_modified, sizeof t->last_modified);
+    copy_header(data + 14, bytes - 14, t->last_modified,
+                sizeof t->last_modified);
   else if (bytes > 12 && strncasecmp(data, "Retry-After:", 12) == 0)
     copy_header(data + 12, bytes - 12, t->retry_after, sizeof t->retry_after);
   else if (bytes > 13 && strncasecmp(data, "Content-Type:", 13) == 0)
@@ -124,10 +126,9 @@ static void transfer_free(struct transfer *t) {
 }
 
 const char *pb_http_failure_name(enum pb_http_failure f) {
-  static const char *const names[] = {"none",    "dns",     "connect",
-                                      "tls",     "tls_verify", "tls_pin",
-                                      "timeout", "no_answer", "too_big",
-                                      "other",   "address"};
+  static const char *const names[] = {
+      "none",    "dns",       "connect", "tls",   "tls_verify", "tls_pin",
+      "timeout", "no_answer", "too_big", "other", "address"};
   return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "other";
 }
 
@@ -290,7 +291,9 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose,
   return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void global_init(void) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 int pb_http_new(struct pb_loop *loop, int max_parallel, struct pb_http **out) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -328,7 +331,9 @@ void pb_http_free(struct pb_http *http) {
   free(http);
 }
 
-size_t pb_http_running(const struct pb_http *http) { return http->running; }
+size_t pb_http_running(const struct pb_http *http) {
+  return http->running;
+}
 
 int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
                  pb_http_done *done, void *ud) {
@@ -363,7 +368,8 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
   curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 10000L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                   req->timeout_ms ? req->timeout_ms : 10000L);
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)t->body.max);
   if (req->max_redirects > 0) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -380,7 +386,8 @@ int pb_http_send(struct pb_http *http, const struct pb_http_request *req,
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  /* libcurl checks the pin even with VERIFYPEER off (CURLOPT_PINNEDPUBLICKEY). */
+  /* libcurl checks the pin even with VERIFYPEER off (CURLOPT_PINNEDPUBLICKEY).
+   */
   if (req->pinned_public_key && *req->pinned_public_key)
     curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, req->pinned_public_key);
   if (req->username) {

@@ -19,8 +19,12 @@ static const char ASCTIME[] = "*_LLL_#?_##:##:##_####_";
 static bool letter(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
-static bool digit(char c) { return c >= '0' && c <= '9'; }
-static bool space(char c) { return c == ' ' || c == '\t'; }
+static bool digit(char c) {
+  return c >= '0' && c <= '9';
+}
+static bool space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 /* Whether `s` has the shape `pat`; *after_day: where the day name ends. */
 static bool shaped(const char *s, const char *pat, const char **after_day) {

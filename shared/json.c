@@ -151,7 +151,8 @@ const char *pb_json_str(const json_t *obj, const char *key) {
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-int pb_json_set_time(json_t *obj, const char *key, int64_t unix_s, int offset_s) {
+int pb_json_set_time(json_t *obj, const char *key, int64_t unix_s,
+                     int offset_s) {
   if (unix_s < 0)
     return json_object_set_new(obj, key, json_null()) ? PB_ENOMEM : 0;
   char buf[40];

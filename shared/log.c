@@ -22,7 +22,8 @@ static struct {
   char *secrets[MAX_SECRETS];
   size_t nsecrets;
   pthread_mutex_t lock;
-} g = {.service = "presencebus", .level = PB_LOG_INFO,
+} g = {.service = "presencebus",
+       .level = PB_LOG_INFO,
        .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -33,7 +34,9 @@ void pb_log_init(const char *service, enum pb_log_level level) {
   g.level = level;
 }
 
-void pb_log_set_level(enum pb_log_level level) { g.level = level; }
+void pb_log_set_level(enum pb_log_level level) {
+  g.level = level;
+}
 
 int pb_log_level_parse(const char *text, enum pb_log_level *out) {
   if (!text)

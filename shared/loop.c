@@ -33,8 +33,8 @@ struct watch {
 struct pb_timer {
   struct pb_loop *loop;
   int64_t when;
-  uint64_t seq;     /* ties fire in arming order */
-  size_t slot;      /* index in the heap, SIZE_MAX when disarmed */
+  uint64_t seq; /* ties fire in arming order */
+  size_t slot;  /* index in the heap, SIZE_MAX when disarmed */
   pb_timer_cb *cb;
   void *ud;
 };
@@ -46,7 +46,7 @@ struct pb_loop {
   size_t nheap, capheap;
   uint64_t seq;
   int sigfd, jumpfd;
-  int wakefd;       /* CLOCK_MONOTONIC timerfd armed at the earliest timer */
+  int wakefd; /* CLOCK_MONOTONIC timerfd armed at the earliest timer */
   bool stop;
   int signal;
   struct {
@@ -112,9 +112,8 @@ int pb_loop_watch(struct pb_loop *loop, int fd, unsigned events, pb_fd_cb *cb,
       return 0;
     }
   }
-  int rc = pb_array_grow(&loop->watches, &loop->capwatches,
-                         loop->nwatches + 1, sizeof *loop->watches,
-                         MAX_WATCHES);
+  int rc = pb_array_grow(&loop->watches, &loop->capwatches, loop->nwatches + 1,
+                         sizeof *loop->watches, MAX_WATCHES);
   if (rc)
     return rc;
   loop->watches[loop->nwatches++] = (struct watch){fd, events, cb, ud};
@@ -159,7 +158,8 @@ static void sift_down(struct pb_loop *loop, size_t i) {
     size_t child = 2 * i + 1;
     if (child >= loop->nheap)
       break;
-    if (child + 1 < loop->nheap && earlier(loop->heap[child + 1], loop->heap[child]))
+    if (child + 1 < loop->nheap &&
+        earlier(loop->heap[child + 1], loop->heap[child]))
       child++;
     if (!earlier(loop->heap[child], t))
       break;
@@ -220,8 +220,12 @@ void pb_timer_disarm(struct pb_timer *t) {
     heap_remove(t->loop, t);
 }
 
-bool pb_timer_armed(const struct pb_timer *t) { return t->slot != SIZE_MAX; }
-int64_t pb_timer_when(const struct pb_timer *t) { return t->when; }
+bool pb_timer_armed(const struct pb_timer *t) {
+  return t->slot != SIZE_MAX;
+}
+int64_t pb_timer_when(const struct pb_timer *t) {
+  return t->when;
+}
 
 void pb_timer_free(struct pb_timer *t) {
   if (!t)
@@ -230,7 +234,9 @@ void pb_timer_free(struct pb_timer *t) {
   free(t);
 }
 
-size_t pb_loop_timer_count(const struct pb_loop *loop) { return loop->nheap; }
+size_t pb_loop_timer_count(const struct pb_loop *loop) {
+  return loop->nheap;
+}
 
 void pb_loop_on_clock_jump(struct pb_loop *loop, pb_loop_cb *cb, void *ud) {
   if (loop->njump < MAX_JUMP_CBS) {
@@ -287,8 +293,9 @@ int pb_loop_run_once(struct pb_loop *loop, int timeout_ms) {
        * only by the thread's timer slack (50 us). */
       if (wait > 86400000)
         wait = 86400000;
-      struct itimerspec its = {.it_value = {.tv_sec = (time_t)(wait / 1000),
-                                            .tv_nsec = (long)(wait % 1000) * 1000000L}};
+      struct itimerspec its = {
+          .it_value = {.tv_sec = (time_t)(wait / 1000),
+                       .tv_nsec = (long)(wait % 1000) * 1000000L}};
       if (timerfd_settime(loop->wakefd, 0, &its, NULL) == 0)
         timeout_ms = -1;
       else
@@ -356,4 +363,6 @@ int pb_loop_run(struct pb_loop *loop) {
   return loop->signal;
 }
 
-void pb_loop_stop(struct pb_loop *loop) { loop->stop = true; }
+void pb_loop_stop(struct pb_loop *loop) {
+  loop->stop = true;
+}

@@ -127,7 +127,9 @@ void *pb_map_remove(struct pb_map *m, const char *key) {
   return value;
 }
 
-size_t pb_map_count(const struct pb_map *m) { return m->count; }
+size_t pb_map_count(const struct pb_map *m) {
+  return m->count;
+}
 
 void *pb_map_next(const struct pb_map *m, size_t *pos, const char **key) {
   while (*pos < m->cap) {

@@ -14,24 +14,26 @@
 #include "pb/error.h"
 
 static enum pb_addr_kind classify4(uint32_t a) {
-  if (a == 0xA9FEA9FEu || a == 0x646464C8u) /* 169.254.169.254, 100.100.100.200 */
+  if (a == 0xA9FEA9FEu ||
+      a == 0x646464C8u) /* 169.254.169.254, 100.100.100.200 */
     return PB_ADDR_KIND_METADATA;
   if ((a & 0xFFFF0000u) == 0xA9FE0000u) /* 169.254/16 */
     return PB_ADDR_KIND_LINK_LOCAL;
-  if ((a & 0xFF000000u) == 0x0A000000u ||  /* 10/8 */
-      (a & 0xFFF00000u) == 0xAC100000u ||  /* 172.16/12 */
-      (a & 0xFFFF0000u) == 0xC0A80000u ||  /* 192.168/16 */
-      (a & 0xFF000000u) == 0x7F000000u ||  /* 127/8 */
-      (a & 0xFF000000u) == 0x00000000u ||  /* 0/8: "this host" */
-      (a & 0xFFC00000u) == 0x64400000u)    /* 100.64/10: carrier-grade NAT */
+  if ((a & 0xFF000000u) == 0x0A000000u || /* 10/8 */
+      (a & 0xFFF00000u) == 0xAC100000u || /* 172.16/12 */
+      (a & 0xFFFF0000u) == 0xC0A80000u || /* 192.168/16 */
+      (a & 0xFF000000u) == 0x7F000000u || /* 127/8 */
+      (a & 0xFF000000u) == 0x00000000u || /* 0/8: "this host" */
+      (a & 0xFFC00000u) == 0x64400000u)   /* 100.64/10: carrier-grade NAT */
     return PB_ADDR_KIND_PRIVATE;
   return PB_ADDR_KIND_PUBLIC;
 }
 
 static enum pb_addr_kind classify6(const unsigned char *b) {
-  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  static const unsigned char aws[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
-                                        0,    0,    0,    0,    0, 0, 0x02, 0x54};
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+                                           0, 0, 0, 0, 0xff, 0xff};
+  static const unsigned char aws[16] = {
+      0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
   static const unsigned char zero[15] = {0};
   if (memcmp(b, mapped, sizeof mapped) == 0)
     return classify4((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
@@ -53,7 +55,8 @@ enum pb_addr_kind pb_addr_classify(const struct sockaddr *sa, size_t len) {
     return classify4(ntohl(in->sin_addr.s_addr));
   }
   if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+    const struct sockaddr_in6 *in6 =
+        (const struct sockaddr_in6 *)(const void *)sa;
     return classify6(in6->sin6_addr.s6_addr);
   }
   return PB_ADDR_KIND_PUBLIC;
@@ -62,17 +65,18 @@ enum pb_addr_kind pb_addr_classify(const struct sockaddr *sa, size_t len) {
 int pb_addr_check(const struct sockaddr *sa, size_t len,
                   enum pb_addr_policy policy, char *why, size_t whylen) {
   enum pb_addr_kind kind = pb_addr_classify(sa, len);
-  bool refused = policy == PB_ADDR_PUBLIC ? kind != PB_ADDR_KIND_PUBLIC
-                 : policy == PB_ADDR_NOT_LINK_LOCAL
-                     ? kind == PB_ADDR_KIND_LINK_LOCAL ||
-                           kind == PB_ADDR_KIND_METADATA
-                     : false;
+  bool refused =
+      policy == PB_ADDR_PUBLIC ? kind != PB_ADDR_KIND_PUBLIC
+      : policy == PB_ADDR_NOT_LINK_LOCAL
+          ? kind == PB_ADDR_KIND_LINK_LOCAL || kind == PB_ADDR_KIND_METADATA
+          : false;
   if (!refused)
     return 0;
   char text[INET6_ADDRSTRLEN] = "?";
   if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-              text, sizeof text);
+    inet_ntop(AF_INET,
+              &((const struct sockaddr_in *)(const void *)sa)->sin_addr, text,
+              sizeof text);
   else if (sa->sa_family == AF_INET6)
     inet_ntop(AF_INET6,
               &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, text,

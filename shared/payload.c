@@ -85,9 +85,11 @@ int pb_slot_from_json(const json_t *j, struct pb_slot *out, char *err,
     return PB_EINVAL;
   }
   out->priority = (int)prio;
-  if ((rc = get_text(j, "source", out->source, sizeof out->source, err, errlen)) ||
+  if ((rc = get_text(j, "source", out->source, sizeof out->source, err,
+                     errlen)) ||
       (rc = get_text(j, "uid", out->uid, sizeof out->uid, err, errlen)) ||
-      (rc = get_text(j, "summary", out->summary, sizeof out->summary, err, errlen)))
+      (rc = get_text(j, "summary", out->summary, sizeof out->summary, err,
+                     errlen)))
     return rc;
   if (out->end <= out->start) {
     snprintf(err, errlen, "slot ends before it starts");
@@ -96,7 +98,8 @@ int pb_slot_from_json(const json_t *j, struct pb_slot *out, char *err,
   return 0;
 }
 
-json_t *pb_schedule_to_json(const struct pb_schedule *s, const struct pb_tz *tz) {
+json_t *pb_schedule_to_json(const struct pb_schedule *s,
+                            const struct pb_tz *tz) {
   json_t *j = json_object();
   json_object_set_new(j, "site", json_string(s->site));
   json_object_set_new(j, "ext", json_string(s->ext));
@@ -228,7 +231,8 @@ int pb_override_parse_set(const char *payload, size_t len, int64_t now,
   }
   if (has_minutes) {
     if (minutes < 1 || minutes > MAX_OVERRIDE_MINUTES) {
-      snprintf(err, errlen, "field 'minutes' must be 1..%d", MAX_OVERRIDE_MINUTES);
+      snprintf(err, errlen, "field 'minutes' must be 1..%d",
+               MAX_OVERRIDE_MINUTES);
       rc = PB_EINVAL;
       goto out;
     }
@@ -241,7 +245,8 @@ int pb_override_parse_set(const char *payload, size_t len, int64_t now,
     }
     out->until = until;
   }
-  if ((rc = get_text(j, "reason", out->reason, sizeof out->reason, err, errlen)) ||
+  if ((rc = get_text(j, "reason", out->reason, sizeof out->reason, err,
+                     errlen)) ||
       (rc = get_text(j, "by", out->by, sizeof out->by, err, errlen)))
     goto out;
   rc = 0;
@@ -250,7 +255,8 @@ out:
   return rc;
 }
 
-json_t *pb_override_to_json(const struct pb_override *o, const struct pb_tz *tz) {
+json_t *pb_override_to_json(const struct pb_override *o,
+                            const struct pb_tz *tz) {
   json_t *j = json_object();
   json_object_set_new(j, "status", json_string(pb_presence_name(o->status)));
   pb_json_set_time_tz(j, "until", o->until, tz);
@@ -271,7 +277,8 @@ int pb_override_from_json(const json_t *j, struct pb_override *out, char *err,
   if ((rc = get_status(j, "status", true, &out->status, err, errlen)) ||
       (rc = pb_json_get_time(j, "until", false, &out->until, err, errlen)) ||
       (rc = pb_json_get_time(j, "set_at", false, &out->set_at, err, errlen)) ||
-      (rc = get_text(j, "reason", out->reason, sizeof out->reason, err, errlen)) ||
+      (rc = get_text(j, "reason", out->reason, sizeof out->reason, err,
+                     errlen)) ||
       (rc = get_text(j, "by", out->by, sizeof out->by, err, errlen)))
     return rc;
   return 0;
@@ -298,9 +305,10 @@ int pb_cause_parse(const char *text, enum pb_cause *out) {
 
 json_t *pb_desired_to_json(const struct pb_desired *d, const struct pb_tz *tz) {
   json_t *j = json_object();
-  json_object_set_new(j, "status", d->status == PB_PRESENCE_NONE
-                                       ? json_null()
-                                       : json_string(pb_presence_name(d->status)));
+  json_object_set_new(j, "status",
+                      d->status == PB_PRESENCE_NONE
+                          ? json_null()
+                          : json_string(pb_presence_name(d->status)));
   json_object_set_new(j, "cause", json_string(pb_cause_name(d->cause)));
   pb_json_set_time_tz(j, "since", d->since, tz);
   if (d->next_at >= 0) {
@@ -314,11 +322,11 @@ json_t *pb_desired_to_json(const struct pb_desired *d, const struct pb_tz *tz) {
   } else {
     json_object_set_new(j, "next_change", json_null());
   }
-  json_object_set_new(j, "slot", d->has_slot ? pb_slot_to_json(&d->slot, tz)
-                                             : json_null());
-  json_object_set_new(j, "override", d->has_override
-                                         ? pb_override_to_json(&d->override, tz)
-                                         : json_null());
+  json_object_set_new(
+      j, "slot", d->has_slot ? pb_slot_to_json(&d->slot, tz) : json_null());
+  json_object_set_new(j, "override",
+                      d->has_override ? pb_override_to_json(&d->override, tz)
+                                      : json_null());
   return j;
 }
 

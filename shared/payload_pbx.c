@@ -10,15 +10,16 @@
 
 #define MAX_DIRECTORY 100000
 
-const char *const pb_device_names[5] = {"sip_phone", "linkus_desktop",
-                                        "linkus_mobile", "linkus_web",
-                                        "fxs_phone"};
+const char *const pb_device_names[5] = {
+    "sip_phone", "linkus_desktop", "linkus_mobile", "linkus_web", "fxs_phone"};
 
-json_t *pb_ext_state_to_json(const struct pb_ext_state *s, const struct pb_tz *tz) {
+json_t *pb_ext_state_to_json(const struct pb_ext_state *s,
+                             const struct pb_tz *tz) {
   json_t *j = json_object();
-  json_object_set_new(j, "status", s->status == PB_PRESENCE_NONE
-                                       ? json_null()
-                                       : json_string(pb_presence_name(s->status)));
+  json_object_set_new(j, "status",
+                      s->status == PB_PRESENCE_NONE
+                          ? json_null()
+                          : json_string(pb_presence_name(s->status)));
   json_object_set_new(j, "in_sync", json_boolean(s->in_sync));
   pb_json_set_time_tz(j, "updated_at", s->updated_at, tz);
   json_object_set_new(j, "name", json_string(s->name));
@@ -57,7 +58,8 @@ int pb_ext_state_from_json(const json_t *j, struct pb_ext_state *out, char *err,
     return PB_EINVAL;
   }
   if ((rc = pb_json_get_bool(j, "in_sync", true, &out->in_sync, err, errlen)) ||
-      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err, errlen)))
+      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err,
+                             errlen)))
     return rc;
   rc = pb_json_get_str(j, "name", false, &name, err, errlen);
   if (rc && rc != PB_ENOTFOUND)
@@ -75,15 +77,18 @@ int pb_ext_state_from_json(const json_t *j, struct pb_ext_state *out, char *err,
   const json_t *v;
   json_array_foreach(online, i, v) {
     for (unsigned k = 0; k < 5; k++)
-      if (json_is_string(v) && strcmp(json_string_value(v), pb_device_names[k]) == 0)
+      if (json_is_string(v) &&
+          strcmp(json_string_value(v), pb_device_names[k]) == 0)
         out->online |= 1u << k;
   }
   const json_t *drift = json_object_get(j, "drift");
   if (drift && !json_is_null(drift)) {
     char e2[200];
     if (!json_is_object(drift) ||
-        pb_json_get_time(drift, "since", true, &out->drift_since, e2, sizeof e2) ||
-        pb_json_get_time(drift, "until", false, &out->drift_until, e2, sizeof e2)) {
+        pb_json_get_time(drift, "since", true, &out->drift_since, e2,
+                         sizeof e2) ||
+        pb_json_get_time(drift, "until", false, &out->drift_until, e2,
+                         sizeof e2)) {
       snprintf(err, errlen, "field 'drift' must be null or {since, until}");
       return PB_EINVAL;
     }
@@ -91,16 +96,17 @@ int pb_ext_state_from_json(const json_t *j, struct pb_ext_state *out, char *err,
   return 0;
 }
 
-json_t *pb_directory_to_json(const struct pb_directory *d, const struct pb_tz *tz) {
+json_t *pb_directory_to_json(const struct pb_directory *d,
+                             const struct pb_tz *tz) {
   json_t *j = json_object();
   json_object_set_new(j, "site", json_string(d->site));
   pb_json_set_time_tz(j, "updated_at", d->updated_at, tz);
   json_t *list = json_array();
   for (size_t i = 0; i < d->count; i++) {
     const struct pb_dir_entry *e = &d->entries[i];
-    json_array_append_new(list, json_pack("{s:s,s:I,s:s}", "number", e->number,
-                                          "id", (json_int_t)e->id, "name",
-                                          e->name));
+    json_array_append_new(list,
+                          json_pack("{s:s,s:I,s:s}", "number", e->number, "id",
+                                    (json_int_t)e->id, "name", e->name));
   }
   json_object_set_new(j, "extensions", list);
   return j;
@@ -112,7 +118,8 @@ int pb_directory_from_json(const json_t *j, struct pb_directory *out, char *err,
   const char *site;
   int rc;
   if ((rc = pb_json_get_str(j, "site", true, &site, err, errlen)) ||
-      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err, errlen)))
+      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err,
+                             errlen)))
     return rc;
   pb_strlcpy(out->site, site, sizeof out->site);
   const json_t *list = json_object_get(j, "extensions");
@@ -133,14 +140,16 @@ int pb_directory_from_json(const json_t *j, struct pb_directory *out, char *err,
     const char *number, *name = "";
     char e2[160];
     if ((rc = pb_json_get_str(e, "number", true, &number, e2, sizeof e2)) ||
-        (rc = pb_json_get_int(e, "id", true, &out->entries[i].id, e2, sizeof e2))) {
+        (rc = pb_json_get_int(e, "id", true, &out->entries[i].id, e2,
+                              sizeof e2))) {
       snprintf(err, errlen, "extension %zu: %s", i, e2);
       pb_directory_cleanup(out);
       return rc;
     }
     pb_json_get_str(e, "name", false, &name, NULL, 0);
     pb_strlcpy(out->entries[i].number, number, sizeof out->entries[i].number);
-    pb_strlcpy(out->entries[i].name, name ? name : "", sizeof out->entries[i].name);
+    pb_strlcpy(out->entries[i].name, name ? name : "",
+               sizeof out->entries[i].name);
   }
   out->count = n;
   return 0;
@@ -208,12 +217,14 @@ json_t *pb_site_status_to_json(const struct pb_site_status *s,
   json_t *j = json_object();
   json_object_set_new(j, "site", json_string(s->site));
   json_object_set_new(j, "state", json_string(s->state));
-  json_object_set_new(j, "error", s->error[0] ? json_string(s->error) : json_null());
+  json_object_set_new(j, "error",
+                      s->error[0] ? json_string(s->error) : json_null());
   pb_json_set_time_tz(j, "since", s->since, tz);
   json_object_set_new(j, "url", json_string(s->url));
   json_t *tok = json_object();
   json_object_set_new(tok, "valid", json_boolean(s->token_valid));
-  pb_json_set_time_tz(tok, "expires_at", s->token_valid ? s->token_expires : -1, tz);
+  pb_json_set_time_tz(tok, "expires_at", s->token_valid ? s->token_expires : -1,
+                      tz);
   json_object_set_new(j, "token", tok);
   json_object_set_new(j, "extensions", json_integer(s->extensions));
   json_object_set_new(j, "pending", json_integer(s->pending));
@@ -224,9 +235,9 @@ json_t *pb_site_status_to_json(const struct pb_site_status *s,
 
 int pb_site_status_from_json(const json_t *j, struct pb_site_status *out,
                              char *err, size_t errlen) {
-  static const char *const states[] = {"starting", "ok", "unreachable",
-                                       "tls_failed", "auth_failed", "forbidden",
-                                       "api_disabled", "token_limit", "error"};
+  static const char *const states[] = {
+      "starting",  "ok",           "unreachable", "tls_failed", "auth_failed",
+      "forbidden", "api_disabled", "token_limit", "error"};
   memset(out, 0, sizeof *out);
   const char *site, *state, *text = NULL;
   int rc;
@@ -237,7 +248,8 @@ int pb_site_status_from_json(const json_t *j, struct pb_site_status *out,
   if ((rc = pb_json_get_str(j, "site", true, &site, err, errlen)) ||
       (rc = pb_json_get_str(j, "state", true, &state, err, errlen)) ||
       (rc = pb_json_get_time(j, "since", false, &out->since, err, errlen)) ||
-      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err, errlen)))
+      (rc = pb_json_get_time(j, "updated_at", false, &out->updated_at, err,
+                             errlen)))
     return rc;
   size_t k = 0;
   while (k < sizeof states / sizeof states[0] && strcmp(states[k], state) != 0)
@@ -259,10 +271,11 @@ int pb_site_status_from_json(const json_t *j, struct pb_site_status *out,
   pb_strlcpy(out->url, text ? text : "", sizeof out->url);
   const json_t *tok = json_object_get(j, "token");
   out->token_expires = -1;
-  if (tok && (!json_is_object(tok) ||
-              pb_json_get_bool(tok, "valid", true, &out->token_valid, err, errlen) ||
-              pb_json_get_time(tok, "expires_at", false, &out->token_expires, err,
-                               errlen))) {
+  if (tok &&
+      (!json_is_object(tok) ||
+       pb_json_get_bool(tok, "valid", true, &out->token_valid, err, errlen) ||
+       pb_json_get_time(tok, "expires_at", false, &out->token_expires, err,
+                        errlen))) {
     snprintf(err, errlen, "field 'token' must be {valid, expires_at}");
     return PB_EINVAL;
   }
@@ -303,7 +316,8 @@ int pb_pbx_event_from_json(const json_t *j, struct pb_pbx_event *out, char *err,
     size_t len = json_string_length(msg);
     char e2[160];
     if (len > PBX_EVENT_MSG_MAX) {
-      snprintf(err, errlen, "field 'msg' is larger than %d bytes", PBX_EVENT_MSG_MAX);
+      snprintf(err, errlen, "field 'msg' is larger than %d bytes",
+               PBX_EVENT_MSG_MAX);
       return PB_ETOOBIG;
     }
     out->msg = pb_json_parse(json_string_value(msg), len, e2, sizeof e2);
@@ -315,7 +329,8 @@ int pb_pbx_event_from_json(const json_t *j, struct pb_pbx_event *out, char *err,
       return PB_EINVAL;
     }
   } else {
-    snprintf(err, errlen, "field 'msg' must be a JSON object or a string holding one");
+    snprintf(err, errlen,
+             "field 'msg' must be a JSON object or a string holding one");
     return PB_EINVAL;
   }
   return 0;
@@ -328,8 +343,9 @@ void pb_pbx_event_cleanup(struct pb_pbx_event *ev) {
   ev->msg = NULL;
 }
 
-int pb_pbx_event_presence(const struct pb_pbx_event *ev, char *ext, size_t extlen,
-                          enum pb_presence *status, char *err, size_t errlen) {
+int pb_pbx_event_presence(const struct pb_pbx_event *ev, char *ext,
+                          size_t extlen, enum pb_presence *status, char *err,
+                          size_t errlen) {
   const char *number, *st;
   int rc;
   if (ev->type != PB_PBX_EVENT_PRESENCE) {
@@ -337,12 +353,13 @@ int pb_pbx_event_presence(const struct pb_pbx_event *ev, char *ext, size_t extle
              (long long)ev->type);
     return PB_EINVAL;
   }
-  if ((rc = pb_json_get_str(ev->msg, "extension", true, &number, err, errlen)) ||
+  if ((rc =
+           pb_json_get_str(ev->msg, "extension", true, &number, err, errlen)) ||
       (rc = pb_json_get_str(ev->msg, "status", true, &st, err, errlen)))
     return rc;
   if (pb_presence_parse(st, status)) {
-    snprintf(err, errlen, "field 'status': unknown status '%.64s' (valid: %s)", st,
-             pb_presence_valid_list());
+    snprintf(err, errlen, "field 'status': unknown status '%.64s' (valid: %s)",
+             st, pb_presence_valid_list());
     return PB_EINVAL;
   }
   if (!pb_strlcpy(ext, number, extlen) || !*number) {

@@ -13,8 +13,8 @@ static const char *const names[PB_PRESENCE_COUNT] = {
 };
 
 static const char *const default_labels[PB_PRESENCE_COUNT] = {
-    "Available", "Away", "Business Trip", "Do Not Disturb", "Lunch Break",
-    "Off Work",
+    "Available",      "Away",        "Business Trip",
+    "Do Not Disturb", "Lunch Break", "Off Work",
 };
 
 static char custom_labels[PB_PRESENCE_COUNT][128];
@@ -130,8 +130,8 @@ int pb_presence_set_labels(const char *spec, char *err, size_t errlen) {
       }
       size_t llen = n - klen - 1;
       if (llen == 0 || llen >= sizeof parsed[0]) {
-        snprintf(err, errlen, "label for '%s' is empty or longer than 127 bytes",
-                 key);
+        snprintf(err, errlen,
+                 "label for '%s' is empty or longer than 127 bytes", key);
         return PB_EPARSE;
       }
       memcpy(parsed[v], eq + 1, llen);

@@ -105,7 +105,8 @@ char *pb_sealed_seal(const struct pb_sealed_key *key, const void *plain,
     free(box);
     return NULL;
   }
-  size_t b64len = sodium_base64_encoded_len(blen, sodium_base64_VARIANT_ORIGINAL);
+  size_t b64len =
+      sodium_base64_encoded_len(blen, sodium_base64_VARIANT_ORIGINAL);
   char *out = malloc(b64len);
   if (out)
     sodium_bin2base64(out, b64len, box, blen, sodium_base64_VARIANT_ORIGINAL);

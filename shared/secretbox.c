@@ -121,7 +121,8 @@ char *pb_secretbox_seal(struct pb_secretbox *box, const char *plain) {
   randombytes_buf(raw, crypto_secretbox_NONCEBYTES);
   crypto_secretbox_easy(raw + crypto_secretbox_NONCEBYTES,
                         (const unsigned char *)plain, plen, raw, box->key);
-  size_t b64len = sodium_base64_encoded_len(blen, sodium_base64_VARIANT_ORIGINAL);
+  size_t b64len =
+      sodium_base64_encoded_len(blen, sodium_base64_VARIANT_ORIGINAL);
   char *out = malloc(strlen(PREFIX) + b64len);
   if (out) {
     memcpy(out, PREFIX, strlen(PREFIX));
@@ -156,10 +157,9 @@ int pb_secretbox_unseal(struct pb_secretbox *box, const char *sealed,
     free(raw);
     return PB_ENOMEM;
   }
-  if (crypto_secretbox_open_easy((unsigned char *)p,
-                                 raw + crypto_secretbox_NONCEBYTES,
-                                 rlen - crypto_secretbox_NONCEBYTES, raw,
-                                 box->key) != 0) {
+  if (crypto_secretbox_open_easy(
+          (unsigned char *)p, raw + crypto_secretbox_NONCEBYTES,
+          rlen - crypto_secretbox_NONCEBYTES, raw, box->key) != 0) {
     free(raw);
     free(p);
     return PB_ECRYPTO;
@@ -185,13 +185,14 @@ int pb_hmac_sha256_base64(const char *key, size_t keylen, const void *body,
                           size_t len, char *out, size_t outlen) {
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state st;
-  if (outlen < sodium_base64_encoded_len(sizeof mac,
-                                         sodium_base64_VARIANT_ORIGINAL))
+  if (outlen <
+      sodium_base64_encoded_len(sizeof mac, sodium_base64_VARIANT_ORIGINAL))
     return PB_EINVAL;
   crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, keylen);
   crypto_auth_hmacsha256_update(&st, body, len);
   crypto_auth_hmacsha256_final(&st, mac);
-  sodium_bin2base64(out, outlen, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out, outlen, mac, sizeof mac,
+                    sodium_base64_VARIANT_ORIGINAL);
   return 0;
 }
 
@@ -232,8 +233,8 @@ int pb_random_token(size_t nbytes, char *out, size_t outlen) {
   if (sodium_init() < 0)
     return PB_ECRYPTO;
   if (nbytes == 0 || nbytes > sizeof raw ||
-      outlen < sodium_base64_encoded_len(nbytes,
-                                         sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+      outlen < sodium_base64_encoded_len(
+                   nbytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
     return PB_EINVAL;
   randombytes_buf(raw, nbytes);
   sodium_bin2base64(out, outlen, raw, nbytes,

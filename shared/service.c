@@ -24,7 +24,9 @@ int pb_service_init(struct pb_service *svc, const char *name, int argc,
   if (rc) {
     const char *env = getenv("TZ"); /* the system zone comes from TZ first */
     pb_error("cannot load time zone '%s'%s: %s",
-             *zone ? zone : env && *env ? env : "(system)",
+             *zone         ? zone
+             : env && *env ? env
+                           : "(system)",
              *zone || !env || !*env ? "" : " (from TZ)", pb_strerror(rc));
     *exit_code = 2;
     return rc;
@@ -43,7 +45,8 @@ int pb_service_connect(struct pb_service *svc) {
 
 int pb_service_run(struct pb_service *svc) {
   pb_info("%s %s starting (time zone %s, data in %s, broker %s)", svc->name,
-          PB_VERSION, pb_tz_name(svc->tz), pb_config_str(svc->cfg, PB_CFG_DATA_DIR),
+          PB_VERSION, pb_tz_name(svc->tz),
+          pb_config_str(svc->cfg, PB_CFG_DATA_DIR),
           pb_config_str(svc->cfg, PB_CFG_MQTT_URL));
   if (svc->bus && pb_bus_start(svc->bus))
     return 1;

@@ -28,10 +28,10 @@ struct checkpointer {
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  pthread_cond_t idle;         /* signalled when a checkpoint ends */
-  int wal_pages;               /* after the last commit; 0 when checkpointed */
-  bool running;                /* the thread is checkpointing */
-  bool writer;                 /* the writer is checkpointing (the thread waits) */
+  pthread_cond_t idle; /* signalled when a checkpoint ends */
+  int wal_pages;       /* after the last commit; 0 when checkpointed */
+  bool running;        /* the thread is checkpointing */
+  bool writer;         /* the writer is checkpointing (the thread waits) */
   bool stop;
 };
 
@@ -87,8 +87,12 @@ int pb_store_exec(struct pb_store *s, const char *sql) {
   return 0;
 }
 
-int pb_store_begin(struct pb_store *s) { return pb_store_exec(s, "BEGIN IMMEDIATE"); }
-int pb_store_commit(struct pb_store *s) { return pb_store_exec(s, "COMMIT"); }
+int pb_store_begin(struct pb_store *s) {
+  return pb_store_exec(s, "BEGIN IMMEDIATE");
+}
+int pb_store_commit(struct pb_store *s) {
+  return pb_store_exec(s, "COMMIT");
+}
 void pb_store_rollback(struct pb_store *s) {
   /* A failed ROLLBACK is logged by pb_store_exec; SQLite still rolls the
    * transaction back when the connection closes. */
@@ -145,8 +149,9 @@ int pb_store_open(const char *path, const struct pb_migration *migrations,
   if (!s)
     return PB_ENOMEM;
   snprintf(s->path, sizeof s->path, "%s", path);
-  if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                        SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path, &s->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     pb_error("cannot open database %s: %s", path,
              s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -154,10 +159,11 @@ int pb_store_open(const char *path, const struct pb_migration *migrations,
     return PB_EDB;
   }
   sqlite3_busy_timeout(s->db, 5000);
-  int rc = pb_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                            "PRAGMA foreign_keys=ON;"
-                            "CREATE TABLE IF NOT EXISTS schema_version("
-                            "version INTEGER PRIMARY KEY, applied_at INTEGER)");
+  int rc =
+      pb_store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       "PRAGMA foreign_keys=ON;"
+                       "CREATE TABLE IF NOT EXISTS schema_version("
+                       "version INTEGER PRIMARY KEY, applied_at INTEGER)");
   if (!rc)
     rc = read_version(s, &s->version);
   if (!rc)
@@ -253,15 +259,16 @@ static void *checkpoint_loop(void *arg) {
     pthread_cond_timedwait(&c->cond, &c->lock, &until);
     if (c->stop || !db || c->writer || (!c->wal_pages && !oversize))
       continue;
-    int mode = c->wal_pages ? SQLITE_CHECKPOINT_PASSIVE
-                            : SQLITE_CHECKPOINT_TRUNCATE;
+    int mode =
+        c->wal_pages ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_TRUNCATE;
     c->wal_pages = 0;
     c->running = true;
     pthread_mutex_unlock(&c->lock);
     int log = 0, done = 0;
     if (sqlite3_wal_checkpoint_v2(db, NULL, mode, &log, &done) != SQLITE_OK &&
         sqlite3_errcode(db) != SQLITE_BUSY)
-      pb_warn("database %s: checkpoint failed: %s", a->path, sqlite3_errmsg(db));
+      pb_warn("database %s: checkpoint failed: %s", a->path,
+              sqlite3_errmsg(db));
     oversize = wal_size(a->path) > WAL_LIMIT_BYTES;
     pthread_mutex_lock(&c->lock);
     c->running = false;
@@ -295,7 +302,8 @@ int pb_store_checkpoint_in_background(struct pb_store *s) {
    * the size limit makes the writer cut the file back when it starts the
    * log over after a checkpoint. */
   char limit[64];
-  snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%d", WAL_LIMIT_BYTES);
+  snprintf(limit, sizeof limit, "PRAGMA journal_size_limit=%d",
+           WAL_LIMIT_BYTES);
   if (pb_store_exec(s, limit))
     pb_warn("database %s: the log file is not cut back", s->path);
   sqlite3_wal_hook(s->db, on_commit, c);
@@ -339,7 +347,9 @@ void pb_store_close(struct pb_store *s) {
   free(s);
 }
 
-int pb_store_version(struct pb_store *s) { return s->version; }
+int pb_store_version(struct pb_store *s) {
+  return s->version;
+}
 
 struct pb_stmt *pb_store_stmt(struct pb_store *s, const char *sql) {
   for (int i = 0; i < s->ncache; i++) {
@@ -371,7 +381,8 @@ int pb_stmt_bind_text(struct pb_stmt *st, int idx, const char *text) {
   return rc == SQLITE_OK ? 0 : db_error(st->store, "binding a value");
 }
 
-int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data, size_t len) {
+int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data,
+                      size_t len) {
   if (len > 0x7fffffff)
     return PB_ETOOBIG;
   int rc = sqlite3_bind_blob(st->st, idx, data ? data : "", (int)len,
@@ -428,7 +439,9 @@ bool pb_stmt_is_null(struct pb_stmt *st, int col) {
   return sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
-int64_t pb_store_changes(struct pb_store *s) { return sqlite3_changes(s->db); }
+int64_t pb_store_changes(struct pb_store *s) {
+  return sqlite3_changes(s->db);
+}
 int64_t pb_store_last_id(struct pb_store *s) {
   return sqlite3_last_insert_rowid(s->db);
 }

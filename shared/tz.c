@@ -3,8 +3,8 @@
  * RFC 8536 §3.3.1 extensions); local-to-UTC as RFC 5545 §3.3.5 asks. */
 #include "pb/tz.h"
 
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +94,9 @@ int pb_weekday_from_days(int64_t days) {
 
 /* ---- POSIX TZ strings, as found in the TZif footer. */
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 static bool is_alpha(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
@@ -323,7 +325,8 @@ static int parse(const unsigned char *buf, size_t len, struct pb_tz **out) {
     char s[256];
     const unsigned char *nl;
     size_t left = len - (size_t)(foot - buf);
-    if (left < 2 || foot[0] != '\n' || !(nl = memchr(foot + 1, '\n', left - 1)) ||
+    if (left < 2 || foot[0] != '\n' ||
+        !(nl = memchr(foot + 1, '\n', left - 1)) ||
         (size_t)(nl - foot) > sizeof s)
       goto bad;
     memcpy(s, foot + 1, (size_t)(nl - foot - 1));
@@ -359,7 +362,7 @@ static int load_file(const char *path, const char *name, struct pb_tz **out) {
   }
   close(fd);
   if (rc == PB_OK && (rc = parse(buf, n, out)) == PB_OK)
-    snprintf((*out)->name, sizeof (*out)->name, "%s", name);
+    snprintf((*out)->name, sizeof(*out)->name, "%s", name);
   free(buf);
   return rc;
 }
@@ -481,9 +484,13 @@ void pb_tz_system_name(char *buf, size_t len) {
   pb_tz_free(tz);
 }
 
-void pb_tz_free(struct pb_tz *tz) { free(tz); }
+void pb_tz_free(struct pb_tz *tz) {
+  free(tz);
+}
 
-const char *pb_tz_name(const struct pb_tz *tz) { return tz ? tz->name : "UTC"; }
+const char *pb_tz_name(const struct pb_tz *tz) {
+  return tz ? tz->name : "UTC";
+}
 
 int pb_tz_offset_at(const struct pb_tz *tz, int64_t utc) {
   int64_t next;
@@ -510,7 +517,8 @@ void pb_tz_utc_to_local(const struct pb_tz *tz, int64_t utc,
  * walk that window's constant-offset segments in time order. The first
  * segment holding `local - off` is the first occurrence; if none does, the
  * local time is in a gap and takes the offset of the segment it follows. */
-int64_t pb_tz_local_to_utc(const struct pb_tz *tz, const struct pb_civil *local) {
+int64_t pb_tz_local_to_utc(const struct pb_tz *tz,
+                           const struct pb_civil *local) {
   int64_t l = days_from(local->year, local->month, local->day) * DAY +
               (int64_t)local->hour * 3600 + (int64_t)local->minute * 60 +
               local->second;

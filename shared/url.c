@@ -4,8 +4,8 @@
  * caller holds a curl handle. */
 #include "pb/url.h"
 
-#include <curl/curl.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +14,8 @@
 
 #define PARSE_FLAGS (CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS)
 
-__attribute__((format(printf, 3, 4))) static int
-fail(char *err, size_t errlen, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
+                                                      const char *fmt, ...) {
   if (err && errlen) {
     va_list ap;
     va_start(ap, fmt);
@@ -60,7 +60,8 @@ static int split(CURLU *h, const char *text, const char *const *schemes,
     return fail(err, errlen, "the URL must start with a scheme like https://");
   for (const char *c = text; c < sep; c++)
     if (!isalpha((unsigned char)*c))
-      return fail(err, errlen, "the URL must start with a scheme like https://");
+      return fail(err, errlen,
+                  "the URL must start with a scheme like https://");
   /* libcurl reads "http:///x" as host "x"; an authority must be there. */
   if (strchr("/?#", sep[3]))
     return fail(err, errlen, "the URL has no host name");
@@ -72,7 +73,8 @@ static int split(CURLU *h, const char *text, const char *const *schemes,
   if (rc == CURLUE_BAD_PORT_NUMBER)
     return fail(err, errlen, "the URL's port must be a number 1-65535");
   if (rc != CURLUE_OK)
-    return fail(err, errlen, "the URL is malformed (%s)", curl_url_strerror(rc));
+    return fail(err, errlen, "the URL is malformed (%s)",
+                curl_url_strerror(rc));
   char port[16];
   bool has_port, has_user, has_password;
   if ((rc = get_part(h, CURLUPART_SCHEME, out->scheme, sizeof out->scheme,

@@ -14,20 +14,24 @@
 #include "pb/topics.h"
 
 int ingest_import(struct ingest *in, const char *format, const char *content,
-                  size_t len, const char *site, const char *source, int priority,
-                  struct import_errors *errs, size_t *nslots, size_t *nexts) {
+                  size_t len, const char *site, const char *source,
+                  int priority, struct import_errors *errs, size_t *nslots,
+                  size_t *nexts) {
   struct weekly_plan plan = {0};
   int rc;
   const struct source *other = ingest_source_find(in, source);
   if (other && other->def.kind != SOURCE_WEEKLY) {
-    ingest_error_add(errs, 0, "", "source '%s' is a %s source, not a weekly "
-                     "planning: choose another source id", source,
-                     ingest_source_kind_name(other->def.kind));
+    ingest_error_add(errs, 0, "",
+                     "source '%s' is a %s source, not a weekly "
+                     "planning: choose another source id",
+                     source, ingest_source_kind_name(other->def.kind));
     return PB_EEXISTS;
   }
   if (len > in->import_max) {
-    ingest_error_add(errs, 0, "", "the planning is %zu bytes, more than the "
-                     "%zu allowed (IMPORT_MAX_BYTES)", len, in->import_max);
+    ingest_error_add(errs, 0, "",
+                     "the planning is %zu bytes, more than the "
+                     "%zu allowed (IMPORT_MAX_BYTES)",
+                     len, in->import_max);
     return PB_ETOOBIG;
   }
   if (strcasecmp(format, "csv") == 0)
@@ -35,7 +39,8 @@ int ingest_import(struct ingest *in, const char *format, const char *content,
   else if (strcasecmp(format, "json") == 0)
     rc = ingest_parse_json(content, len, &plan, errs);
   else {
-    ingest_error_add(errs, 0, "", "unknown format '%.32s' (csv or json)", format);
+    ingest_error_add(errs, 0, "", "unknown format '%.32s' (csv or json)",
+                     format);
     return PB_EINVAL;
   }
   if (rc) {
@@ -61,8 +66,8 @@ int ingest_import(struct ingest *in, const char *format, const char *content,
     src->def.priority = priority;
   } else if (in->sources) {
     struct source_def d = {.kind = SOURCE_WEEKLY, .priority = priority};
-    struct source_fetch f = {.last_attempt = -1, .last_success = -1,
-                             .last_change = -1};
+    struct source_fetch f = {
+        .last_attempt = -1, .last_success = -1, .last_change = -1};
     pb_strlcpy(d.id, source, sizeof d.id);
     pb_strlcpy(d.site, site, sizeof d.site);
     if (ingest_source_insert(in, &d, &f, &src))
@@ -106,14 +111,17 @@ static void on_import(struct pb_bus *bus, const char *action, json_t *req,
        rc != PB_ENOTFOUND) ||
       ((rc = pb_json_get_str(req, "source", false, &source, err, sizeof err)) &&
        rc != PB_ENOTFOUND) ||
-      ((rc = pb_json_get_int(req, "priority", false, &priority, err, sizeof err)) &&
+      ((rc = pb_json_get_int(req, "priority", false, &priority, err,
+                             sizeof err)) &&
        rc != PB_ENOTFOUND)) {
     pb_bus_reply_error(reply, err, NULL);
     return;
   }
   if (!pb_topic_id_valid(site) || !pb_topic_id_valid(source)) {
-    pb_bus_reply_error(reply, "fields 'site' and 'source' must be 1-64 "
-                       "characters of [A-Za-z0-9_-]", NULL);
+    pb_bus_reply_error(reply,
+                       "fields 'site' and 'source' must be 1-64 "
+                       "characters of [A-Za-z0-9_-]",
+                       NULL);
     return;
   }
   if (priority < -1000 || priority > 1000) {
@@ -126,12 +134,15 @@ static void on_import(struct pb_bus *bus, const char *action, json_t *req,
     return;
   }
   size_t nslots = 0, nexts = 0;
-  rc = ingest_import(in, format, content, json_string_length(json_object_get(req, "content")),
-                     site, source, (int)priority, errs, &nslots, &nexts);
+  rc = ingest_import(in, format, content,
+                     json_string_length(json_object_get(req, "content")), site,
+                     source, (int)priority, errs, &nslots, &nexts);
   if (rc) {
     char msg[300];
-    snprintf(msg, sizeof msg, "planning refused: %zu error%s, nothing was "
-             "changed", errs->total, errs->total == 1 ? "" : "s");
+    snprintf(msg, sizeof msg,
+             "planning refused: %zu error%s, nothing was "
+             "changed",
+             errs->total, errs->total == 1 ? "" : "s");
     pb_warn("import into %s/%s refused: %zu errors, first: %s", site, source,
             errs->total, errs->count ? errs->items[0].message : "");
     pb_bus_reply_error(reply, msg, ingest_errors_json(errs));

@@ -77,6 +77,6 @@ int ingest_settings_watch(struct ingest *in) {
   if (ingest_store_each_zone(in->store, load_cb, in))
     pb_error("the extensions' time zones could not be read back: TIMEZONE "
              "until their settings arrive");
-  return pb_bus_subscribe(in->bus, PB_TOPIC_EXT_ALL(PB_EXT_SETTINGS), on_settings,
-                          in);
+  return pb_bus_subscribe(in->bus, PB_TOPIC_EXT_ALL(PB_EXT_SETTINGS),
+                          on_settings, in);
 }

@@ -64,7 +64,7 @@ static void on_cli_response(struct pb_bus *bus, json_t *resp, void *ud) {
   const char *status = pb_json_str(resp, "status");
   if (!resp) {
     fprintf(stderr, "ical-ingest: no answer from the ical-ingest service "
-            "(is it running and connected to the same MQTT_URL?)\n");
+                    "(is it running and connected to the same MQTT_URL?)\n");
     w->exit_code = 3;
   } else if (status && strcmp(status, "ok") == 0) {
     json_t *d = json_object_get(resp, "data");

@@ -23,10 +23,10 @@ struct pb_tz;
 /* ---- weekly planning (planning_csv.c, planning_json.c, planning_rules.c) */
 struct weekly_slot {
   char ext[PB_ID_MAX];
-  int wday;                  /* 0 = Sunday .. 6 = Saturday */
-  int start_min, end_min;    /* minutes from local midnight, end <= 1440 */
+  int wday;               /* 0 = Sunday .. 6 = Saturday */
+  int start_min, end_min; /* minutes from local midnight, end <= 1440 */
   enum pb_presence status;
-  int line;                  /* CSV line, or JSON entry index + 1 */
+  int line; /* CSV line, or JSON entry index + 1 */
 };
 
 struct weekly_plan {
@@ -37,19 +37,20 @@ struct weekly_plan {
 #define IMPORT_MAX_ERRORS 100
 
 struct import_error {
-  int line;                  /* 0 when the error is not about one line */
-  char where[64];            /* JSON path, "" for CSV */
+  int line;       /* 0 when the error is not about one line */
+  char where[64]; /* JSON path, "" for CSV */
   char message[200];
 };
 
 struct import_errors {
   struct import_error items[IMPORT_MAX_ERRORS];
-  size_t count;              /* kept */
-  size_t total;              /* found, may exceed count */
+  size_t count; /* kept */
+  size_t total; /* found, may exceed count */
 };
 
 void ingest_error_add(struct import_errors *errs, int line, const char *where,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 int ingest_parse_csv(const char *buf, size_t len, struct weekly_plan *plan,
                      struct import_errors *errs);
@@ -92,20 +93,21 @@ void ingest_slots_normalise(struct slot_vec *v);
 int ingest_store_open(const char *data_dir, struct pb_store **out);
 /* Replaces a weekly source's slots in one transaction. */
 PB_MUST_CHECK int ingest_store_save_weekly(struct pb_store *st,
-                                           const char *source,
-                                           const char *site, int priority,
+                                           const char *source, const char *site,
+                                           int priority,
                                            const struct weekly_plan *plan);
 /* Sites and extensions that have any slot, or had a published schedule. */
 typedef void ingest_ext_cb(const char *site, const char *ext, void *ud);
-int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud);
+int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb,
+                                void *ud);
 /* Every weekly slot of (site, ext) from every source, with source metadata. */
 typedef void ingest_slot_cb(const struct weekly_slot *s, const char *source,
                             int priority, void *ud);
 int ingest_store_each_weekly(struct pb_store *st, const char *site,
                              const char *ext, ingest_slot_cb *cb, void *ud);
 PB_MUST_CHECK int ingest_store_mark_published(struct pb_store *st,
-                                              const char *site,
-                                              const char *ext, bool has_slots);
+                                              const char *site, const char *ext,
+                                              bool has_slots);
 /* True when a source feeds (site, ext) or a schedule was published for it. */
 bool ingest_store_extension_known(struct pb_store *st, const char *site,
                                   const char *ext);
@@ -140,9 +142,9 @@ int ingest_settings_zone(const char *payload, size_t len, char *name,
 enum source_kind { SOURCE_WEEKLY, SOURCE_URL, SOURCE_ICS, SOURCE_MANUAL };
 const char *ingest_source_kind_name(enum source_kind kind);
 
-#define SOURCE_MAX_TARGETS 1000    /* extensions one source feeds */
-#define SOURCE_MAX_MANUAL 10000    /* hand-typed slots in one source */
-#define SOURCE_MAX_COUNT 10000     /* sources in one service */
+#define SOURCE_MAX_TARGETS 1000 /* extensions one source feeds */
+#define SOURCE_MAX_MANUAL 10000 /* hand-typed slots in one source */
+#define SOURCE_MAX_COUNT 10000  /* sources in one service */
 #define SOURCE_URL_MAX 2048
 #define SOURCE_URL_SECRETS 16
 
@@ -188,28 +190,28 @@ struct source_def {
   char name[PB_TEXT_MAX];
   char site[PB_ID_MAX];
   int priority;
-  char (*exts)[PB_ID_MAX];   /* targets (not for weekly), sorted, unique */
+  char (*exts)[PB_ID_MAX]; /* targets (not for weekly), sorted, unique */
   size_t nexts;
-  struct source_url url;     /* SOURCE_URL */
-  char *password;            /* SOURCE_URL basic auth, wiped when freed */
+  struct source_url url; /* SOURCE_URL */
+  char *password;        /* SOURCE_URL basic auth, wiped when freed */
   char username[PB_TEXT_MAX];
-  int refresh_minutes;       /* SOURCE_URL; 0: SOURCE_REFRESH_MINUTES */
-  char *rules;               /* the source's own rules, JSON; NULL: none */
-  char default_status[32];   /* "": the global default */
-  struct pb_slot *manual;    /* SOURCE_MANUAL, sorted by start */
+  int refresh_minutes;     /* SOURCE_URL; 0: SOURCE_REFRESH_MINUTES */
+  char *rules;             /* the source's own rules, JSON; NULL: none */
+  char default_status[32]; /* "": the global default */
+  struct pb_slot *manual;  /* SOURCE_MANUAL, sorted by start */
   size_t nmanual;
   /* A new upload carried by the request (SOURCE_ICS, SOURCE_WEEKLY);
    * NULL when the stored content stays. Lent from the request. */
   const char *content;
   size_t content_len;
-  char format[8];            /* SOURCE_WEEKLY: csv or json */
+  char format[8]; /* SOURCE_WEEKLY: csv or json */
 };
 
 struct source_limits {
   const char *default_site;
-  size_t max_bytes;          /* SOURCE_MAX_BYTES: ics uploads */
-  size_t import_max;         /* IMPORT_MAX_BYTES: weekly uploads */
-  bool stored;               /* reading back the store: no upload needed */
+  size_t max_bytes;  /* SOURCE_MAX_BYTES: ics uploads */
+  size_t import_max; /* IMPORT_MAX_BYTES: weekly uploads */
+  bool stored;       /* reading back the store: no upload needed */
 };
 
 /* Reads an add request (`base` NULL) or an update request (`base` is the
@@ -223,7 +225,8 @@ int ingest_source_parse(json_t *req, const struct source_def *base,
 /* The definition with its secrets, for storing sealed and for updates. */
 json_t *ingest_source_to_request(const struct source_def *d);
 /* What may be shown: the URL masked, no password. New reference. */
-json_t *ingest_source_public(const struct source_def *d, const struct pb_tz *tz);
+json_t *ingest_source_public(const struct source_def *d,
+                             const struct pb_tz *tz);
 void ingest_source_cleanup(struct source_def *d);
 /* Copies `src` into `dst` (size bytes) as valid UTF-8: bad bytes become
  * '?', a character cut by the bound is dropped. `dst` may be `src`. */
@@ -234,18 +237,18 @@ bool ingest_source_targets(const struct source_def *d, const char *site,
 /* ---- sources in the database (source_store.c) ---- */
 /* A calendar as last read successfully. */
 struct source_body {
-  const char *data;          /* NUL-terminated (may hold NULs before len) */
+  const char *data; /* NUL-terminated (may hold NULs before len) */
   size_t len;
-  char *owned;               /* `data` when ingest_store_load_body copied it */
+  char *owned; /* `data` when ingest_store_load_body copied it */
   char sha256[65];
   char etag[256], last_modified[128];
 };
 struct source_fetch {
   int64_t last_attempt, last_success, last_change; /* -1: never */
-  int failures;              /* attempts failed in a row */
-  int64_t http_status;       /* of the last answer, 0 without one */
-  char error[512];           /* of the last attempt, "" when it worked */
-  int64_t not_before;        /* Retry-After: no attempt before, 0: none */
+  int failures;        /* attempts failed in a row */
+  int64_t http_status; /* of the last answer, 0 without one */
+  char error[512];     /* of the last attempt, "" when it worked */
+  int64_t not_before;  /* Retry-After: no attempt before, 0: none */
 };
 /* Inserts or replaces a source (its targets, and `body` when not NULL) in
  * one transaction; the URL and password are sealed with `box`. */
@@ -265,8 +268,8 @@ PB_MUST_CHECK int ingest_store_save_fetch(struct pb_store *st, const char *id,
                                           const struct source_fetch *f);
 /* Every stored source, read back and checked; `cb` takes the definition.
  * A source that cannot be read is logged and skipped. */
-typedef void ingest_source_cb(struct source_def *d, const struct source_fetch *f,
-                              void *ud);
+typedef void ingest_source_cb(struct source_def *d,
+                              const struct source_fetch *f, void *ud);
 int ingest_store_each_source(struct pb_store *st, struct pb_secretbox *box,
                              const struct source_limits *lim,
                              ingest_source_cb *cb, void *ud);
@@ -288,12 +291,12 @@ struct ingest {
   struct pb_timer *horizon_timer;
   int horizon_days;
   size_t import_max;
-  struct pb_http *http;          /* calendar downloads */
-  struct pb_secretbox *box;      /* seals URLs and passwords at rest */
-  struct ingest_rules *rules;    /* MAPPING_RULES, MAPPING_DEFAULT_STATUS */
-  struct ingest_zones *zones;    /* each extension's zone (ext_zones.c) */
-  struct source_set *sources;    /* every source but weekly ones' slots */
-  struct fetch_ticket *tickets;  /* downloads under way (source_fetch.c) */
+  struct pb_http *http;         /* calendar downloads */
+  struct pb_secretbox *box;     /* seals URLs and passwords at rest */
+  struct ingest_rules *rules;   /* MAPPING_RULES, MAPPING_DEFAULT_STATUS */
+  struct ingest_zones *zones;   /* each extension's zone (ext_zones.c) */
+  struct source_set *sources;   /* every source but weekly ones' slots */
+  struct fetch_ticket *tickets; /* downloads under way (source_fetch.c) */
 };
 
 /* Publishes the schedule of every known extension (start, reconnect,
@@ -315,9 +318,9 @@ void ingest_horizon(const struct ingest *in, int64_t now, int64_t *from,
 
 /* ---- sources at run time (source_set.c) ---- */
 struct cal_read_stats {
-  size_t ignored;              /* occurrences the rules said to ignore */
-  size_t warnings;             /* events the reader skipped or bent */
-  char first_warning[200];     /* "line N: ..." */
+  size_t ignored;          /* occurrences the rules said to ignore */
+  size_t warnings;         /* events the reader skipped or bent */
+  char first_warning[200]; /* "line N: ..." */
   /* Values were read in the zone given (floating times, all-day days):
    * the slots differ from one extension's zone to another's. */
   bool local_zone;
@@ -326,31 +329,31 @@ struct cal_read_stats {
 /* A source's slots read in another zone than TIMEZONE, for the extensions
  * in that zone, while the calendar has floating times or all-day events. */
 struct zone_slots {
-  const struct pb_tz *tz;      /* lent by ingest_zones */
+  const struct pb_tz *tz; /* lent by ingest_zones */
   struct slot_vec slots;
-  unsigned revision;           /* of the source's slots they match */
+  unsigned revision; /* of the source's slots they match */
 };
 
 struct source {
-  struct ingest *in;           /* the service it belongs to */
+  struct ingest *in; /* the service it belongs to */
   struct source_def def;
-  struct ingest_rules *rules;  /* own rules, then the global ones */
+  struct ingest_rules *rules; /* own rules, then the global ones */
   struct source_fetch fetch;
-  struct pb_timer *timer;      /* the next download (url) */
-  int64_t next_attempt;        /* UTC seconds, -1: none planned */
+  struct pb_timer *timer; /* the next download (url) */
+  int64_t next_attempt;   /* UTC seconds, -1: none planned */
   bool fetching;
-  unsigned generation;         /* bumped on update/remove: stale answers dropped */
-  bool has_body;               /* a calendar was read successfully */
+  unsigned generation; /* bumped on update/remove: stale answers dropped */
+  bool has_body;       /* a calendar was read successfully */
   size_t body_len;
-  char sha256[65];             /* of that calendar */
+  char sha256[65]; /* of that calendar */
   char etag[256], last_modified[128];
   /* The source's slots, statuses mapped, over the window they were
    * expanded for (the horizon then). */
   struct slot_vec slots;
   int64_t win_from, win_to;
   bool expanded;
-  unsigned revision;           /* bumped each time `slots` are replaced */
-  struct zone_slots *zoned;    /* the same in other zones (source_expand.c) */
+  unsigned revision;        /* bumped each time `slots` are replaced */
+  struct zone_slots *zoned; /* the same in other zones (source_expand.c) */
   size_t nzoned;
   struct cal_read_stats stats; /* of the last reading */
 };
@@ -402,8 +405,9 @@ void ingest_source_zoned_cleanup(struct source *s);
  * reads it over the horizon, stores it, replaces the slots and republishes
  * the schedules when they changed. On failure nothing changes. */
 int ingest_source_accept(struct ingest *in, struct source *s, const char *buf,
-                         size_t len, const char *etag, const char *last_modified,
-                         bool *changed, char *err, size_t errlen);
+                         size_t len, const char *etag,
+                         const char *last_modified, bool *changed, char *err,
+                         size_t errlen);
 /* Takes `v` (emptied) as the source's slots for [from, to). */
 void ingest_source_take_slots(struct source *s, struct slot_vec *v,
                               int64_t from, int64_t to);
@@ -444,8 +448,9 @@ int ingest_source_serve(struct ingest *in);
 int ingest_import_serve(struct ingest *in);
 /* Parses `content` in `format` and stores it; fills errs on failure. */
 int ingest_import(struct ingest *in, const char *format, const char *content,
-                  size_t len, const char *site, const char *source, int priority,
-                  struct import_errors *errs, size_t *nslots, size_t *nexts);
+                  size_t len, const char *site, const char *source,
+                  int priority, struct import_errors *errs, size_t *nslots,
+                  size_t *nexts);
 /* The problems of a refused planning, as the `details` of a response. */
 json_t *ingest_errors_json(const struct import_errors *errs);
 /* The --import command line: sends the file to the running service. */

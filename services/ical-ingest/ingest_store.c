@@ -15,7 +15,7 @@
 static const struct pb_migration migrations[] = {
     {1, "CREATE TABLE sources ("
         "  id TEXT PRIMARY KEY,"
-        "  kind TEXT NOT NULL,"            /* weekly */
+        "  kind TEXT NOT NULL," /* weekly */
         "  site TEXT NOT NULL,"
         "  priority INTEGER NOT NULL DEFAULT 0,"
         "  created_at INTEGER NOT NULL,"
@@ -79,7 +79,8 @@ int ingest_store_save_weekly(struct pb_store *st, const char *source,
   int64_t now = pb_clock_now();
   if (pb_store_begin(st))
     return PB_EDB;
-  struct pb_stmt *s = pb_store_stmt(st,
+  struct pb_stmt *s = pb_store_stmt(
+      st,
       "INSERT INTO sources(id, kind, site, priority, created_at, updated_at) "
       "VALUES (?1, 'weekly', ?2, ?3, ?4, ?4) ON CONFLICT(id) DO UPDATE SET "
       "site = ?2, priority = ?3, updated_at = ?4");
@@ -92,11 +93,13 @@ int ingest_store_save_weekly(struct pb_store *st, const char *source,
     goto fail;
   for (size_t i = 0; i < plan->count; i++) {
     const struct weekly_slot *w = &plan->slots[i];
-    s = pb_store_stmt(st,
+    s = pb_store_stmt(
+        st,
         "INSERT INTO weekly_slots(source_id, ext, wday, start_min, end_min, "
         "status, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!s || pb_stmt_bind_text(s, 1, source) || pb_stmt_bind_text(s, 2, w->ext) ||
-        pb_stmt_bind_int(s, 3, w->wday) || pb_stmt_bind_int(s, 4, w->start_min) ||
+    if (!s || pb_stmt_bind_text(s, 1, source) ||
+        pb_stmt_bind_text(s, 2, w->ext) || pb_stmt_bind_int(s, 3, w->wday) ||
+        pb_stmt_bind_int(s, 4, w->start_min) ||
         pb_stmt_bind_int(s, 5, w->end_min) ||
         pb_stmt_bind_text(s, 6, pb_presence_name(w->status)) ||
         pb_stmt_bind_int(s, 7, w->line) || pb_stmt_run(s))
@@ -110,8 +113,10 @@ fail:
   return PB_EDB;
 }
 
-int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud) {
-  struct pb_stmt *s = pb_store_stmt(st,
+int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb,
+                                void *ud) {
+  struct pb_stmt *s = pb_store_stmt(
+      st,
       "SELECT s.site, w.ext FROM weekly_slots w JOIN sources s ON s.id = "
       "w.source_id UNION SELECT s.site, t.ext FROM source_targets t JOIN "
       "sources s ON s.id = t.source_id UNION SELECT site, ext FROM published "
@@ -142,10 +147,10 @@ int ingest_store_each_extension(struct pb_store *st, ingest_ext_cb *cb, void *ud
 
 int ingest_store_each_weekly(struct pb_store *st, const char *site,
                              const char *ext, ingest_slot_cb *cb, void *ud) {
-  struct pb_stmt *s = pb_store_stmt(st,
-      "SELECT w.wday, w.start_min, w.end_min, w.status, w.line, s.id, "
-      "s.priority FROM weekly_slots w JOIN sources s ON s.id = w.source_id "
-      "WHERE s.site = ?1 AND w.ext = ?2");
+  struct pb_stmt *s = pb_store_stmt(
+      st, "SELECT w.wday, w.start_min, w.end_min, w.status, w.line, s.id, "
+          "s.priority FROM weekly_slots w JOIN sources s ON s.id = w.source_id "
+          "WHERE s.site = ?1 AND w.ext = ?2");
   if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
     return PB_EDB;
   int rc;
@@ -166,9 +171,10 @@ int ingest_store_each_weekly(struct pb_store *st, const char *site,
 
 int ingest_store_mark_published(struct pb_store *st, const char *site,
                                 const char *ext, bool has_slots) {
-  struct pb_stmt *s = pb_store_stmt(st, has_slots
-      ? "INSERT OR IGNORE INTO published(site, ext) VALUES (?1, ?2)"
-      : "DELETE FROM published WHERE site = ?1 AND ext = ?2");
+  struct pb_stmt *s = pb_store_stmt(
+      st, has_slots
+              ? "INSERT OR IGNORE INTO published(site, ext) VALUES (?1, ?2)"
+              : "DELETE FROM published WHERE site = ?1 AND ext = ?2");
   if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
     return PB_EDB;
   return pb_stmt_run(s);
@@ -176,12 +182,12 @@ int ingest_store_mark_published(struct pb_store *st, const char *site,
 
 bool ingest_store_extension_known(struct pb_store *st, const char *site,
                                   const char *ext) {
-  struct pb_stmt *s = pb_store_stmt(st,
-      "SELECT 1 FROM published WHERE site = ?1 AND ext = ?2 UNION ALL "
-      "SELECT 1 FROM source_targets t JOIN sources s ON s.id = t.source_id "
-      "WHERE s.site = ?1 AND t.ext = ?2 UNION ALL "
-      "SELECT 1 FROM weekly_slots w JOIN sources s ON s.id = w.source_id "
-      "WHERE s.site = ?1 AND w.ext = ?2 LIMIT 1");
+  struct pb_stmt *s = pb_store_stmt(
+      st, "SELECT 1 FROM published WHERE site = ?1 AND ext = ?2 UNION ALL "
+          "SELECT 1 FROM source_targets t JOIN sources s ON s.id = t.source_id "
+          "WHERE s.site = ?1 AND t.ext = ?2 UNION ALL "
+          "SELECT 1 FROM weekly_slots w JOIN sources s ON s.id = w.source_id "
+          "WHERE s.site = ?1 AND w.ext = ?2 LIMIT 1");
   if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext))
     return true; /* republishing an unknown one costs less than missing one */
   int rc = pb_stmt_step(s);
@@ -191,10 +197,10 @@ bool ingest_store_extension_known(struct pb_store *st, const char *site,
 int ingest_store_save_zone(struct pb_store *st, const char *site,
                            const char *ext, const char *zone) {
   bool own = zone && *zone;
-  struct pb_stmt *s = pb_store_stmt(st, own
-      ? "INSERT INTO ext_zones(site, ext, zone) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(site, ext) DO UPDATE SET zone = ?3"
-      : "DELETE FROM ext_zones WHERE site = ?1 AND ext = ?2");
+  struct pb_stmt *s = pb_store_stmt(
+      st, own ? "INSERT INTO ext_zones(site, ext, zone) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT(site, ext) DO UPDATE SET zone = ?3"
+              : "DELETE FROM ext_zones WHERE site = ?1 AND ext = ?2");
   if (!s || pb_stmt_bind_text(s, 1, site) || pb_stmt_bind_text(s, 2, ext) ||
       (own && pb_stmt_bind_text(s, 3, zone)))
     return PB_EDB;

@@ -19,15 +19,18 @@
 #include "pb/topics.h"
 
 static const struct pb_cli_option options[] = {
-    {"--import", "FILE", "send a CSV/JSON weekly planning to the running service"},
+    {"--import", "FILE",
+     "send a CSV/JSON weekly planning to the running service"},
     {"--format", "FORMAT", "csv or json (default: from the file name)"},
     {"--site", "SITE", "site of the imported planning (default: SITE)"},
     {"--source", "ID", "source the planning replaces (default: weekly)"},
     {"--dry-run", NULL, "with --import: only check the file, print its errors"},
-    {"--expand", "FILE", "print a calendar's occurrences (- reads stdin), then exit"},
+    {"--expand", "FILE",
+     "print a calendar's occurrences (- reads stdin), then exit"},
     {"--from", "WHEN", "with --expand: window start, YYYYMMDD[THHMMSSZ] (UTC)"},
     {"--to", "WHEN", "with --expand: window end (excluded)"},
-    {"--tz", "ZONE", "with --expand: zone of floating times (default: TIMEZONE)"},
+    {"--tz", "ZONE",
+     "with --expand: zone of floating times (default: TIMEZONE)"},
     {"--status", NULL, "with --expand: also print each occurrence's status"},
     {"--all", NULL, "with --expand: keep cancelled and transparent events too"},
     {NULL, NULL, NULL},
@@ -92,12 +95,11 @@ int main(int argc, char **argv) {
   }
   const char *expand = pb_config_arg(svc.cfg, "--expand");
   if (expand) {
-    exit_code = ingest_expand_cli(svc.cfg, svc.tz, expand,
-                                  pb_config_arg(svc.cfg, "--from"),
-                                  pb_config_arg(svc.cfg, "--to"),
-                                  pb_config_arg(svc.cfg, "--tz"),
-                                  pb_config_arg(svc.cfg, "--status") != NULL,
-                                  pb_config_arg(svc.cfg, "--all") != NULL);
+    exit_code = ingest_expand_cli(
+        svc.cfg, svc.tz, expand, pb_config_arg(svc.cfg, "--from"),
+        pb_config_arg(svc.cfg, "--to"), pb_config_arg(svc.cfg, "--tz"),
+        pb_config_arg(svc.cfg, "--status") != NULL,
+        pb_config_arg(svc.cfg, "--all") != NULL);
     pb_service_cleanup(&svc);
     return exit_code;
   }
@@ -105,10 +107,11 @@ int main(int argc, char **argv) {
   if (import) {
     const char *site = pb_config_arg(svc.cfg, "--site");
     const char *source = pb_config_arg(svc.cfg, "--source");
-    exit_code = ingest_import_cli(svc.cfg, import, pb_config_arg(svc.cfg, "--format"),
-                                  site ? site : pb_config_str(svc.cfg, PB_CFG_SITE),
-                                  source ? source : "weekly",
-                                  pb_config_arg(svc.cfg, "--dry-run") != NULL);
+    exit_code =
+        ingest_import_cli(svc.cfg, import, pb_config_arg(svc.cfg, "--format"),
+                          site ? site : pb_config_str(svc.cfg, PB_CFG_SITE),
+                          source ? source : "weekly",
+                          pb_config_arg(svc.cfg, "--dry-run") != NULL);
     pb_service_cleanup(&svc);
     return exit_code;
   }

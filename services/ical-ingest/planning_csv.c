@@ -17,8 +17,8 @@
 #define MAX_LINES 200000
 
 enum { COL_EXT, COL_DAY, COL_START, COL_END, COL_STATUS, COL_COUNT };
-static const char *const col_names[COL_COUNT] = {"extension", "day", "start_time",
-                                                 "end_time", "status"};
+static const char *const col_names[COL_COUNT] = {
+    "extension", "day", "start_time", "end_time", "status"};
 
 struct reader {
   const char *p, *end;
@@ -28,8 +28,8 @@ struct reader {
 
 /* Reads one record into fields; returns the field count, 0 at the end,
  * or -1 for a malformed record (unterminated quote, too many fields). */
-static int read_record(struct reader *r, char fields[][FIELD_MAX], int *start_line,
-                       const char **why) {
+static int read_record(struct reader *r, char fields[][FIELD_MAX],
+                       int *start_line, const char **why) {
   if (r->p >= r->end)
     return 0;
   int n = 0;
@@ -147,7 +147,8 @@ int ingest_parse_csv(const char *buf, size_t len, struct weekly_plan *plan,
   }
   for (int c = 0; c < COL_STATUS; c++)
     if (cols[c] < 0)
-      ingest_error_add(errs, line, "", "the header has no '%s' column "
+      ingest_error_add(errs, line, "",
+                       "the header has no '%s' column "
                        "(expected extension,day,start_time,end_time,status)",
                        col_names[c]);
   if (errs->total)
@@ -182,13 +183,17 @@ int ingest_parse_csv(const char *buf, size_t len, struct weekly_plan *plan,
     size_t before = errs->total;
     const char *ext = fields[cols[COL_EXT]];
     if (!pb_topic_id_valid(ext))
-      ingest_error_add(errs, line, "", "extension '%s' must be 1-64 characters "
-                       "of [A-Za-z0-9_-]", ext);
+      ingest_error_add(errs, line, "",
+                       "extension '%s' must be 1-64 characters "
+                       "of [A-Za-z0-9_-]",
+                       ext);
     else
       pb_strlcpy(s.ext, ext, sizeof s.ext);
     if (ingest_parse_day(fields[cols[COL_DAY]], &s.wday))
-      ingest_error_add(errs, line, "", "unknown day '%s' (lundi..dimanche or "
-                       "monday..sunday)", fields[cols[COL_DAY]]);
+      ingest_error_add(errs, line, "",
+                       "unknown day '%s' (lundi..dimanche or "
+                       "monday..sunday)",
+                       fields[cols[COL_DAY]]);
     if (ingest_parse_hhmm(fields[cols[COL_START]], false, &s.start_min))
       ingest_error_add(errs, line, "", "start_time '%s' is not HH:MM",
                        fields[cols[COL_START]]);
@@ -196,7 +201,8 @@ int ingest_parse_csv(const char *buf, size_t len, struct weekly_plan *plan,
       ingest_error_add(errs, line, "", "end_time '%s' is not HH:MM",
                        fields[cols[COL_END]]);
     const char *st = cols[COL_STATUS] >= 0 && cols[COL_STATUS] < n
-                         ? fields[cols[COL_STATUS]] : "";
+                         ? fields[cols[COL_STATUS]]
+                         : "";
     if (*st && pb_presence_parse(st, &s.status))
       ingest_error_add(errs, line, "", "unknown status '%s' (valid: %s)", st,
                        pb_presence_valid_list());

@@ -13,8 +13,9 @@
 
 #define MAX_ENTRIES 100000
 
-static const char *str_field(const json_t *obj, const char *key, const char *where,
-                             int line, bool required, struct import_errors *errs) {
+static const char *str_field(const json_t *obj, const char *key,
+                             const char *where, int line, bool required,
+                             struct import_errors *errs) {
   const json_t *v = json_object_get(obj, key);
   if (!v || json_is_null(v)) {
     if (required)
@@ -37,7 +38,8 @@ int ingest_parse_json(const char *buf, size_t len, struct weekly_plan *plan,
     return PB_EPARSE;
   }
   if (!json_is_array(root)) {
-    ingest_error_add(errs, 0, "", "the planning must be a JSON array of "
+    ingest_error_add(errs, 0, "",
+                     "the planning must be a JSON array of "
                      "{\"extension\":..., \"schedules\":[...]}");
     json_decref(root);
     return PB_EPARSE;
@@ -54,8 +56,10 @@ int ingest_parse_json(const char *buf, size_t len, struct weekly_plan *plan,
     }
     const char *ext = str_field(entry, "extension", where, 0, true, errs);
     if (ext && !pb_topic_id_valid(ext)) {
-      ingest_error_add(errs, 0, where, "extension '%.64s' must be 1-64 "
-                       "characters of [A-Za-z0-9_-]", ext);
+      ingest_error_add(errs, 0, where,
+                       "extension '%.64s' must be 1-64 "
+                       "characters of [A-Za-z0-9_-]",
+                       ext);
       ext = NULL;
     }
     const json_t *list = json_object_get(entry, "schedules");
@@ -81,8 +85,10 @@ int ingest_parse_json(const char *buf, size_t len, struct weekly_plan *plan,
       const char *end = str_field(sched, "end", w, 0, true, errs);
       const char *status = str_field(sched, "status", w, 0, false, errs);
       if (day && ingest_parse_day(day, &s.wday))
-        ingest_error_add(errs, 0, w, "unknown day '%.32s' (lundi..dimanche or "
-                         "monday..sunday)", day);
+        ingest_error_add(errs, 0, w,
+                         "unknown day '%.32s' (lundi..dimanche or "
+                         "monday..sunday)",
+                         day);
       if (start && ingest_parse_hhmm(start, false, &s.start_min))
         ingest_error_add(errs, 0, w, "start '%.32s' is not HH:MM", start);
       if (end && ingest_parse_hhmm(end, true, &s.end_min))

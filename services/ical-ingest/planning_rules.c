@@ -46,13 +46,13 @@ static const struct {
   const char *name;
   int wday;
 } days[] = {
-    {"sunday", 0},   {"monday", 1},   {"tuesday", 2},  {"wednesday", 3},
-    {"thursday", 4}, {"friday", 5},   {"saturday", 6}, {"dimanche", 0},
-    {"lundi", 1},    {"mardi", 2},    {"mercredi", 3}, {"jeudi", 4},
-    {"vendredi", 5}, {"samedi", 6},   {"sun", 0},      {"mon", 1},
-    {"tue", 2},      {"wed", 3},      {"thu", 4},      {"fri", 5},
-    {"sat", 6},      {"dim", 0},      {"lun", 1},      {"mar", 2},
-    {"mer", 3},      {"jeu", 4},      {"ven", 5},      {"sam", 6},
+    {"sunday", 0},   {"monday", 1}, {"tuesday", 2},  {"wednesday", 3},
+    {"thursday", 4}, {"friday", 5}, {"saturday", 6}, {"dimanche", 0},
+    {"lundi", 1},    {"mardi", 2},  {"mercredi", 3}, {"jeudi", 4},
+    {"vendredi", 5}, {"samedi", 6}, {"sun", 0},      {"mon", 1},
+    {"tue", 2},      {"wed", 3},    {"thu", 4},      {"fri", 5},
+    {"sat", 6},      {"dim", 0},    {"lun", 1},      {"mar", 2},
+    {"mer", 3},      {"jeu", 4},    {"ven", 5},      {"sam", 6},
 };
 
 int ingest_parse_day(const char *text, int *wday) {
@@ -127,7 +127,7 @@ static int cmp_slot(const void *a, const void *b) {
   return x->line - y->line;
 }
 
-static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday",
+static const char *const day_names[] = {"Sunday",    "Monday",   "Tuesday",
                                         "Wednesday", "Thursday", "Friday",
                                         "Saturday"};
 
@@ -136,7 +136,8 @@ int ingest_plan_finish(struct weekly_plan *plan, struct import_errors *errs,
   if (errs->total)
     return PB_EPARSE;
   if (plan->count == 0) {
-    ingest_error_add(errs, 0, "", "the planning has no slot: nothing to import");
+    ingest_error_add(errs, 0, "",
+                     "the planning has no slot: nothing to import");
     return PB_EPARSE;
   }
   qsort(plan->slots, plan->count, sizeof *plan->slots, cmp_slot);

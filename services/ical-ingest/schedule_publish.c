@@ -109,7 +109,8 @@ void ingest_publish_source(struct ingest *in, const struct source_def *d) {
   if (exts && ingest_store_weekly_exts(in->store, d->id, exts) == 0) {
     size_t i;
     json_t *e;
-    json_array_foreach(exts, i, e) ingest_publish_one(in, d->site, json_string_value(e));
+    json_array_foreach(exts, i, e)
+        ingest_publish_one(in, d->site, json_string_value(e));
   }
   json_decref(exts);
 }
@@ -130,13 +131,14 @@ static void on_own_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg,
       ingest_store_extension_known(in->store, seg[1], seg[2]))
     return;
   pb_info("clearing the schedule of %s/%s left on the broker: no source feeds "
-          "it any more", seg[1], seg[2]);
+          "it any more",
+          seg[1], seg[2]);
   pb_bus_clear(bus, msg->topic);
 }
 
 int ingest_schedule_watch(struct ingest *in) {
-  return pb_bus_subscribe_own(in->bus, PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), false, on_own_schedule,
-                              in);
+  return pb_bus_subscribe_own(in->bus, PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), false,
+                              on_own_schedule, in);
 }
 
 static void publish_cb(const char *site, const char *ext, void *ud) {

@@ -24,7 +24,7 @@
 #include "pb/loop.h"
 #include "pb/tz.h"
 
-#define FIRST_RETRY_S 60 /* first retry after a failure, then doubling */
+#define FIRST_RETRY_S 60        /* first retry after a failure, then doubling */
 #define RETRY_AFTER_MAX_S 86400 /* a longer Retry-After waits this long */
 #define START_SPREAD_S                                                         \
   10 /* overdue downloads at start are spread over this                        \

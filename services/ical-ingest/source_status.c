@@ -117,7 +117,8 @@ static void on_own_status(struct pb_bus *bus, const struct pb_bus_msg *msg,
       ingest_source_find(in, seg[3]))
     return;
   pb_info("clearing the status of source %s left on the broker: no such "
-          "source any more", seg[3]);
+          "source any more",
+          seg[3]);
   pb_bus_clear(bus, msg->topic);
 }
 

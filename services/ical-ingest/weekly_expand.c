@@ -26,11 +26,15 @@ void slot_vec_cleanup(struct slot_vec *v) {
   memset(v, 0, sizeof *v);
 }
 
-static int64_t local_instant(const struct pb_tz *tz, int64_t days, int minutes) {
+static int64_t local_instant(const struct pb_tz *tz, int64_t days,
+                             int minutes) {
   int y, m, d;
   pb_civil_from_days(days + minutes / 1440, &y, &m, &d);
-  struct pb_civil c = {.year = y, .month = m, .day = d,
-                       .hour = (minutes % 1440) / 60, .minute = minutes % 60};
+  struct pb_civil c = {.year = y,
+                       .month = m,
+                       .day = d,
+                       .hour = (minutes % 1440) / 60,
+                       .minute = minutes % 60};
   return pb_tz_local_to_utc(tz, &c);
 }
 

@@ -83,7 +83,8 @@ void sched_decide(const struct sched_inputs *in, int64_t now,
   size_t nslots = in->plan ? in->plan->count : 0;
   int64_t small[130];
   size_t cap = 2 * nslots + 1, n = 0;
-  int64_t *b = cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *b);
+  int64_t *b =
+      cap <= sizeof small / sizeof small[0] ? small : malloc(cap * sizeof *b);
   if (!b) {
     *next_boundary = now + 60; /* try again soon rather than never */
     return;

@@ -29,13 +29,13 @@ struct sched_ha {
   struct sched *s;
   char prefix[160];
   char status_topic[192];
-  char config_pattern[192];      /* <prefix>/device/+/config */
-  char root_id[64];              /* the root as a discovery id segment */
-  char *to_label_tpl;            /* status value -> label */
-  char *command_tpl;             /* label -> override/set payload */
-  json_t *labels;                /* the select's options */
+  char config_pattern[192]; /* <prefix>/device/+/config */
+  char root_id[64];         /* the root as a discovery id segment */
+  char *to_label_tpl;       /* status value -> label */
+  char *command_tpl;        /* label -> override/set payload */
+  json_t *labels;           /* the select's options */
   struct pb_timer *pace;
-  struct sched_ext **todo;       /* snapshot being published */
+  struct sched_ext **todo; /* snapshot being published */
   size_t ntodo, next;
 };
 
@@ -54,8 +54,9 @@ static void append_map(char *buf, size_t len, bool value_to_label) {
     char *vs = json_dumps(v, JSON_ENCODE_ANY);
     char *ls = json_dumps(l, JSON_ENCODE_ANY);
     if (vs && ls)
-      used += (size_t)snprintf(buf + used, len - used, "%s%s: %s", i ? ", " : "",
-                               value_to_label ? vs : ls, value_to_label ? ls : vs);
+      used +=
+          (size_t)snprintf(buf + used, len - used, "%s%s: %s", i ? ", " : "",
+                           value_to_label ? vs : ls, value_to_label ? ls : vs);
     free(vs);
     free(ls);
     json_decref(v);
@@ -87,13 +88,15 @@ int sched_ha_new(struct sched *s, const char *prefix, struct sched_ha **out) {
   char buf[2048] = "";
   append_map(buf, sizeof buf, true);
   size_t used = strlen(buf);
-  snprintf(buf + used, sizeof buf - used, "{{ m.get(value_json.status, \"None\") }}");
+  snprintf(buf + used, sizeof buf - used,
+           "{{ m.get(value_json.status, \"None\") }}");
   ha->to_label_tpl = strdup(buf);
   buf[0] = '\0';
   append_map(buf, sizeof buf, false);
   used = strlen(buf);
   snprintf(buf + used, sizeof buf - used,
-           "{{ {\"status\": m.get(value, value), \"by\": \"home-assistant\"} | tojson }}");
+           "{{ {\"status\": m.get(value, value), \"by\": \"home-assistant\"} | "
+           "tojson }}");
   ha->command_tpl = strdup(buf);
   ha->labels = json_array();
   for (int i = 0; i < PB_PRESENCE_COUNT; i++)
@@ -203,8 +206,10 @@ json_t *sched_ha_config(const struct sched_ha *ha, const struct sched_ext *e) {
   json_object_set_new(origin, "sw_version", json_string(PB_VERSION));
 
   json_t *cmps = json_object();
-  json_t *c = component("select", id, "presence", "Presence", "mdi:account-clock");
-  json_object_set_new(c, "command_topic", ext_topic(ha, e, PB_EXT_OVERRIDE_SET));
+  json_t *c =
+      component("select", id, "presence", "Presence", "mdi:account-clock");
+  json_object_set_new(c, "command_topic",
+                      ext_topic(ha, e, PB_EXT_OVERRIDE_SET));
   json_object_set_new(c, "command_template", json_string(ha->command_tpl));
   json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_DESIRED));
   json_object_set_new(c, "value_template", json_string(ha->to_label_tpl));
@@ -216,33 +221,39 @@ json_t *sched_ha_config(const struct sched_ha *ha, const struct sched_ext *e) {
   json_object_set_new(c, "value_template", json_string(ha->to_label_tpl));
   json_object_set_new(c, "device_class", json_string("enum"));
   json_object_set_new(c, "options", json_deep_copy(ha->labels));
-  json_object_set_new(c, "json_attributes_topic", ext_topic(ha, e, PB_EXT_STATE));
+  json_object_set_new(c, "json_attributes_topic",
+                      ext_topic(ha, e, PB_EXT_STATE));
   /* What the PBX shows is only known while the gateway is up. */
   json_object_set_new(c, "availability", availability(ha, PB_SERVICE_GATEWAY));
   json_object_set_new(cmps, "pbx_status", c);
 
   c = component("sensor", id, "cause", "Cause", "mdi:calendar-question");
   json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_DESIRED));
-  json_object_set_new(c, "value_template", json_string("{{ value_json.cause }}"));
+  json_object_set_new(c, "value_template",
+                      json_string("{{ value_json.cause }}"));
   json_object_set_new(c, "device_class", json_string("enum"));
   json_t *opts = json_array();
   for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
     json_array_append_new(opts, json_string(causes[i]));
   json_object_set_new(c, "options", opts);
   /* since, next_change, the slot or override: why, and until when. */
-  json_object_set_new(c, "json_attributes_topic", ext_topic(ha, e, PB_EXT_DESIRED));
+  json_object_set_new(c, "json_attributes_topic",
+                      ext_topic(ha, e, PB_EXT_DESIRED));
   json_object_set_new(cmps, "cause", c);
 
   c = component("button", id, "clear_override", "Clear override",
                 "mdi:account-cancel");
-  json_object_set_new(c, "command_topic", ext_topic(ha, e, PB_EXT_OVERRIDE_CLEAR));
-  json_object_set_new(c, "payload_press", json_string("{\"by\":\"home-assistant\"}"));
+  json_object_set_new(c, "command_topic",
+                      ext_topic(ha, e, PB_EXT_OVERRIDE_CLEAR));
+  json_object_set_new(c, "payload_press",
+                      json_string("{\"by\":\"home-assistant\"}"));
   json_object_set_new(cmps, "clear_override", c);
 
   json_t *j = json_object();
   json_object_set_new(j, "device", dev);
   json_object_set_new(j, "origin", origin);
-  json_object_set_new(j, "availability", availability(ha, PB_SERVICE_SCHEDULER));
+  json_object_set_new(j, "availability",
+                      availability(ha, PB_SERVICE_SCHEDULER));
   json_object_set_new(j, "qos", json_integer(1));
   json_object_set_new(j, "components", cmps);
   return j;
@@ -305,7 +316,8 @@ void sched_ha_check_retained(struct sched_ha *ha, const char *topic,
   struct sched_ext *e = ext_of_id(ha, seg[n - 2]);
   if (!e || !e->in_directory) {
     pb_info("removing a Home Assistant device left on the broker (%s): no "
-            "such extension in the directory", topic);
+            "such extension in the directory",
+            topic);
     ha->s->io.publish(ha->s->io.ud, topic, "", 0, true, true);
     return;
   }

@@ -38,7 +38,8 @@ static void on_set(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   pb_bus_command_result(bus, msg, NULL);
 }
 
-static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                     void *ud) {
   struct sched *s = ud;
   char site[PB_ID_MAX], ext[PB_ID_MAX], err[400];
   if (!sched_topic_ext(msg->topic, site, ext)) {
@@ -70,9 +71,9 @@ static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
   struct sched_ext *e = sched_ext_get(s, site, ext, false);
   /* Ending an override that exists creates nothing, so it passes even for
    * an extension that has left the directory. */
-  const char *refused = e && e->override
-                            ? NULL
-                            : sched_command_refused(s, site, ext, err, sizeof err);
+  const char *refused =
+      e && e->override ? NULL
+                       : sched_command_refused(s, site, ext, err, sizeof err);
   if (refused) {
     pb_bus_error_event(bus, msg, refused);
     json_decref(j);
@@ -86,7 +87,8 @@ static void on_clear(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud)
 }
 
 int sched_overrides_register(struct pb_bus *bus, struct sched *s) {
-  int rc = pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE_SET), on_set, s);
+  int rc =
+      pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE_SET), on_set, s);
   return rc ? rc
             : pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_OVERRIDE_CLEAR),
                                on_clear, s);

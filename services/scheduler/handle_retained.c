@@ -16,7 +16,8 @@
 #include "sched.h"
 
 static bool same(const struct pb_bus_msg *msg, const char *text) {
-  return text && strlen(text) == msg->len && memcmp(text, msg->payload, msg->len) == 0;
+  return text && strlen(text) == msg->len &&
+         memcmp(text, msg->payload, msg->len) == 0;
 }
 
 static void clear(struct pb_bus *bus, const struct pb_bus_msg *msg) {
@@ -38,10 +39,11 @@ static bool same_json(const struct pb_bus_msg *msg, json_t *j) {
  * is nothing to check: a live delivery, an empty payload, a malformed topic
  * (not ours to judge), or an extension the database does not have, whose
  * topic is then cleared. */
-static struct sched_ext *own_ext(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                                 struct sched *s) {
+static struct sched_ext *
+own_ext(struct pb_bus *bus, const struct pb_bus_msg *msg, struct sched *s) {
   char site[PB_ID_MAX], ext[PB_ID_MAX];
-  if (!msg->retained || msg->len == 0 || !sched_topic_ext(msg->topic, site, ext))
+  if (!msg->retained || msg->len == 0 ||
+      !sched_topic_ext(msg->topic, site, ext))
     return NULL;
   struct sched_ext *e = sched_ext_get(s, site, ext, false);
   if (!e)

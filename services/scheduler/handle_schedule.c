@@ -25,7 +25,8 @@ bool sched_topic_ext(const char *topic, char *site, char *ext) {
   return true;
 }
 
-static void on_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
+static void on_schedule(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                        void *ud) {
   struct sched *s = ud;
   char site[PB_ID_MAX], ext[PB_ID_MAX], err[256];
   if (!sched_topic_ext(msg->topic, site, ext))
@@ -143,8 +144,8 @@ static void on_directory(struct pb_bus *bus, const struct pb_bus_msg *msg,
 }
 
 int sched_inputs_register(struct pb_bus *bus, struct sched *s) {
-  int rc = pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), on_schedule,
-                            s);
+  int rc =
+      pb_bus_subscribe(bus, PB_TOPIC_EXT_ALL(PB_EXT_SCHEDULE), on_schedule, s);
   return rc ? rc
             : pb_bus_subscribe(bus, PB_TOPIC_SITE_ALL(PB_SITE_DIRECTORY),
                                on_directory, s);

@@ -12,7 +12,8 @@
 #include "sched.h"
 
 static void apply_command(struct pb_bus *bus, const struct pb_bus_msg *msg,
-                          struct sched *s, const struct sched_settings_change *c) {
+                          struct sched *s,
+                          const struct sched_settings_change *c) {
   char site[PB_ID_MAX], ext[PB_ID_MAX], err[400];
   if (!sched_topic_ext(msg->topic, site, ext)) {
     pb_bus_error_event(bus, msg, "site and extension must be [A-Za-z0-9_-]");
@@ -69,8 +70,10 @@ static void on_settings_request(struct pb_bus *bus, const char *action,
   if (!site)
     site = s->default_site;
   if (!ext || !pb_topic_id_valid(ext) || !pb_topic_id_valid(site)) {
-    pb_bus_reply_error(reply, "fields 'site' and 'ext' must be 1-64 characters "
-                              "of [A-Za-z0-9_-] ('ext' is required)", NULL);
+    pb_bus_reply_error(reply,
+                       "fields 'site' and 'ext' must be 1-64 characters "
+                       "of [A-Za-z0-9_-] ('ext' is required)",
+                       NULL);
     return;
   }
   struct sched_settings_change c;
@@ -91,8 +94,8 @@ static void on_settings_request(struct pb_bus *bus, const char *action,
     return;
   }
   /* Reading an extension the scheduler has never seen: its defaults. */
-  struct sched_ext tmp = {.sched = s, .tz = s->tz,
-                          .default_status = PB_PRESENCE_NONE};
+  struct sched_ext tmp = {
+      .sched = s, .tz = s->tz, .default_status = PB_PRESENCE_NONE};
   json_t *data = sched_settings_json(e ? e : &tmp);
   json_object_set_new(data, "site", json_string(site));
   json_object_set_new(data, "ext", json_string(ext));
@@ -121,6 +124,7 @@ int sched_settings_register(struct pb_bus *bus, struct sched *s) {
   if (!rc)
     rc = pb_bus_serve_table(bus, actions, PB_BUS_ACTIONS(actions), s);
   if (!rc && s->ha)
-    rc = pb_bus_subscribe_abs(bus, sched_ha_status_topic(s->ha), on_ha_status, s);
+    rc = pb_bus_subscribe_abs(bus, sched_ha_status_topic(s->ha), on_ha_status,
+                              s);
   return rc;
 }

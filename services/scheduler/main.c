@@ -23,7 +23,9 @@ static int io_event(void *ud, const char *kind, json_t *event) {
   return pb_bus_event(ud, kind, event);
 }
 
-static size_t io_unacked(void *ud) { return pb_bus_unacked(ud); }
+static size_t io_unacked(void *ud) {
+  return pb_bus_unacked(ud);
+}
 
 /* After every (re)connection the retained state is published again, so a
  * broker restarted without persistence is repaired. */
@@ -62,7 +64,8 @@ int main(int argc, char **argv) {
   s.default_site = pb_config_str(svc.cfg, PB_CFG_SITE);
   s.allow_unlisted = pb_config_bool(svc.cfg, PB_CFG_ALLOW_UNLISTED_EXTENSIONS);
   if (pb_config_bool(svc.cfg, PB_CFG_HA_DISCOVERY) &&
-      sched_ha_new(&s, pb_config_str(svc.cfg, PB_CFG_HA_DISCOVERY_PREFIX), &s.ha)) {
+      sched_ha_new(&s, pb_config_str(svc.cfg, PB_CFG_HA_DISCOVERY_PREFIX),
+                   &s.ha)) {
     exit_code = 1;
     goto out;
   }

@@ -24,7 +24,7 @@ struct pb_tz;
  * extensions with two weeks of slots this is what keeps the scheduler small;
  * a full struct pb_slot is rebuilt only for the slot a payload shows. */
 struct sched_slot {
-  int64_t start, end;            /* UTC seconds, start < end */
+  int64_t start, end; /* UTC seconds, start < end */
   int32_t priority;
   uint32_t uid, summary, source; /* offsets into the plan's text */
   int8_t status;                 /* enum pb_presence */
@@ -32,11 +32,11 @@ struct sched_slot {
 
 struct sched_plan {
   int64_t horizon_start, horizon_end; /* -1 when the schedule gave none */
-  uint64_t hash;                 /* of the slots, to skip identical updates */
+  uint64_t hash; /* of the slots, to skip identical updates */
   size_t count;
   size_t text_len;
-  const char *text;              /* the strings, inside the same block */
-  struct sched_slot slots[];     /* sorted by start */
+  const char *text;          /* the strings, inside the same block */
+  struct sched_slot slots[]; /* sorted by start */
 };
 
 int sched_plan_from_schedule(const struct pb_schedule *sc,
@@ -54,7 +54,7 @@ uint64_t sched_hash(const void *data, size_t len, uint64_t seed);
 
 /* Everything the decision depends on, for one extension. */
 struct sched_inputs {
-  const struct sched_plan *plan; /* NULL: no schedule */
+  const struct sched_plan *plan;      /* NULL: no schedule */
   const struct pb_override *override; /* NULL when none */
   bool planning_off;
   enum pb_presence default_status; /* the extension's, or DEFAULT_STATUS */
@@ -79,27 +79,27 @@ long sched_slot_at(const struct sched_plan *plan, int64_t t);
 struct sched_last {
   int64_t since;
   int64_t slot_start, slot_end;
-  uint64_t slot_uid;             /* hash of the slot's uid */
+  uint64_t slot_uid; /* hash of the slot's uid */
   int64_t ov_set_at, ov_until;
   int8_t status, cause;
 };
 
 struct sched_ext {
   char site[PB_ID_MAX], ext[PB_ID_MAX];
-  struct sched_plan *plan;       /* NULL until a schedule arrives */
-  uint64_t schedule_hash;        /* of the last schedule payload's bytes */
-  struct pb_override *override;  /* NULL when none */
-  char *name;                    /* from the PBX directory, or NULL */
-  char *tz_name;                 /* own time zone, or NULL: TIMEZONE */
-  const struct pb_tz *tz;        /* resolved: own or the service's */
+  struct sched_plan *plan;         /* NULL until a schedule arrives */
+  uint64_t schedule_hash;          /* of the last schedule payload's bytes */
+  struct pb_override *override;    /* NULL when none */
+  char *name;                      /* from the PBX directory, or NULL */
+  char *tz_name;                   /* own time zone, or NULL: TIMEZONE */
+  const struct pb_tz *tz;          /* resolved: own or the service's */
   enum pb_presence default_status; /* PB_PRESENCE_NONE: DEFAULT_STATUS */
   bool planning_off;
   bool in_directory;
-  bool stale_logged;             /* horizon passed with no newer schedule */
+  bool stale_logged; /* horizon passed with no newer schedule */
   bool has_last;
   struct sched_last last;
-  uint64_t last_hash;            /* of the last desired text published */
-  int64_t input_changed_at;      /* last command that changed an input */
+  uint64_t last_hash;       /* of the last desired text published */
+  int64_t input_changed_at; /* last command that changed an input */
   struct pb_timer *timer;
   struct sched *sched;
 };
@@ -120,17 +120,17 @@ struct sched_ha;
 struct sched {
   struct pb_loop *loop;
   struct pb_store *store;
-  const struct pb_tz *tz;        /* TIMEZONE (or the system's) */
+  const struct pb_tz *tz; /* TIMEZONE (or the system's) */
   struct sched_io io;
-  struct pb_map *exts;           /* "site/ext" -> struct sched_ext */
-  struct pb_map *zones;          /* zone name -> struct pb_tz, loaded once */
-  struct pb_map *sites;          /* sites whose PBX directory is known */
-  bool allow_unlisted;           /* ALLOW_UNLISTED_EXTENSIONS */
+  struct pb_map *exts;             /* "site/ext" -> struct sched_ext */
+  struct pb_map *zones;            /* zone name -> struct pb_tz, loaded once */
+  struct pb_map *sites;            /* sites whose PBX directory is known */
+  bool allow_unlisted;             /* ALLOW_UNLISTED_EXTENSIONS */
   enum pb_presence default_status; /* DEFAULT_STATUS */
-  const char *root;              /* MQTT_TOPIC_ROOT, for Home Assistant */
-  const char *default_site;      /* SITE: a request without "site" */
-  struct sched_ha *ha;           /* NULL when HA_DISCOVERY is off */
-  struct pb_timer *flush;        /* commits the batched decisions */
+  const char *root;                /* MQTT_TOPIC_ROOT, for Home Assistant */
+  const char *default_site;        /* SITE: a request without "site" */
+  struct sched_ha *ha;             /* NULL when HA_DISCOVERY is off */
+  struct pb_timer *flush;          /* commits the batched decisions */
   bool in_batch;
 };
 
@@ -171,7 +171,8 @@ PB_MUST_CHECK int sched_topic(const struct sched_ext *e, const char *leaf,
 int sched_override_set(struct sched_ext *e, const struct pb_override *o);
 /* Ends the override now; `by` and `reason` go into the event. No override:
  * nothing happens (returns PB_ENOTFOUND). */
-int sched_override_clear(struct sched_ext *e, const char *by, const char *reason);
+int sched_override_clear(struct sched_ext *e, const char *by,
+                         const char *reason);
 /* Due at `now`: removed, announced as expired. */
 void sched_override_expire(struct sched_ext *e, int64_t now);
 void sched_override_republish(struct sched_ext *e);
@@ -180,8 +181,9 @@ void sched_override_republish(struct sched_ext *e);
 struct sched_settings_change {
   bool set_planning, planning_on;
   bool set_default, set_tz;
-  enum pb_presence default_status; /* PB_PRESENCE_NONE: back to DEFAULT_STATUS */
-  char tz_name[128];             /* "": back to TIMEZONE */
+  enum pb_presence
+      default_status; /* PB_PRESENCE_NONE: back to DEFAULT_STATUS */
+  char tz_name[128];  /* "": back to TIMEZONE */
   char by[PB_TEXT_MAX];
 };
 /* "on"/"off" (true/false, 1/0, any case, optional quotes). */
@@ -244,7 +246,8 @@ int sched_store_open(const char *data_dir, struct pb_store **out);
 int sched_store_load(struct sched *s);
 /* The writers: 0, or PB_EDB / PB_ENOMEM, the store having logged SQLite's
  * reason; the caller says what was not saved. */
-PB_MUST_CHECK int sched_store_save_plan(struct sched *s, const struct sched_ext *e);
+PB_MUST_CHECK int sched_store_save_plan(struct sched *s,
+                                        const struct sched_ext *e);
 PB_MUST_CHECK int sched_store_save_override(struct sched *s,
                                             const struct sched_ext *e);
 PB_MUST_CHECK int sched_store_save_settings(struct sched *s,

@@ -60,7 +60,8 @@ int sched_override_set(struct sched_ext *e, const struct pb_override *o) {
   return rc;
 }
 
-int sched_override_clear(struct sched_ext *e, const char *by, const char *reason) {
+int sched_override_clear(struct sched_ext *e, const char *by,
+                         const char *reason) {
   struct sched *s = e->sched;
   if (!e->override)
     return PB_ENOTFOUND;

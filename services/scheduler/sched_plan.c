@@ -36,8 +36,10 @@ int sched_plan_from_schedule(const struct pb_schedule *sc,
     if (i == 0 || strcmp(sc->slots[i].source, sc->slots[i - 1].source) != 0)
       text += strlen(sc->slots[i].source) + 1;
   }
-  size_t head = sizeof(struct sched_plan) + sc->count * sizeof(struct sched_slot);
-  struct sched_plan *p = calloc(1, head + text); /* padding zeroed: stored as is */
+  size_t head =
+      sizeof(struct sched_plan) + sc->count * sizeof(struct sched_slot);
+  struct sched_plan *p =
+      calloc(1, head + text); /* padding zeroed: stored as is */
   if (!p)
     return PB_ENOMEM;
   char *t = (char *)p + head;
@@ -87,7 +89,9 @@ int sched_plan_from_schedule(const struct pb_schedule *sc,
   return 0;
 }
 
-void sched_plan_free(struct sched_plan *p) { free(p); }
+void sched_plan_free(struct sched_plan *p) {
+  free(p);
+}
 
 /* "PBP1", then count, text_len (uint32), horizon start and end, hash
  * (64 bits each), the slots as in memory, the text. Native byte order: the
@@ -106,9 +110,9 @@ int sched_plan_encode(const struct sched_plan *p, void **out, size_t *len) {
   char *b = malloc(n);
   if (!b)
     return PB_ENOMEM;
-  struct blob_head h = {{'P', 'B', 'P', '1'}, (uint32_t)p->count,
-                        (uint32_t)p->text_len, p->horizon_start, p->horizon_end,
-                        p->hash};
+  struct blob_head h = {{'P', 'B', 'P', '1'},  (uint32_t)p->count,
+                        (uint32_t)p->text_len, p->horizon_start,
+                        p->horizon_end,        p->hash};
   memcpy(b, &h, sizeof h);
   if (slots)
     memcpy(b + sizeof h, p->slots, slots);
@@ -124,15 +128,16 @@ int sched_plan_decode(const void *data, size_t len, struct sched_plan **out) {
   if (len < sizeof h)
     return PB_EPARSE;
   memcpy(&h, data, sizeof h);
-  if (memcmp(h.magic, "PBP1", 4) != 0 || h.text_len == 0 ||
-      h.count > 1000000 ||
-      len != sizeof h + (size_t)h.count * sizeof(struct sched_slot) + h.text_len)
+  if (memcmp(h.magic, "PBP1", 4) != 0 || h.text_len == 0 || h.count > 1000000 ||
+      len !=
+          sizeof h + (size_t)h.count * sizeof(struct sched_slot) + h.text_len)
     return PB_EPARSE;
   size_t head = sizeof(struct sched_plan) + h.count * sizeof(struct sched_slot);
   struct sched_plan *p = malloc(head + h.text_len);
   if (!p)
     return PB_ENOMEM;
-  memcpy(p->slots, (const char *)data + sizeof h, h.count * sizeof(struct sched_slot));
+  memcpy(p->slots, (const char *)data + sizeof h,
+         h.count * sizeof(struct sched_slot));
   char *t = (char *)p + head;
   memcpy(t, (const char *)data + sizeof h + h.count * sizeof(struct sched_slot),
          h.text_len);
@@ -147,8 +152,9 @@ int sched_plan_decode(const void *data, size_t len, struct sched_plan **out) {
   bool ok = t[h.text_len - 1] == '\0';
   for (size_t i = 0; ok && i < p->count; i++) {
     const struct sched_slot *s = &p->slots[i];
-    ok = s->uid < h.text_len && s->summary < h.text_len && s->source < h.text_len &&
-         s->start < s->end && s->status >= 0 && s->status < PB_PRESENCE_COUNT &&
+    ok = s->uid < h.text_len && s->summary < h.text_len &&
+         s->source < h.text_len && s->start < s->end && s->status >= 0 &&
+         s->status < PB_PRESENCE_COUNT &&
          (i == 0 || p->slots[i - 1].start <= s->start);
   }
   if (!ok) {
@@ -159,7 +165,8 @@ int sched_plan_decode(const void *data, size_t len, struct sched_plan **out) {
   return 0;
 }
 
-void sched_plan_slot(const struct sched_plan *p, size_t i, struct pb_slot *out) {
+void sched_plan_slot(const struct sched_plan *p, size_t i,
+                     struct pb_slot *out) {
   const struct sched_slot *s = &p->slots[i];
   memset(out, 0, sizeof *out);
   out->start = s->start;

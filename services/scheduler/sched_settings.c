@@ -1,7 +1,7 @@
-/* Per-extension settings owned by the scheduler (docs/topics.md): planning on/off,
- * a default status (else DEFAULT_STATUS) and a time zone (else TIMEZONE).
- * Set through R/ext/<site>/<ext>/settings/set, .../planning/set or the
- * settings request (handle_settings.c); stored, retained on
+/* Per-extension settings owned by the scheduler (docs/topics.md): planning
+ * on/off, a default status (else DEFAULT_STATUS) and a time zone (else
+ * TIMEZONE). Set through R/ext/<site>/<ext>/settings/set, .../planning/set or
+ * the settings request (handle_settings.c); stored, retained on
  * R/ext/<site>/<ext>/settings, announced on R/events/settings
  * (docs/topics.md). A change is checked whole before anything is applied. */
 #include <stdio.h>
@@ -19,8 +19,8 @@
 
 int sched_parse_on_off(const char *p, size_t len, bool *on) {
   char word[16];
-  while (len && (p[len - 1] == ' ' || p[len - 1] == '\n' || p[len - 1] == '\r' ||
-                 p[len - 1] == '\t'))
+  while (len && (p[len - 1] == ' ' || p[len - 1] == '\n' ||
+                 p[len - 1] == '\r' || p[len - 1] == '\t'))
     len--;
   while (len && (*p == ' ' || *p == '\t')) {
     p++;
@@ -34,11 +34,13 @@ int sched_parse_on_off(const char *p, size_t len, bool *on) {
     return PB_EINVAL;
   memcpy(word, p, len);
   word[len] = '\0';
-  if (!strcasecmp(word, "on") || !strcasecmp(word, "true") || !strcmp(word, "1")) {
+  if (!strcasecmp(word, "on") || !strcasecmp(word, "true") ||
+      !strcmp(word, "1")) {
     *on = true;
     return 0;
   }
-  if (!strcasecmp(word, "off") || !strcasecmp(word, "false") || !strcmp(word, "0")) {
+  if (!strcasecmp(word, "off") || !strcasecmp(word, "false") ||
+      !strcmp(word, "0")) {
     *on = false;
     return 0;
   }
@@ -58,8 +60,9 @@ const struct pb_tz *sched_zone(struct sched *s, const char *name) {
   return tz;
 }
 
-static const char *const fields[] = {"default_status", "timezone", "planning",
-                                     "by", "transaction", "site", "ext"};
+static const char *const fields[] = {
+    "default_status", "timezone", "planning", "by",
+    "transaction",    "site",     "ext"};
 
 int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
                          struct sched_settings_change *out, char *err,
@@ -67,8 +70,9 @@ int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
   memset(out, 0, sizeof *out);
   out->default_status = PB_PRESENCE_NONE;
   if (!json_is_object(j)) {
-    snprintf(err, errlen, "settings must be a JSON object with default_status, "
-                          "timezone and/or planning");
+    snprintf(err, errlen,
+             "settings must be a JSON object with default_status, "
+             "timezone and/or planning");
     return PB_EINVAL;
   }
   const char *key;
@@ -78,8 +82,10 @@ int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
       known = known || strcmp(key, fields[i]) == 0;
     if (!known) {
-      snprintf(err, errlen, "unknown field '%.64s' (valid: default_status, "
-                            "timezone, planning, by)", key);
+      snprintf(err, errlen,
+               "unknown field '%.64s' (valid: default_status, "
+               "timezone, planning, by)",
+               key);
       return PB_EINVAL;
     }
   }
@@ -87,7 +93,8 @@ int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
     out->set_default = true;
     if (json_is_string(v)) {
       if (pb_presence_parse(json_string_value(v), &out->default_status)) {
-        snprintf(err, errlen, "field 'default_status': unknown status '%.64s' "
+        snprintf(err, errlen,
+                 "field 'default_status': unknown status '%.64s' "
                  "(valid: %s, or null for DEFAULT_STATUS)",
                  json_string_value(v), pb_presence_valid_list());
         return PB_EINVAL;
@@ -101,14 +108,18 @@ int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
     out->set_tz = true;
     if (json_is_string(v) && json_string_length(v) > 0) {
       const char *name = json_string_value(v);
-      if (json_string_length(v) >= sizeof out->tz_name || !sched_zone(s, name)) {
-        snprintf(err, errlen, "field 'timezone': unknown time zone '%.64s' (an "
-                 "IANA name such as Europe/Paris, or null for TIMEZONE)", name);
+      if (json_string_length(v) >= sizeof out->tz_name ||
+          !sched_zone(s, name)) {
+        snprintf(err, errlen,
+                 "field 'timezone': unknown time zone '%.64s' (an "
+                 "IANA name such as Europe/Paris, or null for TIMEZONE)",
+                 name);
         return PB_EINVAL;
       }
       pb_strlcpy(out->tz_name, name, sizeof out->tz_name);
     } else if (!json_is_null(v) && !json_is_string(v)) {
-      snprintf(err, errlen, "field 'timezone' must be a time zone name or null");
+      snprintf(err, errlen,
+               "field 'timezone' must be a time zone name or null");
       return PB_EINVAL;
     }
   }
@@ -130,8 +141,9 @@ int sched_settings_parse(struct sched *s, json_t *j, bool allow_empty,
   }
   pb_strlcpy(out->by, by ? by : "", sizeof out->by);
   if (!allow_empty && !out->set_default && !out->set_tz && !out->set_planning) {
-    snprintf(err, errlen, "nothing to change: give default_status, timezone "
-                          "and/or planning");
+    snprintf(err, errlen,
+             "nothing to change: give default_status, timezone "
+             "and/or planning");
     return PB_EINVAL;
   }
   return 0;
@@ -143,12 +155,14 @@ bool sched_settings_custom(const struct sched_ext *e) {
 
 json_t *sched_settings_json(const struct sched_ext *e) {
   json_t *j = json_object();
-  json_object_set_new(j, "planning", json_string(e->planning_off ? "off" : "on"));
+  json_object_set_new(j, "planning",
+                      json_string(e->planning_off ? "off" : "on"));
   json_object_set_new(j, "default_status",
                       e->default_status == PB_PRESENCE_NONE
                           ? json_null()
                           : json_string(pb_presence_name(e->default_status)));
-  json_object_set_new(j, "timezone", e->tz_name ? json_string(e->tz_name) : json_null());
+  json_object_set_new(j, "timezone",
+                      e->tz_name ? json_string(e->tz_name) : json_null());
   json_t *eff = json_object();
   json_object_set_new(eff, "default_status",
                       json_string(pb_presence_name(sched_default_of(e))));
@@ -200,8 +214,7 @@ int sched_settings_apply(struct sched_ext *e,
    * force, and a lost retained message is repaired. */
   sched_settings_publish(e);
   char topic[160];
-  if (c->set_planning &&
-      !sched_topic(e, PB_EXT_PLANNING, topic, sizeof topic))
+  if (c->set_planning && !sched_topic(e, PB_EXT_PLANNING, topic, sizeof topic))
     sched_publish(s, topic, e->planning_off ? "off" : "on", true);
   if (json_array_size(changed) == 0) {
     json_decref(changed);

@@ -122,13 +122,17 @@ const char *sched_command_refused(struct sched *s, const char *site,
   /* Closed by default: with no directory at all (no gateway yet, or no
    * PBX), nothing is known to exist. */
   if (!pb_map_get(s->sites, site))
-    snprintf(buf, len, "no PBX directory is known for site '%s' (%s/site/%s/"
+    snprintf(buf, len,
+             "no PBX directory is known for site '%s' (%s/site/%s/"
              "directory): commands are refused until its gateway publishes "
              "one, or set ALLOW_UNLISTED_EXTENSIONS=true for a stack without "
-             "a PBX", site, s->root, site);
+             "a PBX",
+             site, s->root, site);
   else
-    snprintf(buf, len, "extension '%s' is not in the PBX directory of site "
-             "'%s' (ALLOW_UNLISTED_EXTENSIONS=true accepts it)", ext, site);
+    snprintf(buf, len,
+             "extension '%s' is not in the PBX directory of site "
+             "'%s' (ALLOW_UNLISTED_EXTENSIONS=true accepts it)",
+             ext, site);
   return buf;
 }
 
@@ -152,7 +156,8 @@ static struct sched_last last_of(const struct pb_desired *d) {
       .since = d->since,
       .slot_start = d->has_slot ? d->slot.start : -1,
       .slot_end = d->has_slot ? d->slot.end : -1,
-      .slot_uid = d->has_slot ? sched_hash(d->slot.uid, strlen(d->slot.uid), 0) : 0,
+      .slot_uid =
+          d->has_slot ? sched_hash(d->slot.uid, strlen(d->slot.uid), 0) : 0,
       .ov_set_at = d->has_override ? d->override.set_at : -1,
       .ov_until = d->has_override ? d->override.until : -1,
       .status = (int8_t)d->status,
@@ -163,7 +168,8 @@ static struct sched_last last_of(const struct pb_desired *d) {
 
 /* The same decision as the last one published: same status and cause, and
  * the same slot (start, end, uid) or the same override (set_at, until). */
-static bool same_decision(const struct sched_last *a, const struct sched_last *b) {
+static bool same_decision(const struct sched_last *a,
+                          const struct sched_last *b) {
   return a->status == b->status && a->cause == b->cause &&
          a->slot_start == b->slot_start && a->slot_end == b->slot_end &&
          a->slot_uid == b->slot_uid && a->ov_set_at == b->ov_set_at &&
@@ -217,7 +223,8 @@ void sched_evaluate(struct sched_ext *e, bool force) {
         !sched_topic(e, PB_EXT_DESIRED, topic, sizeof topic))
       s->io.publish(s->io.ud, topic, text, strlen(text), true, false);
     if (changed) {
-      if (!e->has_last || e->last.status != cur.status || e->last.cause != cur.cause)
+      if (!e->has_last || e->last.status != cur.status ||
+          e->last.cause != cur.cause)
         pb_info("%s/%s: %s (%s)", e->site, e->ext,
                 d.status == PB_PRESENCE_NONE ? "nothing imposed"
                                              : pb_presence_name(d.status),

@@ -21,14 +21,14 @@ static const struct pb_migration migrations[] = {
         "  site TEXT NOT NULL,"
         "  ext TEXT NOT NULL,"
         "  planning_on INTEGER NOT NULL DEFAULT 1,"
-        "  schedule TEXT,"                /* last schedule payload (v1 only) */
-        "  desired TEXT,"                 /* last desired payload */
+        "  schedule TEXT," /* last schedule payload (v1 only) */
+        "  desired TEXT,"  /* last desired payload */
         "  PRIMARY KEY (site, ext));"
         "CREATE TABLE overrides ("
         "  site TEXT NOT NULL,"
         "  ext TEXT NOT NULL,"
         "  status TEXT NOT NULL,"
-        "  until INTEGER,"                /* NULL: until cleared */
+        "  until INTEGER," /* NULL: until cleared */
         "  reason TEXT NOT NULL DEFAULT '',"
         "  by_who TEXT NOT NULL DEFAULT '',"
         "  set_at INTEGER NOT NULL,"
@@ -38,7 +38,8 @@ static const struct pb_migration migrations[] = {
      * Schedules stored as JSON by version 1 are converted at load. */
     {2, "ALTER TABLE extensions ADD COLUMN default_status TEXT;"
         "ALTER TABLE extensions ADD COLUMN timezone TEXT;"
-        "ALTER TABLE extensions ADD COLUMN in_directory INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE extensions ADD COLUMN in_directory INTEGER NOT NULL "
+        "DEFAULT 0;"
         "ALTER TABLE extensions ADD COLUMN name TEXT;"
         "ALTER TABLE extensions ADD COLUMN plan BLOB;"
         "ALTER TABLE extensions ADD COLUMN schedule_hash INTEGER;"},
@@ -78,9 +79,10 @@ void sched_store_flush(struct sched *s) {
 static int ensure_row(struct sched *s, const struct sched_ext *e) {
   if (batch(s))
     return PB_EDB;
-  struct pb_stmt *st = pb_store_stmt(s->store,
-      "INSERT OR IGNORE INTO extensions(site, ext) VALUES (?1, ?2)");
-  if (!st || pb_stmt_bind_text(st, 1, e->site) || pb_stmt_bind_text(st, 2, e->ext))
+  struct pb_stmt *st = pb_store_stmt(
+      s->store, "INSERT OR IGNORE INTO extensions(site, ext) VALUES (?1, ?2)");
+  if (!st || pb_stmt_bind_text(st, 1, e->site) ||
+      pb_stmt_bind_text(st, 2, e->ext))
     return PB_EDB;
   return pb_stmt_run(st);
 }
@@ -90,7 +92,8 @@ static struct pb_stmt *ext_stmt(struct sched *s, const struct sched_ext *e,
   if (ensure_row(s, e))
     return NULL;
   struct pb_stmt *st = pb_store_stmt(s->store, sql);
-  if (!st || pb_stmt_bind_text(st, 1, e->site) || pb_stmt_bind_text(st, 2, e->ext))
+  if (!st || pb_stmt_bind_text(st, 1, e->site) ||
+      pb_stmt_bind_text(st, 2, e->ext))
     return NULL;
   return st;
 }
@@ -105,29 +108,33 @@ static int bind_opt_int(struct pb_stmt *st, int idx, int64_t v) {
 
 int sched_store_save_desired(struct sched *s, const struct sched_ext *e,
                              const char *text) {
-  struct pb_stmt *st = ext_stmt(s, e, "UPDATE extensions SET desired = ?3 "
-                                      "WHERE site = ?1 AND ext = ?2");
+  struct pb_stmt *st = ext_stmt(s, e,
+                                "UPDATE extensions SET desired = ?3 "
+                                "WHERE site = ?1 AND ext = ?2");
   if (!st || pb_stmt_bind_text(st, 3, text))
     return PB_EDB;
   return pb_stmt_run(st);
 }
 
 int sched_store_save_settings(struct sched *s, const struct sched_ext *e) {
-  struct pb_stmt *st = ext_stmt(s, e,
-      "UPDATE extensions SET planning_on = ?3, default_status = ?4, "
-      "timezone = ?5 WHERE site = ?1 AND ext = ?2");
+  struct pb_stmt *st =
+      ext_stmt(s, e,
+               "UPDATE extensions SET planning_on = ?3, default_status = ?4, "
+               "timezone = ?5 WHERE site = ?1 AND ext = ?2");
   if (!st || pb_stmt_bind_int(st, 3, e->planning_off ? 0 : 1) ||
-      bind_opt_text(st, 4, e->default_status == PB_PRESENCE_NONE
-                               ? NULL
-                               : pb_presence_name(e->default_status)) ||
+      bind_opt_text(st, 4,
+                    e->default_status == PB_PRESENCE_NONE
+                        ? NULL
+                        : pb_presence_name(e->default_status)) ||
       bind_opt_text(st, 5, e->tz_name))
     return PB_EDB;
   return pb_stmt_run(st);
 }
 
 int sched_store_save_directory(struct sched *s, const struct sched_ext *e) {
-  struct pb_stmt *st = ext_stmt(s, e, "UPDATE extensions SET in_directory = ?3, "
-                                      "name = ?4 WHERE site = ?1 AND ext = ?2");
+  struct pb_stmt *st = ext_stmt(s, e,
+                                "UPDATE extensions SET in_directory = ?3, "
+                                "name = ?4 WHERE site = ?1 AND ext = ?2");
   if (!st || pb_stmt_bind_int(st, 3, e->in_directory) ||
       bind_opt_text(st, 4, e->name))
     return PB_EDB;
@@ -139,11 +146,14 @@ int sched_store_save_plan(struct sched *s, const struct sched_ext *e) {
   size_t len = 0;
   if (e->plan && sched_plan_encode(e->plan, &blob, &len))
     return PB_ENOMEM;
-  struct pb_stmt *st = ext_stmt(s, e,
+  struct pb_stmt *st = ext_stmt(
+      s, e,
       "UPDATE extensions SET plan = ?3, schedule_hash = ?4, schedule = NULL "
       "WHERE site = ?1 AND ext = ?2");
   int rc = PB_EDB;
-  if (st && !(blob ? pb_stmt_bind_blob(st, 3, blob, len) : pb_stmt_bind_null(st, 3)) &&
+  if (st &&
+      !(blob ? pb_stmt_bind_blob(st, 3, blob, len)
+             : pb_stmt_bind_null(st, 3)) &&
       !pb_stmt_bind_int(st, 4, (int64_t)e->schedule_hash))
     rc = pb_stmt_run(st);
   free(blob);
@@ -155,16 +165,19 @@ int sched_store_save_override(struct sched *s, const struct sched_ext *e) {
   if (batch(s))
     return PB_EDB;
   if (!e->override) {
-    st = pb_store_stmt(s->store, "DELETE FROM overrides WHERE site = ?1 AND ext = ?2");
-    if (!st || pb_stmt_bind_text(st, 1, e->site) || pb_stmt_bind_text(st, 2, e->ext))
+    st = pb_store_stmt(s->store,
+                       "DELETE FROM overrides WHERE site = ?1 AND ext = ?2");
+    if (!st || pb_stmt_bind_text(st, 1, e->site) ||
+        pb_stmt_bind_text(st, 2, e->ext))
       return PB_EDB;
     return pb_stmt_run(st);
   }
   const struct pb_override *o = e->override;
-  st = pb_store_stmt(s->store,
-      "INSERT OR REPLACE INTO overrides(site, ext, status, until, reason, by_who, "
-      "set_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  if (!st || pb_stmt_bind_text(st, 1, e->site) || pb_stmt_bind_text(st, 2, e->ext) ||
+  st = pb_store_stmt(s->store, "INSERT OR REPLACE INTO overrides(site, ext, "
+                               "status, until, reason, by_who, "
+                               "set_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!st || pb_stmt_bind_text(st, 1, e->site) ||
+      pb_stmt_bind_text(st, 2, e->ext) ||
       pb_stmt_bind_text(st, 3, pb_presence_name(o->status)) ||
       bind_opt_int(st, 4, o->until) || pb_stmt_bind_text(st, 5, o->reason) ||
       pb_stmt_bind_text(st, 6, o->by) || pb_stmt_bind_int(st, 7, o->set_at))
@@ -185,7 +198,8 @@ static void load_desired(struct sched_ext *e, const char *text) {
         .since = d.since,
         .slot_start = d.has_slot ? d.slot.start : -1,
         .slot_end = d.has_slot ? d.slot.end : -1,
-        .slot_uid = d.has_slot ? sched_hash(d.slot.uid, strlen(d.slot.uid), 0) : 0,
+        .slot_uid =
+            d.has_slot ? sched_hash(d.slot.uid, strlen(d.slot.uid), 0) : 0,
         .ov_set_at = d.has_override ? d.override.set_at : -1,
         .ov_until = d.has_override ? d.override.until : -1,
         .status = (int8_t)d.status,
@@ -207,14 +221,16 @@ static void load_legacy_schedule(struct sched *s, struct sched_ext *e,
       pb_warn("%s/%s: the converted schedule is not saved", e->site, e->ext);
     pb_schedule_cleanup(&sc);
   } else {
-    pb_warn("stored schedule of %s/%s is unreadable (%s): waiting for a new one",
-            e->site, e->ext, err);
+    pb_warn(
+        "stored schedule of %s/%s is unreadable (%s): waiting for a new one",
+        e->site, e->ext, err);
   }
   json_decref(j);
 }
 
 static int load_extensions(struct sched *s, size_t *n) {
-  struct pb_stmt *st = pb_store_stmt(s->store,
+  struct pb_stmt *st = pb_store_stmt(
+      s->store,
       "SELECT site, ext, planning_on, COALESCE(desired, ''), default_status, "
       "timezone, in_directory, name, plan, COALESCE(schedule_hash, 0), "
       "COALESCE(schedule, '') FROM extensions");
@@ -222,8 +238,8 @@ static int load_extensions(struct sched *s, size_t *n) {
     return PB_EDB;
   int rc;
   while ((rc = pb_stmt_step(st)) == PB_STMT_ROW) {
-    struct sched_ext *e = sched_ext_get(s, pb_stmt_text(st, 0),
-                                        pb_stmt_text(st, 1), true);
+    struct sched_ext *e =
+        sched_ext_get(s, pb_stmt_text(st, 0), pb_stmt_text(st, 1), true);
     if (!e)
       continue;
     e->planning_off = pb_stmt_int(st, 2) == 0;
@@ -265,14 +281,15 @@ static int load_extensions(struct sched *s, size_t *n) {
 }
 
 static int load_overrides(struct sched *s, size_t *n) {
-  struct pb_stmt *st = pb_store_stmt(s->store, "SELECT site, ext, status, until, "
-                                     "reason, by_who, set_at FROM overrides");
+  struct pb_stmt *st =
+      pb_store_stmt(s->store, "SELECT site, ext, status, until, "
+                              "reason, by_who, set_at FROM overrides");
   if (!st)
     return PB_EDB;
   int rc;
   while ((rc = pb_stmt_step(st)) == PB_STMT_ROW) {
-    struct sched_ext *e = sched_ext_get(s, pb_stmt_text(st, 0),
-                                        pb_stmt_text(st, 1), true);
+    struct sched_ext *e =
+        sched_ext_get(s, pb_stmt_text(st, 0), pb_stmt_text(st, 1), true);
     struct pb_override o = {0};
     if (!e || pb_presence_parse(pb_stmt_text(st, 2), &o.status))
       continue;

@@ -47,7 +47,8 @@ static int check_count;
   do {                                                                         \
     int check_before_ = check_failures;                                        \
     test();                                                                    \
-    printf("%s %s\n", check_failures == check_before_ ? "ok  " : "FAIL", #test); \
+    printf("%s %s\n", check_failures == check_before_ ? "ok  " : "FAIL",       \
+           #test);                                                             \
   } while (0)
 
 #define CHECK_DONE()                                                           \

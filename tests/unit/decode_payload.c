@@ -12,19 +12,20 @@
 #include "pb/tz.h"
 
 /* A status field: a known status, or null when `nullable`. */
-static int check_status(const json_t *j, const char *key, bool nullable, char *err,
-                        size_t errlen) {
+static int check_status(const json_t *j, const char *key, bool nullable,
+                        char *err, size_t errlen) {
   const json_t *v = json_object_get(j, key);
   enum pb_presence p;
   if ((nullable && json_is_null(v)) ||
       (json_is_string(v) && pb_presence_parse(json_string_value(v), &p) == 0))
     return 0;
-  snprintf(err, errlen, "'%s' must be a status%s", key, nullable ? " or null" : "");
+  snprintf(err, errlen, "'%s' must be a status%s", key,
+           nullable ? " or null" : "");
   return 1;
 }
 
-static int check_zone(const json_t *j, const char *key, bool nullable, char *err,
-                      size_t errlen) {
+static int check_zone(const json_t *j, const char *key, bool nullable,
+                      char *err, size_t errlen) {
   const json_t *v = json_object_get(j, key);
   struct pb_tz *tz = NULL;
   if (nullable && json_is_null(v))
@@ -33,7 +34,8 @@ static int check_zone(const json_t *j, const char *key, bool nullable, char *err
     pb_tz_free(tz);
     return 0;
   }
-  snprintf(err, errlen, "'%s' must be a time zone%s", key, nullable ? " or null" : "");
+  snprintf(err, errlen, "'%s' must be a time zone%s", key,
+           nullable ? " or null" : "");
   return 1;
 }
 
@@ -61,14 +63,16 @@ static int check_settings(json_t *j, bool command, char *err, size_t errlen) {
       return 1;
     }
     const json_t *pl = json_object_get(j, "planning");
-    if (pl && !json_is_boolean(pl) && !(json_is_string(pl) &&
-        (!strcmp(json_string_value(pl), "on") || !strcmp(json_string_value(pl), "off")))) {
+    if (pl && !json_is_boolean(pl) &&
+        !(json_is_string(pl) && (!strcmp(json_string_value(pl), "on") ||
+                                 !strcmp(json_string_value(pl), "off")))) {
       snprintf(err, errlen, "'planning' must be on or off");
       return 1;
     }
     return (json_object_get(j, "default_status") &&
             check_status(j, "default_status", true, err, errlen)) ||
-           (json_object_get(j, "timezone") && check_zone(j, "timezone", true, err, errlen));
+           (json_object_get(j, "timezone") &&
+            check_zone(j, "timezone", true, err, errlen));
   }
   const char *pl = pb_json_str(j, "planning");
   const json_t *eff = json_object_get(j, "effective");
@@ -87,9 +91,11 @@ static int check_ha(json_t *j, char *err, size_t errlen) {
   const json_t *dev = json_object_get(j, "device");
   json_t *cmps = json_object_get(j, "components");
   if (!json_array_size(json_object_get(dev, "identifiers")) ||
-      !pb_json_str(dev, "name") || !pb_json_str(json_object_get(j, "origin"), "name") ||
+      !pb_json_str(dev, "name") ||
+      !pb_json_str(json_object_get(j, "origin"), "name") ||
       !json_object_size(cmps)) {
-    snprintf(err, errlen, "needs device.identifiers, device.name, origin.name, components");
+    snprintf(err, errlen,
+             "needs device.identifiers, device.name, origin.name, components");
     return 1;
   }
   const char *key;
@@ -98,7 +104,8 @@ static int check_ha(json_t *j, char *err, size_t errlen) {
     const char *p = pb_json_str(c, "platform");
     bool ok = p && pb_json_str(c, "unique_id");
     if (ok && !strcmp(p, "select"))
-      ok = pb_json_str(c, "command_topic") && json_array_size(json_object_get(c, "options"));
+      ok = pb_json_str(c, "command_topic") &&
+           json_array_size(json_object_get(c, "options"));
     else if (ok && !strcmp(p, "sensor"))
       ok = pb_json_str(c, "state_topic") != NULL;
     else if (ok && !strcmp(p, "button"))
@@ -106,7 +113,8 @@ static int check_ha(json_t *j, char *err, size_t errlen) {
     else
       ok = false;
     if (!ok) {
-      snprintf(err, errlen, "component '%s' lacks platform, unique_id or its topics", key);
+      snprintf(err, errlen,
+               "component '%s' lacks platform, unique_id or its topics", key);
       return 1;
     }
   }
@@ -149,7 +157,8 @@ static int check_source_status(const json_t *j, char *err, size_t errlen) {
     if (json_object_get(j, times[i]) &&
         pb_json_get_time(j, times[i], false, &t, err, errlen))
       return 1;
-  if (strcmp(kind, "weekly") != 0 && !json_is_array(json_object_get(j, "extensions"))) {
+  if (strcmp(kind, "weekly") != 0 &&
+      !json_is_array(json_object_get(j, "extensions"))) {
     snprintf(err, errlen, "field 'extensions' must be an array");
     return 1;
   }
@@ -212,8 +221,10 @@ int main(int argc, char **argv) {
       pb_pbx_event_cleanup(&ev);
     } else if (strcmp(kind, "source_status") == 0) {
       rc = check_source_status(j, err, sizeof err);
-    } else if (strcmp(kind, "settings") == 0 || strcmp(kind, "settings_set") == 0) {
-      rc = check_settings(j, strcmp(kind, "settings_set") == 0, err, sizeof err);
+    } else if (strcmp(kind, "settings") == 0 ||
+               strcmp(kind, "settings_set") == 0) {
+      rc =
+          check_settings(j, strcmp(kind, "settings_set") == 0, err, sizeof err);
     } else if (strcmp(kind, "pubkey") == 0) {
       struct pb_sealed_key key;
       rc = pb_sealed_key_parse(buf, n, &key, err, sizeof err);

@@ -23,7 +23,8 @@ static void defaults(void) {
 static void errors_name_the_key(void) {
   struct pb_config *c = pb_config_new();
   char err[512];
-  CHECK_INT(pb_config_set(c, "MQTT_URL", "http://x", err, sizeof err), PB_ECONFIG);
+  CHECK_INT(pb_config_set(c, "MQTT_URL", "http://x", err, sizeof err),
+            PB_ECONFIG);
   CHECK(strncmp(err, "MQTT_URL:", 9) == 0);
   CHECK(pb_config_set(c, "SCHEDULE_HORIZON_DAYS", "0", err, sizeof err) != 0);
   CHECK(strstr(err, "SCHEDULE_HORIZON_DAYS: 0 is outside 1..366") != NULL);
@@ -32,7 +33,8 @@ static void errors_name_the_key(void) {
   CHECK(strstr(err, "DEFAULT_STATUS: unknown status 'holiday'") != NULL);
   CHECK(pb_config_set(c, "SITE", "main site", err, sizeof err) != 0);
   CHECK(pb_config_set(c, "TIMEZONE", "Mars/Olympus", err, sizeof err) != 0);
-  CHECK(pb_config_set(c, "WEB_LISTEN", "localhost:99999", err, sizeof err) != 0);
+  CHECK(pb_config_set(c, "WEB_LISTEN", "localhost:99999", err, sizeof err) !=
+        0);
   CHECK(pb_config_set(c, "YEASTAR_INSECURE", "maybe", err, sizeof err) != 0);
   CHECK(pb_config_set(c, "MQTT_TOPIC_ROOT", "a/#", err, sizeof err) != 0);
   CHECK(pb_config_set(c, "CLOCK_OFFSET_MS", "soon", err, sizeof err) != 0);
@@ -44,7 +46,8 @@ static void errors_name_the_key(void) {
   CHECK_INT(pb_config_set(c, "YEASTAR_INSECURE", "yes", err, sizeof err), 0);
   CHECK(pb_config_bool(c, PB_CFG_YEASTAR_INSECURE));
   CHECK_INT(pb_config_set(c, "YEASTAR_PBX_URL", "https://pbx.example.org:8088",
-                          err, sizeof err), 0);
+                          err, sizeof err),
+            0);
   CHECK_INT(pb_config_set(c, "TIMEZONE", "Europe/Paris", err, sizeof err), 0);
   CHECK_INT(pb_config_set(c, "WEB_LISTEN", "[::1]:8080", err, sizeof err), 0);
   pb_config_free(c);
@@ -54,8 +57,10 @@ static void env_file(void) {
   char path[] = "/tmp/pb-config-XXXXXX";
   int fd = mkstemp(path);
   FILE *f = fdopen(fd, "w");
-  fputs("# PresenceBus\n\nexport SITE=lycee\nMQTT_URL = \"mqtt://broker:1884\"\n"
-        "YEASTAR_CLIENT_SECRET='s3cr3t value'\n", f);
+  fputs(
+      "# PresenceBus\n\nexport SITE=lycee\nMQTT_URL = \"mqtt://broker:1884\"\n"
+      "YEASTAR_CLIENT_SECRET='s3cr3t value'\n",
+      f);
   fclose(f);
   struct pb_config *c = pb_config_new();
   char err[512];
@@ -102,8 +107,9 @@ static void environment_wins(void) {
 }
 
 static void setup_command_line(void) {
-  static const struct pb_cli_option extra[] = {
-      {"--import", "FILE", "import"}, {"--dry-run", NULL, "check"}, {NULL, NULL, NULL}};
+  static const struct pb_cli_option extra[] = {{"--import", "FILE", "import"},
+                                               {"--dry-run", NULL, "check"},
+                                               {NULL, NULL, NULL}};
   struct pb_config *c = NULL;
   int code = -1;
   char *ok[] = {"svc", "--import", "plan.csv", "--dry-run", NULL};

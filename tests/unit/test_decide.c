@@ -15,16 +15,16 @@ static int64_t at(const char *rfc3339) {
 
 static struct pb_slot slot(const char *start, const char *end,
                            enum pb_presence st, int prio) {
-  struct pb_slot s = {.start = at(start), .end = at(end), .status = st,
-                      .priority = prio};
+  struct pb_slot s = {
+      .start = at(start), .end = at(end), .status = st, .priority = prio};
   snprintf(s.uid, sizeof s.uid, "u:%s", start);
   return s;
 }
 
 /* The compact form the scheduler keeps (sched_plan.c); freed by the caller. */
 static struct sched_plan *plan_of(struct pb_slot *slots, size_t n) {
-  struct pb_schedule sc = {.slots = slots, .count = n, .horizon_start = -1,
-                           .horizon_end = -1};
+  struct pb_schedule sc = {
+      .slots = slots, .count = n, .horizon_start = -1, .horizon_end = -1};
   struct sched_plan *p = NULL;
   CHECK_INT(sched_plan_from_schedule(&sc, &p), 0);
   return p;
@@ -79,8 +79,10 @@ static void slot_in_force_and_next_change(void) {
 static void overlaps_priority_then_later_then_shorter(void) {
   struct pb_slot s[] = {
       slot("2026-03-30T08:00:00Z", "2026-03-30T12:00:00Z", PB_PRESENCE_AWAY, 1),
-      slot("2026-03-30T09:00:00Z", "2026-03-30T10:00:00Z", PB_PRESENCE_LUNCH, 0),
-      slot("2026-03-30T09:30:00Z", "2026-03-30T11:00:00Z", PB_PRESENCE_OFF_WORK, 1),
+      slot("2026-03-30T09:00:00Z", "2026-03-30T10:00:00Z", PB_PRESENCE_LUNCH,
+           0),
+      slot("2026-03-30T09:30:00Z", "2026-03-30T11:00:00Z", PB_PRESENCE_OFF_WORK,
+           1),
       slot("2026-03-30T09:30:00Z", "2026-03-30T10:30:00Z",
            PB_PRESENCE_DO_NOT_DISTURB, 1),
   };
@@ -102,7 +104,8 @@ static void overlaps_priority_then_later_then_shorter(void) {
   sched_plan_free(p);
   /* A complete tie (same priority, start and end) keeps the first listed. */
   struct pb_slot tie[] = {
-      slot("2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z", PB_PRESENCE_LUNCH, 0),
+      slot("2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z", PB_PRESENCE_LUNCH,
+           0),
       slot("2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z", PB_PRESENCE_AWAY, 0),
   };
   p = plan_of(tie, 2);
@@ -119,8 +122,8 @@ static void override_wins_then_expires_inside_slot(void) {
                           .until = at("2026-03-30T10:00:00Z"),
                           .set_at = at("2026-03-30T09:00:00Z")};
   struct sched_plan *p = plan_of(s, 1);
-  struct sched_inputs in = {.plan = p, .override = &o,
-                            .default_status = PB_PRESENCE_AVAILABLE};
+  struct sched_inputs in = {
+      .plan = p, .override = &o, .default_status = PB_PRESENCE_AVAILABLE};
   struct pb_desired d;
   int64_t next;
   sched_decide(&in, at("2026-03-30T09:30:00Z"), &d, &next);
@@ -158,8 +161,8 @@ static void planning_off_imposes_nothing_but_overrides(void) {
   struct pb_slot s[] = {slot("2026-03-30T08:00:00Z", "2026-03-30T12:00:00Z",
                              PB_PRESENCE_BUSINESS_TRIP, 0)};
   struct sched_plan *p = plan_of(s, 1);
-  struct sched_inputs in = {.plan = p, .planning_off = true,
-                            .default_status = PB_PRESENCE_AVAILABLE};
+  struct sched_inputs in = {
+      .plan = p, .planning_off = true, .default_status = PB_PRESENCE_AVAILABLE};
   struct pb_desired d;
   int64_t next;
   sched_decide(&in, at("2026-03-30T09:00:00Z"), &d, &next);
@@ -184,15 +187,18 @@ static void planning_off_imposes_nothing_but_overrides(void) {
  * a slot crossing midnight holds until its end. */
 static void dst_days(void) {
   const char *zones[] = {"Europe/Paris", "America/New_York"};
-  const int days[][3] = {{2026, 3, 29}, {2026, 10, 25}, {2026, 3, 8}, {2026, 11, 1}};
+  const int days[][3] = {
+      {2026, 3, 29}, {2026, 10, 25}, {2026, 3, 8}, {2026, 11, 1}};
   for (int z = 0; z < 2; z++) {
     struct pb_tz *tz;
     CHECK_INT(pb_tz_load(zones[z], &tz), 0);
     for (int k = z * 2; k < z * 2 + 2; k++) {
       struct pb_slot s[3];
       for (int i = -1; i <= 1; i++) {
-        struct pb_civil c = {.year = days[k][0], .month = days[k][1],
-                             .day = days[k][2] + i, .hour = 8};
+        struct pb_civil c = {.year = days[k][0],
+                             .month = days[k][1],
+                             .day = days[k][2] + i,
+                             .hour = 8};
         s[i + 1].start = pb_tz_local_to_utc(tz, &c);
         c.hour = 17;
         s[i + 1].end = pb_tz_local_to_utc(tz, &c);
@@ -200,7 +206,8 @@ static void dst_days(void) {
         s[i + 1].priority = 0;
       }
       struct sched_plan *p = plan_of(s, 3);
-      struct sched_inputs in = {.plan = p, .default_status = PB_PRESENCE_AVAILABLE};
+      struct sched_inputs in = {.plan = p,
+                                .default_status = PB_PRESENCE_AVAILABLE};
       for (int i = 0; i < 3; i++) {
         struct pb_desired d;
         int64_t next;
@@ -242,10 +249,11 @@ static void slot_crossing_midnight(void) {
        "2026-11-01T01:30:00-05:00", 9},
   };
   for (size_t k = 0; k < sizeof nights / sizeof nights[0]; k++) {
-    struct pb_slot night[] = {slot(nights[k].start, nights[k].end,
-                                   PB_PRESENCE_OFF_WORK, 0)};
+    struct pb_slot night[] = {
+        slot(nights[k].start, nights[k].end, PB_PRESENCE_OFF_WORK, 0)};
     struct sched_plan *p = plan_of(night, 1);
-    struct sched_inputs in = {.plan = p, .default_status = PB_PRESENCE_AVAILABLE};
+    struct sched_inputs in = {.plan = p,
+                              .default_status = PB_PRESENCE_AVAILABLE};
     struct pb_desired d;
     int64_t next;
     sched_decide(&in, at(nights[k].inside), &d, &next);
@@ -254,7 +262,8 @@ static void slot_crossing_midnight(void) {
     CHECK_INT(d.next_at, at(nights[k].end));
     CHECK_INT(d.next_status, PB_PRESENCE_AVAILABLE);
     CHECK_INT(night[0].end - night[0].start, nights[k].hours * 3600);
-    CHECK_INT(sched_last_boundary(&in, at(nights[k].inside)), at(nights[k].start));
+    CHECK_INT(sched_last_boundary(&in, at(nights[k].inside)),
+              at(nights[k].start));
     sched_decide(&in, at(nights[k].end), &d, &next);
     CHECK_INT(d.status, PB_PRESENCE_AVAILABLE);
     sched_plan_free(p);
@@ -266,7 +275,8 @@ static void slot_crossing_midnight(void) {
 static void horizon_is_a_boundary(void) {
   struct pb_slot s[] = {slot("2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z",
                              PB_PRESENCE_AWAY, 0)};
-  struct pb_schedule sc = {.slots = s, .count = 1,
+  struct pb_schedule sc = {.slots = s,
+                           .count = 1,
                            .horizon_start = at("2026-03-30T00:00:00Z"),
                            .horizon_end = at("2026-04-13T00:00:00Z")};
   struct sched_plan *p = NULL;
@@ -289,7 +299,8 @@ static void horizon_is_a_boundary(void) {
 static void plan_round_trip(void) {
   struct pb_slot s[] = {
       slot("2026-03-30T08:00:00Z", "2026-03-30T09:00:00Z", PB_PRESENCE_AWAY, 3),
-      slot("2026-03-30T10:00:00Z", "2026-03-30T11:00:00Z", PB_PRESENCE_LUNCH, -2),
+      slot("2026-03-30T10:00:00Z", "2026-03-30T11:00:00Z", PB_PRESENCE_LUNCH,
+           -2),
   };
   snprintf(s[0].source, sizeof s[0].source, "weekly");
   snprintf(s[1].source, sizeof s[1].source, "ical");

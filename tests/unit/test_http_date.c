@@ -23,10 +23,9 @@ static void delay_seconds(void) {
 
 static void the_three_date_forms(void) {
   const int64_t want = 2 * 3600 + 30 * 60 + 15; /* 07:30:15 UTC that day */
-  const char *forms[] = {"Mon, 30 Mar 2026 07:30:15 GMT",
-                         "Monday, 30-Mar-26 07:30:15 GMT",
-                         "Mon Mar 30 07:30:15 2026",
-                         "  Mon, 30 Mar 2026 07:30:15 GMT  ", NULL};
+  const char *forms[] = {
+      "Mon, 30 Mar 2026 07:30:15 GMT", "Monday, 30-Mar-26 07:30:15 GMT",
+      "Mon Mar 30 07:30:15 2026", "  Mon, 30 Mar 2026 07:30:15 GMT  ", NULL};
   for (size_t i = 0; forms[i]; i++) {
     int64_t s = -1;
     CHECK_INT(pb_http_retry_after(forms[i], now(), &s), 0);
@@ -44,14 +43,21 @@ static void the_three_date_forms(void) {
 /* §5.6.7: a two-digit year more than 50 years ahead is the past century's. */
 static void rfc850_century(void) {
   int64_t s = -1;
-  CHECK_INT(pb_http_retry_after("Sunday, 30-Mar-75 07:30:15 GMT", now(), &s), 0);
+  CHECK_INT(pb_http_retry_after("Sunday, 30-Mar-75 07:30:15 GMT", now(), &s),
+            0);
   CHECK(s > 48LL * 365 * 86400); /* 2075, not 1975 */
-  CHECK_INT(pb_http_retry_after("Sunday, 30-Mar-77 07:30:15 GMT", now(), &s), 0);
+  CHECK_INT(pb_http_retry_after("Sunday, 30-Mar-77 07:30:15 GMT", now(), &s),
+            0);
   CHECK_INT(s, 0); /* 1977 */
 }
 
 static void neither_form(void) {
-  const char *bad[] = {"", "soon", "-5", "12s", "1.5", "+5",
+  const char *bad[] = {"",
+                       "soon",
+                       "-5",
+                       "12s",
+                       "1.5",
+                       "+5",
                        "Mon, 30 Mar 2026 07:30:15 CET",
                        "Mon, 30 Foo 2026 07:30:15 GMT",
                        "Mon, 30 Mar 2026 25:30:15 GMT",
@@ -60,7 +66,8 @@ static void neither_form(void) {
                        "Mon, 3 Mar 2026 07:30:15 GMT",
                        "Mon, 30 Mar 26 07:30:15 GMT",
                        "Mon Mar 30 07:30:15 26",
-                       "2026-03-30T07:30:15Z", NULL};
+                       "2026-03-30T07:30:15Z",
+                       NULL};
   for (size_t i = 0; bad[i]; i++) {
     int64_t s = 77;
     CHECK_INT(pb_http_retry_after(bad[i], now(), &s), PB_EPARSE);

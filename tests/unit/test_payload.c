@@ -21,14 +21,18 @@ static void override_set_forms(void) {
   CHECK_INT(o.until, -1);
   CHECK_INT(set("  DND\n", &o, err), 0);
   CHECK_INT(o.status, PB_PRESENCE_DO_NOT_DISTURB);
-  CHECK_INT(set("{\"status\":\"lunch_break\",\"minutes\":90,\"reason\":\"sick\","
-                "\"by\":\"reception\"}", &o, err), 0);
+  CHECK_INT(
+      set("{\"status\":\"lunch_break\",\"minutes\":90,\"reason\":\"sick\","
+          "\"by\":\"reception\"}",
+          &o, err),
+      0);
   CHECK_INT(o.status, PB_PRESENCE_LUNCH);
   CHECK_INT(o.until, NOW + 90 * 60);
   CHECK_STR(o.reason, "sick");
   CHECK_STR(o.by, "reception");
   CHECK_INT(set("{\"status\":\"away\",\"until\":\"2026-03-30T10:00:00+02:00\"}",
-                &o, err), 0);
+                &o, err),
+            0);
   CHECK_INT(o.until, NOW + 2 * 3600);
 }
 
@@ -44,7 +48,8 @@ static void override_set_refusals(void) {
   CHECK(set("{\"status\":\"away\",\"minutes\":0}", &o, err) != 0);
   CHECK(set("{\"status\":\"away\",\"minutes\":\"10\"}", &o, err) != 0);
   CHECK(strstr(err, "'minutes' must be an integer") != NULL);
-  CHECK(set("{\"status\":\"away\",\"minutes\":5,\"until\":\"2026-03-31T00:00:00Z\"}",
+  CHECK(set("{\"status\":\"away\",\"minutes\":5,\"until\":\"2026-03-31T00:00:"
+            "00Z\"}",
             &o, err) != 0);
   CHECK(strstr(err, "not both") != NULL);
   CHECK(set("{\"status\":\"away\"", &o, err) != 0);
@@ -58,11 +63,15 @@ static void desired_round_trip(void) {
   struct pb_tz *tz;
   CHECK_INT(pb_tz_load("Europe/Paris", &tz), 0);
   struct pb_desired d = {.status = PB_PRESENCE_BUSINESS_TRIP,
-                         .cause = PB_CAUSE_SCHEDULE, .since = NOW,
-                         .next_at = NOW + 3600, .next_status = PB_PRESENCE_AWAY,
+                         .cause = PB_CAUSE_SCHEDULE,
+                         .since = NOW,
+                         .next_at = NOW + 3600,
+                         .next_status = PB_PRESENCE_AWAY,
                          .has_slot = true};
-  d.slot = (struct pb_slot){.start = NOW, .end = NOW + 3600,
-                            .status = PB_PRESENCE_BUSINESS_TRIP, .priority = 3};
+  d.slot = (struct pb_slot){.start = NOW,
+                            .end = NOW + 3600,
+                            .status = PB_PRESENCE_BUSINESS_TRIP,
+                            .priority = 3};
   pb_strlcpy(d.slot.source, "weekly", sizeof d.slot.source);
   json_t *j = pb_desired_to_json(&d, tz);
   CHECK_STR(json_string_value(json_object_get(j, "since")),
@@ -77,7 +86,8 @@ static void desired_round_trip(void) {
   json_decref(j);
   /* planning off: status null is allowed only with that cause */
   struct pb_desired off = {.status = PB_PRESENCE_NONE,
-                           .cause = PB_CAUSE_PLANNING_OFF, .since = NOW,
+                           .cause = PB_CAUSE_PLANNING_OFF,
+                           .since = NOW,
                            .next_at = -1};
   j = pb_desired_to_json(&off, NULL);
   CHECK(json_is_null(json_object_get(j, "status")));
@@ -91,9 +101,10 @@ static void desired_round_trip(void) {
 static void schedule_decode_errors(void) {
   char err[256];
   struct pb_schedule s;
-  json_t *j = json_loads("{\"slots\":[{\"start\":\"2026-03-30T08:00:00Z\","
-                         "\"end\":\"2026-03-30T07:00:00Z\",\"status\":\"away\"}]}",
-                         0, NULL);
+  json_t *j =
+      json_loads("{\"slots\":[{\"start\":\"2026-03-30T08:00:00Z\","
+                 "\"end\":\"2026-03-30T07:00:00Z\",\"status\":\"away\"}]}",
+                 0, NULL);
   CHECK(pb_schedule_from_json(j, &s, err, sizeof err) != 0);
   CHECK(strstr(err, "slot 0: slot ends before it starts") != NULL);
   json_decref(j);

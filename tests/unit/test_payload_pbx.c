@@ -16,9 +16,12 @@ static json_t *parse(const char *text) {
 }
 
 static void state_drift(void) {
-  struct pb_ext_state in = {.status = PB_PRESENCE_AWAY, .in_sync = false,
-                            .updated_at = 1774850400, .pbx_id = 3,
-                            .drift_since = 1774850400, .drift_until = 1774857600};
+  struct pb_ext_state in = {.status = PB_PRESENCE_AWAY,
+                            .in_sync = false,
+                            .updated_at = 1774850400,
+                            .pbx_id = 3,
+                            .drift_since = 1774850400,
+                            .drift_until = 1774857600};
   struct pb_ext_state out;
   char err[200];
   json_t *j = pb_ext_state_to_json(&in, NULL);
@@ -45,9 +48,13 @@ static void state_drift(void) {
 }
 
 static void site_status(void) {
-  struct pb_site_status in = {.since = 1774850400, .token_valid = true,
-                              .token_expires = 1774852200, .extensions = 120,
-                              .pending = 3, .drifting = 1, .updated_at = 1774850460};
+  struct pb_site_status in = {.since = 1774850400,
+                              .token_valid = true,
+                              .token_expires = 1774852200,
+                              .extensions = 120,
+                              .pending = 3,
+                              .drifting = 1,
+                              .updated_at = 1774850460};
   pb_strlcpy(in.site, "main", sizeof in.site);
   pb_strlcpy(in.state, "unreachable", sizeof in.state);
   pb_strlcpy(in.error, "extension/list: no answer in time", sizeof in.error);
@@ -72,19 +79,23 @@ static void pbx_event(void) {
   char err[200], ext[PB_ID_MAX];
   enum pb_presence p;
   json_t *j = parse("{\"type\":30009,\"sn\":\"3631A\",\"msg\":"
-                    "\"{\\\"extension\\\":\\\"2005\\\",\\\"status\\\":\\\"business_trip\\\"}\"}");
+                    "\"{\\\"extension\\\":\\\"2005\\\",\\\"status\\\":"
+                    "\\\"business_trip\\\"}\"}");
   CHECK_INT(pb_pbx_event_from_json(j, &ev, err, sizeof err), 0);
   CHECK_INT(ev.type, 30009);
   CHECK_STR(ev.sn, "3631A");
-  CHECK_INT(pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err), 0);
+  CHECK_INT(pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err),
+            0);
   CHECK_STR(ext, "2005");
   CHECK_INT(p, PB_PRESENCE_BUSINESS_TRIP);
   pb_pbx_event_cleanup(&ev);
   json_decref(j);
   /* msg as an object, an alias as status */
-  j = parse("{\"type\":30009,\"msg\":{\"extension\":\"2001\",\"status\":\"dnd\"}}");
+  j = parse(
+      "{\"type\":30009,\"msg\":{\"extension\":\"2001\",\"status\":\"dnd\"}}");
   CHECK_INT(pb_pbx_event_from_json(j, &ev, err, sizeof err), 0);
-  CHECK_INT(pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err), 0);
+  CHECK_INT(pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err),
+            0);
   CHECK_INT(p, PB_PRESENCE_DO_NOT_DISTURB);
   pb_pbx_event_cleanup(&ev);
   json_decref(j);
@@ -104,13 +115,15 @@ static void pbx_event(void) {
     pb_pbx_event_cleanup(&ev);
     json_decref(j);
   }
-  j = parse("{\"type\":30009,\"msg\":{\"extension\":\"2001\",\"status\":\"nap\"}}");
+  j = parse(
+      "{\"type\":30009,\"msg\":{\"extension\":\"2001\",\"status\":\"nap\"}}");
   CHECK_INT(pb_pbx_event_from_json(j, &ev, err, sizeof err), 0);
   CHECK(pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err) != 0);
   CHECK(strstr(err, "unknown status 'nap'") != NULL);
   pb_pbx_event_cleanup(&ev);
   json_decref(j);
-  j = parse("{\"type\":30008,\"msg\":{\"extension\":\"2001\",\"status\":\"Idle\"}}");
+  j = parse(
+      "{\"type\":30008,\"msg\":{\"extension\":\"2001\",\"status\":\"Idle\"}}");
   CHECK_INT(pb_pbx_event_from_json(j, &ev, err, sizeof err), 0);
   CHECK(pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err) != 0);
   pb_pbx_event_cleanup(&ev);
@@ -134,18 +147,20 @@ static void directory_stream(void) {
   struct pb_dir_entry v[3] = {{"2000", 1, "Alice Martin"},
                               {"2001", 2, "Zoë \"Z\" Ngô"},
                               {"2002", 3, ""}};
-  struct pb_directory d = {.site = "main", .updated_at = 1774850400, .count = 3,
-                           .entries = v};
+  struct pb_directory d = {
+      .site = "main", .updated_at = 1774850400, .count = 3, .entries = v};
   json_t *tree = pb_directory_to_json(&d, NULL);
   char *want = pb_json_dump(tree);
   struct entries it = {v, 3, 0};
   size_t len = 0;
-  char *got = pb_directory_dump_stream("main", 1774850400, NULL, next_entry, &it, &len);
+  char *got =
+      pb_directory_dump_stream("main", 1774850400, NULL, next_entry, &it, &len);
   CHECK_STR(got, want);
   CHECK_INT(len, strlen(want));
   free(got);
   struct entries none = {v, 0, 0};
-  got = pb_directory_dump_stream("main", 1774850400, NULL, next_entry, &none, &len);
+  got = pb_directory_dump_stream("main", 1774850400, NULL, next_entry, &none,
+                                 &len);
   CHECK(strstr(got, "\"extensions\":[]}") != NULL);
   struct pb_directory back;
   char err[200];

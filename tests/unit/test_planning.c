@@ -14,7 +14,8 @@ static int64_t at(const char *rfc3339) {
 }
 
 static void csv_good(void) {
-  const char *csv = "\xEF\xBB\xBF" "extension,day,start_time,end_time,status\r\n"
+  const char *csv = "\xEF\xBB\xBF"
+                    "extension,day,start_time,end_time,status\r\n"
                     "2000,lundi,08:00,12:00,business_trip\r\n"
                     "2000,Monday,13:30,17:00\r\n"
                     "\r\n"
@@ -52,13 +53,13 @@ static void csv_semicolons_and_column_order(void) {
 
 static void csv_bad_rows_all_reported(void) {
   const char *csv = "extension,day,start_time,end_time,status\n"
-                    "2000,lundy,08:00,12:00,available\n"    /* line 2: day */
-                    "2000,mardi,8h00,12:00,holiday\n"       /* 3: status */
-                    "2000,mardi,25:00,12:00\n"              /* 4: time */
-                    "20 00,mardi,08:00,09:00\n"             /* 5: extension */
-                    "2000,jeudi,12:00,08:00\n"              /* 6: end<start */
-                    "2000,vendredi,08:00\n"                 /* 7: fields */
-                    "2000,samedi,\"08:00,09:00\n";          /* 8: quote */
+                    "2000,lundy,08:00,12:00,available\n" /* line 2: day */
+                    "2000,mardi,8h00,12:00,holiday\n"    /* 3: status */
+                    "2000,mardi,25:00,12:00\n"           /* 4: time */
+                    "20 00,mardi,08:00,09:00\n"          /* 5: extension */
+                    "2000,jeudi,12:00,08:00\n"           /* 6: end<start */
+                    "2000,vendredi,08:00\n"              /* 7: fields */
+                    "2000,samedi,\"08:00,09:00\n";       /* 8: quote */
   struct weekly_plan plan = {0};
   struct import_errors errs = {0};
   CHECK_INT(ingest_parse_csv(csv, strlen(csv), &plan, &errs), PB_EPARSE);
@@ -104,20 +105,22 @@ static void csv_bad_header_and_overlap(void) {
 }
 
 static void json_good_and_bad(void) {
-  const char *good = "[{\"extension\":\"2000\",\"schedules\":["
-                     "{\"day\":\"monday\",\"start\":\"08:00\",\"end\":\"12:00\","
-                     "\"status\":\"available\"},"
-                     "{\"day\":\"mardi\",\"start\":\"08:00\",\"end\":\"09:00\"}]}]";
+  const char *good =
+      "[{\"extension\":\"2000\",\"schedules\":["
+      "{\"day\":\"monday\",\"start\":\"08:00\",\"end\":\"12:00\","
+      "\"status\":\"available\"},"
+      "{\"day\":\"mardi\",\"start\":\"08:00\",\"end\":\"09:00\"}]}]";
   struct weekly_plan plan = {0};
   struct import_errors errs = {0};
   CHECK_INT(ingest_parse_json(good, strlen(good), &plan, &errs), 0);
   CHECK_INT(plan.count, 2);
   ingest_plan_cleanup(&plan);
 
-  const char *bad = "[{\"extension\":\"2000\",\"schedules\":["
-                    "{\"day\":\"mondey\",\"start\":\"08:00\",\"end\":\"12:00\"},"
-                    "{\"day\":\"monday\",\"start\":8,\"end\":\"12:00\"}]},"
-                    "{\"schedules\":[]}, 3]";
+  const char *bad =
+      "[{\"extension\":\"2000\",\"schedules\":["
+      "{\"day\":\"mondey\",\"start\":\"08:00\",\"end\":\"12:00\"},"
+      "{\"day\":\"monday\",\"start\":8,\"end\":\"12:00\"}]},"
+      "{\"schedules\":[]}, 3]";
   memset(&errs, 0, sizeof errs);
   CHECK_INT(ingest_parse_json(bad, strlen(bad), &plan, &errs), PB_EPARSE);
   CHECK_INT(errs.total, 4);
@@ -127,11 +130,13 @@ static void json_good_and_bad(void) {
   CHECK_STR(errs.items[3].where, "[2]");
   ingest_plan_cleanup(&plan);
 
-  const char *overlap = "[{\"extension\":\"2000\",\"schedules\":["
-                        "{\"day\":\"monday\",\"start\":\"08:00\",\"end\":\"12:00\"},"
-                        "{\"day\":\"lundi\",\"start\":\"11:00\",\"end\":\"13:00\"}]}]";
+  const char *overlap =
+      "[{\"extension\":\"2000\",\"schedules\":["
+      "{\"day\":\"monday\",\"start\":\"08:00\",\"end\":\"12:00\"},"
+      "{\"day\":\"lundi\",\"start\":\"11:00\",\"end\":\"13:00\"}]}]";
   memset(&errs, 0, sizeof errs);
-  CHECK_INT(ingest_parse_json(overlap, strlen(overlap), &plan, &errs), PB_EPARSE);
+  CHECK_INT(ingest_parse_json(overlap, strlen(overlap), &plan, &errs),
+            PB_EPARSE);
   CHECK_INT(errs.total, 1);
   CHECK_INT(errs.items[0].line, 0);
   CHECK_STR(errs.items[0].where, "slot 2");
@@ -164,15 +169,24 @@ static void expand_across_dst(void) {
   struct pb_tz *tz;
   CHECK_INT(pb_tz_load("Europe/Paris", &tz), 0);
   struct weekly_slot w[] = {
-      {.ext = "2000", .wday = 1, .start_min = 480, .end_min = 720,
-       .status = PB_PRESENCE_BUSINESS_TRIP, .line = 2},
-      {.ext = "2000", .wday = 0, .start_min = 120, .end_min = 180,
-       .status = PB_PRESENCE_AWAY, .line = 3}, /* Sunday 02:00-03:00 */
+      {.ext = "2000",
+       .wday = 1,
+       .start_min = 480,
+       .end_min = 720,
+       .status = PB_PRESENCE_BUSINESS_TRIP,
+       .line = 2},
+      {.ext = "2000",
+       .wday = 0,
+       .start_min = 120,
+       .end_min = 180,
+       .status = PB_PRESENCE_AWAY,
+       .line = 3}, /* Sunday 02:00-03:00 */
   };
   struct slot_vec v = {0};
-  CHECK_INT(ingest_expand_weekly(w, 2, "2000", tz, at("2026-03-23T00:00:00+01:00"),
-                                 at("2026-04-07T00:00:00+02:00"), "weekly", 5, &v),
-            0);
+  CHECK_INT(
+      ingest_expand_weekly(w, 2, "2000", tz, at("2026-03-23T00:00:00+01:00"),
+                           at("2026-04-07T00:00:00+02:00"), "weekly", 5, &v),
+      0);
   ingest_slots_normalise(&v);
   /* Mondays 23 Mar (CET), 30 Mar and 6 Apr (CEST); Sundays 29 Mar (the gap:
    * 02:00 does not exist, 03:00 CEST == 02:00 CET: nothing left) and 5 Apr. */
@@ -187,18 +201,20 @@ static void expand_across_dst(void) {
   CHECK_INT(v.items[3].start, at("2026-04-06T06:00:00Z"));
   slot_vec_cleanup(&v);
 
-  CHECK_INT(ingest_expand_weekly(w, 1, "2000", tz, at("2026-10-19T00:00:00+02:00"),
-                                 at("2026-10-27T00:00:00+01:00"), "weekly", 0, &v),
-            0);
+  CHECK_INT(
+      ingest_expand_weekly(w, 1, "2000", tz, at("2026-10-19T00:00:00+02:00"),
+                           at("2026-10-27T00:00:00+01:00"), "weekly", 0, &v),
+      0);
   CHECK_INT(v.count, 2);
   CHECK_INT(v.items[0].start, at("2026-10-19T06:00:00Z")); /* CEST */
   CHECK_INT(v.items[1].start, at("2026-10-26T07:00:00Z")); /* CET */
   slot_vec_cleanup(&v);
 
   /* Another extension's slots are not expanded; duplicates count once. */
-  CHECK_INT(ingest_expand_weekly(w, 1, "2001", tz, at("2026-10-19T00:00:00+02:00"),
-                                 at("2026-10-27T00:00:00+01:00"), "weekly", 0, &v),
-            0);
+  CHECK_INT(
+      ingest_expand_weekly(w, 1, "2001", tz, at("2026-10-19T00:00:00+02:00"),
+                           at("2026-10-27T00:00:00+01:00"), "weekly", 0, &v),
+      0);
   CHECK_INT(v.count, 0);
   ingest_expand_weekly(w, 1, "2000", tz, at("2026-10-19T00:00:00+02:00"),
                        at("2026-10-20T00:00:00+02:00"), "a", 0, &v);
@@ -218,14 +234,19 @@ static void expand_in_extension_zone(void) {
   struct pb_tz *ny;
   CHECK_INT(pb_tz_load("America/New_York", &ny), 0);
   struct weekly_slot w[] = {
-      {.ext = "2000", .wday = 1, .start_min = 480, .end_min = 720,
-       .status = PB_PRESENCE_AWAY, .line = 2},
+      {.ext = "2000",
+       .wday = 1,
+       .start_min = 480,
+       .end_min = 720,
+       .status = PB_PRESENCE_AWAY,
+       .line = 2},
   };
   struct slot_vec v = {0};
   /* a horizon of Paris midnights: 2 to 16 March 2026 */
-  CHECK_INT(ingest_expand_weekly(w, 1, "2000", ny, at("2026-03-02T00:00:00+01:00"),
-                                 at("2026-03-16T00:00:00+01:00"), "weekly", 0, &v),
-            0);
+  CHECK_INT(
+      ingest_expand_weekly(w, 1, "2000", ny, at("2026-03-02T00:00:00+01:00"),
+                           at("2026-03-16T00:00:00+01:00"), "weekly", 0, &v),
+      0);
   CHECK_INT(v.count, 2);
   CHECK_INT(v.items[0].start, at("2026-03-02T08:00:00-05:00"));
   CHECK_INT(v.items[0].end, at("2026-03-02T12:00:00-05:00"));

@@ -28,7 +28,8 @@ static void labels(void) {
   char err[256];
   CHECK_STR(pb_presence_label(PB_PRESENCE_LUNCH), "Lunch Break");
   CHECK_INT(pb_presence_set_labels("lunch=Face à face pédagogique;away=Absent",
-                                   err, sizeof err), 0);
+                                   err, sizeof err),
+            0);
   CHECK_STR(pb_presence_label(PB_PRESENCE_LUNCH), "Face à face pédagogique");
   CHECK_STR(pb_presence_label(PB_PRESENCE_AWAY), "Absent");
   CHECK(pb_presence_set_labels("vacation=Holidays", err, sizeof err) != 0);

@@ -29,8 +29,9 @@ static struct fake_msg fake_msgs[20000];
 static size_t fake_count;
 static size_t fake_unacked;
 
-FAKE_UNUSED static int fake_publish(void *ud, const char *topic, const char *payload,
-                        size_t len, bool retain, bool absolute) {
+FAKE_UNUSED static int fake_publish(void *ud, const char *topic,
+                                    const char *payload, size_t len,
+                                    bool retain, bool absolute) {
   (void)ud;
   if (fake_count == sizeof fake_msgs / sizeof fake_msgs[0])
     return -1;
@@ -65,7 +66,9 @@ FAKE_UNUSED static void fake_reset(void) {
   fake_count = 0;
 }
 
-FAKE_UNUSED static size_t fake_mark(void) { return fake_count; }
+FAKE_UNUSED static size_t fake_mark(void) {
+  return fake_count;
+}
 
 /* The number of messages on `topic` since mark. */
 FAKE_UNUSED static size_t fake_n(size_t mark, const char *topic) {
@@ -103,17 +106,18 @@ FAKE_UNUSED static int64_t at(const char *rfc3339) {
 }
 
 FAKE_UNUSED static struct pb_slot slot(const char *start, const char *end,
-                           enum pb_presence st, int prio) {
-  struct pb_slot s = {.start = at(start), .end = at(end), .status = st,
-                      .priority = prio};
+                                       enum pb_presence st, int prio) {
+  struct pb_slot s = {
+      .start = at(start), .end = at(end), .status = st, .priority = prio};
   snprintf(s.uid, sizeof s.uid, "weekly:%s", start);
   snprintf(s.source, sizeof s.source, "weekly");
   return s;
 }
 
-FAKE_UNUSED static void set_plan(struct sched_ext *e, struct pb_slot *slots, size_t n) {
-  struct pb_schedule sc = {.slots = slots, .count = n, .horizon_start = -1,
-                           .horizon_end = -1};
+FAKE_UNUSED static void set_plan(struct sched_ext *e, struct pb_slot *slots,
+                                 size_t n) {
+  struct pb_schedule sc = {
+      .slots = slots, .count = n, .horizon_start = -1, .horizon_end = -1};
   sched_plan_free(e->plan);
   e->plan = NULL;
   CHECK_INT(sched_plan_from_schedule(&sc, &e->plan), 0);
@@ -131,8 +135,10 @@ FAKE_UNUSED static void set_now(const char *rfc3339) {
 }
 
 FAKE_UNUSED /* Removes what fake_tmpdir and the store made. */
-FAKE_UNUSED static void fake_rmdir(const char *dir) {
-  const char *files[] = {"scheduler.db", "scheduler.db-wal", "scheduler.db-shm"};
+    FAKE_UNUSED static void
+    fake_rmdir(const char *dir) {
+  const char *files[] = {"scheduler.db", "scheduler.db-wal",
+                         "scheduler.db-shm"};
   char path[128];
   for (size_t i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -9,33 +9,69 @@
 
 /* From home-assistant.io: integrations/mqtt (device discovery payload,
  * origin, availability) and select.mqtt, sensor.mqtt, button.mqtt. */
-static const char *const top_keys[] = {"device", "origin", "availability",
-                                       "availability_mode", "qos", "components",
-                                       "state_topic", "command_topic", "encoding", NULL};
-static const char *const device_keys[] = {
-    "configuration_url", "connections", "hw_version", "identifiers", "manufacturer",
-    "model", "model_id", "name", "serial_number", "suggested_area", "sw_version",
-    "via_device", NULL};
-static const char *const origin_keys[] = {"name", "sw_version", "support_url", NULL};
+static const char *const top_keys[] = {
+    "device",     "origin",      "availability",  "availability_mode", "qos",
+    "components", "state_topic", "command_topic", "encoding",          NULL};
+static const char *const device_keys[] = {"configuration_url",
+                                          "connections",
+                                          "hw_version",
+                                          "identifiers",
+                                          "manufacturer",
+                                          "model",
+                                          "model_id",
+                                          "name",
+                                          "serial_number",
+                                          "suggested_area",
+                                          "sw_version",
+                                          "via_device",
+                                          NULL};
+static const char *const origin_keys[] = {"name", "sw_version", "support_url",
+                                          NULL};
 static const char *const avail_keys[] = {"topic", "payload_available",
-                                         "payload_not_available", "value_template", NULL};
-static const char *const common_keys[] = {
-    "availability", "availability_mode", "availability_template", "availability_topic",
-    "device", "enabled_by_default", "encoding", "entity_category", "entity_picture",
-    "icon", "json_attributes_template", "json_attributes_topic", "name", "object_id",
-    "platform", "qos", "unique_id", NULL};
-static const char *const select_keys[] = {"command_template", "command_topic", "optimistic",
-                                          "options", "retain", "state_topic",
-                                          "value_template", NULL};
-static const char *const sensor_keys[] = {
-    "device_class", "expire_after", "force_update", "last_reset_value_template",
-    "options", "payload_available", "payload_not_available",
-    "suggested_display_precision", "state_class", "state_topic", "unit_of_measurement",
-    "value_template", NULL};
-static const char *const button_keys[] = {"command_template", "command_topic",
-                                          "device_class", "payload_available",
-                                          "payload_not_available", "payload_press",
-                                          "retain", NULL};
+                                         "payload_not_available",
+                                         "value_template", NULL};
+static const char *const common_keys[] = {"availability",
+                                          "availability_mode",
+                                          "availability_template",
+                                          "availability_topic",
+                                          "device",
+                                          "enabled_by_default",
+                                          "encoding",
+                                          "entity_category",
+                                          "entity_picture",
+                                          "icon",
+                                          "json_attributes_template",
+                                          "json_attributes_topic",
+                                          "name",
+                                          "object_id",
+                                          "platform",
+                                          "qos",
+                                          "unique_id",
+                                          NULL};
+static const char *const select_keys[] = {
+    "command_template", "command_topic", "optimistic",     "options",
+    "retain",           "state_topic",   "value_template", NULL};
+static const char *const sensor_keys[] = {"device_class",
+                                          "expire_after",
+                                          "force_update",
+                                          "last_reset_value_template",
+                                          "options",
+                                          "payload_available",
+                                          "payload_not_available",
+                                          "suggested_display_precision",
+                                          "state_class",
+                                          "state_topic",
+                                          "unit_of_measurement",
+                                          "value_template",
+                                          NULL};
+static const char *const button_keys[] = {"command_template",
+                                          "command_topic",
+                                          "device_class",
+                                          "payload_available",
+                                          "payload_not_available",
+                                          "payload_press",
+                                          "retain",
+                                          NULL};
 
 static bool in_list(const char *const *list, const char *key) {
   for (; list && *list; list++)
@@ -45,16 +81,17 @@ static bool in_list(const char *const *list, const char *key) {
 }
 
 /* Every key of obj is documented in one of the lists. */
-static void keys_documented(json_t *obj, const char *const *a, const char *const *b,
-                            const char *what) {
+static void keys_documented(json_t *obj, const char *const *a,
+                            const char *const *b, const char *what) {
   const char *key;
   json_t *v;
   CHECK(json_is_object(obj));
   json_object_foreach(obj, key, v) {
     bool ok = in_list(a, key) || in_list(b, key);
     if (!ok)
-      fprintf(stderr, "%s: key '%s' is not in the Home Assistant documentation\n",
-              what, key);
+      fprintf(stderr,
+              "%s: key '%s' is not in the Home Assistant documentation\n", what,
+              key);
     CHECK(ok);
   }
 }
@@ -74,7 +111,8 @@ static void start(struct env *v) {
   fake_reset();
   CHECK_INT(pb_loop_new(&v->loop), 0);
   CHECK_INT(pb_tz_load("Europe/Paris", &v->tz), 0);
-  CHECK_INT(sched_init(&v->s, v->loop, v->tz, PB_PRESENCE_AVAILABLE, &fake_io), 0);
+  CHECK_INT(sched_init(&v->s, v->loop, v->tz, PB_PRESENCE_AVAILABLE, &fake_io),
+            0);
   v->s.root = "presence";
   CHECK_INT(sched_ha_new(&v->s, "homeassistant", &v->s.ha), 0);
 }
@@ -93,15 +131,17 @@ static void payload_key_for_key(void) {
   e->in_directory = true;
   char topic[256];
   sched_ha_topic(v.s.ha, e, topic, sizeof topic);
-  CHECK_STR(topic, "homeassistant/device/presencebus_presence_main_2000/config");
+  CHECK_STR(topic,
+            "homeassistant/device/presencebus_presence_main_2000/config");
   CHECK_STR(sched_ha_status_topic(v.s.ha), "homeassistant/status");
   json_t *j = sched_ha_config(v.s.ha, e);
   keys_documented(j, top_keys, NULL, "device discovery");
   json_t *dev = json_object_get(j, "device");
   keys_documented(dev, device_keys, NULL, "device");
   CHECK_STR(str(dev, "name"), "Alice Martin (2000)");
-  CHECK_STR(json_string_value(json_array_get(json_object_get(dev, "identifiers"), 0)),
-            "presencebus_presence_main_2000");
+  CHECK_STR(
+      json_string_value(json_array_get(json_object_get(dev, "identifiers"), 0)),
+      "presencebus_presence_main_2000");
   keys_documented(json_object_get(j, "origin"), origin_keys, NULL, "origin");
   CHECK(str(json_object_get(j, "origin"), "name") != NULL); /* required */
   json_t *av = json_array_get(json_object_get(j, "availability"), 0);
@@ -115,7 +155,7 @@ static void payload_key_for_key(void) {
     const char *p = str(c, "platform");
     CHECK(p != NULL);
     CHECK(str(c, "unique_id") != NULL); /* required with device discovery */
-    const char *const *own = !p                        ? NULL
+    const char *const *own = !p                         ? NULL
                              : strcmp(p, "select") == 0 ? select_keys
                              : strcmp(p, "sensor") == 0 ? sensor_keys
                              : strcmp(p, "button") == 0 ? button_keys
@@ -127,16 +167,21 @@ static void payload_key_for_key(void) {
   CHECK_STR(str(sel, "platform"), "select");
   CHECK_STR(str(sel, "command_topic"), "presence/ext/main/2000/override/set");
   CHECK_STR(str(sel, "state_topic"), "presence/ext/main/2000/desired");
-  CHECK_INT(json_array_size(json_object_get(sel, "options")), PB_PRESENCE_COUNT);
-  CHECK_STR(json_string_value(json_array_get(json_object_get(sel, "options"), 4)),
-            "Lunch Break");
-  CHECK(strstr(str(sel, "command_template"), "\"Lunch Break\": \"lunch\"") != NULL);
-  CHECK(strstr(str(sel, "value_template"), "\"lunch\": \"Lunch Break\"") != NULL);
+  CHECK_INT(json_array_size(json_object_get(sel, "options")),
+            PB_PRESENCE_COUNT);
+  CHECK_STR(
+      json_string_value(json_array_get(json_object_get(sel, "options"), 4)),
+      "Lunch Break");
+  CHECK(strstr(str(sel, "command_template"), "\"Lunch Break\": \"lunch\"") !=
+        NULL);
+  CHECK(strstr(str(sel, "value_template"), "\"lunch\": \"Lunch Break\"") !=
+        NULL);
   json_t *pbx = json_object_get(cmps, "pbx_status");
   CHECK_STR(str(pbx, "platform"), "sensor");
   CHECK_STR(str(pbx, "state_topic"), "presence/ext/main/2000/state");
-  CHECK_STR(str(json_array_get(json_object_get(pbx, "availability"), 0), "topic"),
-            "presence/svc/yeastar-gateway/availability");
+  CHECK_STR(
+      str(json_array_get(json_object_get(pbx, "availability"), 0), "topic"),
+      "presence/svc/yeastar-gateway/availability");
   json_t *cause = json_object_get(cmps, "cause");
   CHECK_STR(str(cause, "state_topic"), "presence/ext/main/2000/desired");
   CHECK_STR(str(cause, "device_class"), "enum");
@@ -162,14 +207,17 @@ static void payload_key_for_key(void) {
 
 static void configured_labels(void) {
   char err[128];
-  CHECK_INT(pb_presence_set_labels("lunch=Face à face \"pédagogique\"", err, sizeof err), 0);
+  CHECK_INT(pb_presence_set_labels("lunch=Face à face \"pédagogique\"", err,
+                                   sizeof err),
+            0);
   struct env v;
   start(&v);
   struct sched_ext *e = sched_ext_get(&v.s, "main", "2000", true);
   json_t *j = sched_ha_config(v.s.ha, e);
   json_t *sel = json_object_get(json_object_get(j, "components"), "presence");
-  CHECK_STR(json_string_value(json_array_get(json_object_get(sel, "options"), 4)),
-            "Face à face \"pédagogique\"");
+  CHECK_STR(
+      json_string_value(json_array_get(json_object_get(sel, "options"), 4)),
+      "Face à face \"pédagogique\"");
   /* Quotes are escaped the JSON way, which Jinja reads alike. */
   CHECK(strstr(str(sel, "command_template"),
                "\"Face à face \\\"pédagogique\\\"\": \"lunch\"") != NULL);

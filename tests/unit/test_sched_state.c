@@ -17,7 +17,8 @@ struct env {
 static void start(struct env *v) {
   CHECK_INT(pb_loop_new(&v->loop), 0);
   CHECK_INT(pb_tz_load("Europe/Paris", &v->tz), 0);
-  CHECK_INT(sched_init(&v->s, v->loop, v->tz, PB_PRESENCE_AVAILABLE, &fake_io), 0);
+  CHECK_INT(sched_init(&v->s, v->loop, v->tz, PB_PRESENCE_AVAILABLE, &fake_io),
+            0);
   CHECK_INT(sched_store_open(v->dir, &v->s.store), 0);
   CHECK_INT(sched_store_load(&v->s), 0);
 }
@@ -58,14 +59,16 @@ static void boundary_fires_at_its_second(void) {
   fresh(&v);
   set_now("2026-11-23T07:59:58+01:00");
   struct sched_ext *e = sched_ext_get(&v.s, "main", "2000", true);
-  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00", "2026-11-23T12:00:00+01:00",
+  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00",
+                             "2026-11-23T12:00:00+01:00",
                              PB_PRESENCE_BUSINESS_TRIP, 0)};
   set_plan(e, s, 1);
   size_t m = fake_mark();
   sched_evaluate(e, false);
   json_t *d = fake_last(m, DESIRED);
   CHECK_STR(field(d, "cause"), "default");
-  CHECK_STR(field(json_object_get(d, "next_change"), "at"), "2026-11-23T08:00:00+01:00");
+  CHECK_STR(field(json_object_get(d, "next_change"), "at"),
+            "2026-11-23T08:00:00+01:00");
   json_decref(d);
   CHECK_INT(pb_timer_when(e->timer), at("2026-11-23T08:00:00+01:00") * 1000);
   /* One millisecond before: nothing. */
@@ -95,9 +98,10 @@ static void since_follows_the_rules(void) {
   fresh(&v);
   set_now("2026-11-23T08:30:00+01:00");
   struct sched_ext *e = sched_ext_get(&v.s, "main", "2000", true);
-  struct pb_slot s[] = {
-      slot("2026-11-23T08:00:00+01:00", "2026-11-23T10:00:00+01:00", PB_PRESENCE_AWAY, 0),
-      slot("2026-11-23T10:00:00+01:00", "2026-11-23T11:00:00+01:00", PB_PRESENCE_AWAY, 0)};
+  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00",
+                             "2026-11-23T10:00:00+01:00", PB_PRESENCE_AWAY, 0),
+                        slot("2026-11-23T10:00:00+01:00",
+                             "2026-11-23T11:00:00+01:00", PB_PRESENCE_AWAY, 0)};
   set_plan(e, s, 2);
   size_t m = fake_mark();
   /* First decision inside a slot: dated from the slot's start. */
@@ -108,8 +112,8 @@ static void since_follows_the_rules(void) {
   /* An override set at 08:40 dates from 08:40; cleared at 08:50, the slot
    * is back from 08:50. */
   set_now("2026-11-23T08:40:00+01:00");
-  struct pb_override o = {.status = PB_PRESENCE_LUNCH, .until = -1,
-                          .set_at = pb_clock_now()};
+  struct pb_override o = {
+      .status = PB_PRESENCE_LUNCH, .until = -1, .set_at = pb_clock_now()};
   CHECK_INT(sched_override_set(e, &o), 0);
   d = fake_last(m, DESIRED);
   CHECK_STR(field(d, "cause"), "override");
@@ -155,11 +159,13 @@ static void override_expires_exactly_and_after_restart(void) {
   fresh(&v);
   set_now("2026-11-23T09:00:00+01:00");
   struct sched_ext *e = sched_ext_get(&v.s, "main", "2000", true);
-  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00", "2026-11-23T12:00:00+01:00",
+  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00",
+                             "2026-11-23T12:00:00+01:00",
                              PB_PRESENCE_BUSINESS_TRIP, 0)};
   set_plan(e, s, 1);
   sched_evaluate(e, false);
-  struct pb_override o = {.status = PB_PRESENCE_AWAY, .set_at = pb_clock_now(),
+  struct pb_override o = {.status = PB_PRESENCE_AWAY,
+                          .set_at = pb_clock_now(),
                           .until = at("2026-11-23T09:10:00+01:00")};
   snprintf(o.reason, sizeof o.reason, "sick");
   snprintf(o.by, sizeof o.by, "reception");
@@ -172,8 +178,10 @@ static void override_expires_exactly_and_after_restart(void) {
   json_decref(ev);
   CHECK_INT(pb_timer_when(e->timer), at("2026-11-23T09:10:00+01:00") * 1000);
   json_t *d = fake_last(m, DESIRED);
-  CHECK_STR(field(json_object_get(d, "next_change"), "at"), "2026-11-23T09:10:00+01:00");
-  CHECK_STR(field(json_object_get(d, "next_change"), "status"), "business_trip");
+  CHECK_STR(field(json_object_get(d, "next_change"), "at"),
+            "2026-11-23T09:10:00+01:00");
+  CHECK_STR(field(json_object_get(d, "next_change"), "status"),
+            "business_trip");
   json_decref(d);
   /* Expiry inside the slot, at its exact second. */
   m = fake_mark();
@@ -237,8 +245,9 @@ static void boundary_cost_is_per_extension(void) {
     char ext[16];
     snprintf(ext, sizeof ext, "%d", 10000 + i);
     struct sched_ext *e = sched_ext_get(&v.s, "main", ext, true);
-    struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00", "2026-11-23T09:00:00+01:00",
-                               PB_PRESENCE_AWAY, 0)};
+    struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00",
+                               "2026-11-23T09:00:00+01:00", PB_PRESENCE_AWAY,
+                               0)};
     s[0].start += i; /* one extension per second from 08:00 */
     set_plan(e, s, 1);
     sched_evaluate(e, false);
@@ -260,8 +269,8 @@ static void clock_jumps_rearm(void) {
   fresh(&v);
   set_now("2026-11-23T07:00:00+01:00");
   struct sched_ext *e = sched_ext_get(&v.s, "main", "2000", true);
-  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00", "2026-11-23T09:00:00+01:00",
-                             PB_PRESENCE_AWAY, 0)};
+  struct pb_slot s[] = {slot("2026-11-23T08:00:00+01:00",
+                             "2026-11-23T09:00:00+01:00", PB_PRESENCE_AWAY, 0)};
   set_plan(e, s, 1);
   sched_evaluate(e, false);
   /* NTP steps the clock forward into the slot, then back before it. */
@@ -302,8 +311,9 @@ static void dst_weekend_timer_by_timer(void) {
   struct sched_ext *e = sched_ext_get(&v.s, "main", "2000", true);
   set_plan(e, s, 3);
   sched_evaluate(e, false);
-  const char *expect[] = {"2026-03-29T08:00:00+02:00", "2026-03-29T17:00:00+02:00",
-                          "2026-03-30T08:00:00+02:00", "2026-03-30T17:00:00+02:00"};
+  const char *expect[] = {
+      "2026-03-29T08:00:00+02:00", "2026-03-29T17:00:00+02:00",
+      "2026-03-30T08:00:00+02:00", "2026-03-30T17:00:00+02:00"};
   for (int k = 0; k < 4; k++) {
     CHECK(pb_timer_armed(e->timer));
     size_t m = fake_mark();
@@ -333,7 +343,8 @@ static void settings_checked_applied_persisted(void) {
       {"{\"timezone\":\"Mars/Olympus\"}", "unknown time zone 'Mars/Olympus'"},
       {"{\"timezone\":\"../../etc/passwd\"}", "unknown time zone"},
       {"{\"planning\":\"maybe\"}", "'on' or 'off'"},
-      {"{\"default_status\":\"away\",\"colour\":\"red\"}", "unknown field 'colour'"},
+      {"{\"default_status\":\"away\",\"colour\":\"red\"}",
+       "unknown field 'colour'"},
       {"{}", "nothing to change"},
       {"[1]", "JSON object"},
       {"{\"default_status\":3}", "a status or null"},
@@ -350,8 +361,10 @@ static void settings_checked_applied_persisted(void) {
   }
   CHECK_INT(e->default_status, PB_PRESENCE_NONE);
   /* Own default status and time zone. */
-  json_t *j = json_loads("{\"default_status\":\"off\",\"timezone\":\"America/New_York\","
-                         "\"by\":\"admin\"}", 0, NULL);
+  json_t *j = json_loads(
+      "{\"default_status\":\"off\",\"timezone\":\"America/New_York\","
+      "\"by\":\"admin\"}",
+      0, NULL);
   CHECK_INT(sched_settings_parse(&v.s, j, false, &c, err, sizeof err), 0);
   json_decref(j);
   size_t m = fake_mark();
@@ -366,7 +379,8 @@ static void settings_checked_applied_persisted(void) {
   CHECK_STR(field(st, "default_status"), "off_work");
   CHECK_STR(field(st, "timezone"), "America/New_York");
   CHECK_STR(field(st, "planning"), "on");
-  CHECK_STR(field(json_object_get(st, "effective"), "timezone"), "America/New_York");
+  CHECK_STR(field(json_object_get(st, "effective"), "timezone"),
+            "America/New_York");
   json_decref(st);
   json_t *ev = fake_last(m, "events/settings");
   CHECK_STR(field(ev, "by"), "admin");
@@ -380,8 +394,9 @@ static void settings_checked_applied_persisted(void) {
   CHECK_STR(e->tz_name, "America/New_York");
   CHECK_INT(sched_default_of(e), PB_PRESENCE_OFF_WORK);
   /* Back to the service's defaults with null. */
-  j = json_loads("{\"default_status\":null,\"timezone\":null,\"planning\":false}", 0,
-                 NULL);
+  j = json_loads(
+      "{\"default_status\":null,\"timezone\":null,\"planning\":false}", 0,
+      NULL);
   CHECK_INT(sched_settings_parse(&v.s, j, false, &c, err, sizeof err), 0);
   json_decref(j);
   m = fake_mark();
@@ -393,8 +408,10 @@ static void settings_checked_applied_persisted(void) {
   CHECK_STR(fake_last_text(m, "ext/main/2000/planning"), "off");
   st = fake_last(m, "ext/main/2000/settings");
   CHECK(json_is_null(json_object_get(st, "default_status")));
-  CHECK_STR(field(json_object_get(st, "effective"), "default_status"), "available");
-  CHECK_STR(field(json_object_get(st, "effective"), "timezone"), "Europe/Paris");
+  CHECK_STR(field(json_object_get(st, "effective"), "default_status"),
+            "available");
+  CHECK_STR(field(json_object_get(st, "effective"), "timezone"),
+            "Europe/Paris");
   json_decref(st);
   restart(&v);
   e = sched_ext_get(&v.s, "main", "2000", false);
@@ -411,19 +428,22 @@ static void migrates_version_1(void) {
   char path[128];
   snprintf(path, sizeof path, "%s/scheduler.db", dir);
   static const struct pb_migration v1[] = {
-      {1, "CREATE TABLE extensions (site TEXT NOT NULL, ext TEXT NOT NULL,"
-          " planning_on INTEGER NOT NULL DEFAULT 1, schedule TEXT, desired TEXT,"
-          " PRIMARY KEY (site, ext));"
-          "CREATE TABLE overrides (site TEXT NOT NULL, ext TEXT NOT NULL,"
-          " status TEXT NOT NULL, until INTEGER, reason TEXT NOT NULL DEFAULT '',"
-          " by_who TEXT NOT NULL DEFAULT '', set_at INTEGER NOT NULL,"
-          " PRIMARY KEY (site, ext));"
-          "INSERT INTO extensions(site, ext, planning_on, schedule) VALUES "
-          "('main', '2000', 0, '{\"horizon\":{\"start\":\"2026-11-23T00:00:00+01:00\","
-          "\"end\":\"2026-12-07T00:00:00+01:00\"},\"slots\":[{\"start\":"
-          "\"2026-11-23T08:00:00+01:00\",\"end\":\"2026-11-23T12:00:00+01:00\","
-          "\"status\":\"lunch\",\"priority\":2,\"source\":\"weekly\",\"uid\":\"w:1\","
-          "\"summary\":\"\"}]}')"},
+      {1,
+       "CREATE TABLE extensions (site TEXT NOT NULL, ext TEXT NOT NULL,"
+       " planning_on INTEGER NOT NULL DEFAULT 1, schedule TEXT, desired TEXT,"
+       " PRIMARY KEY (site, ext));"
+       "CREATE TABLE overrides (site TEXT NOT NULL, ext TEXT NOT NULL,"
+       " status TEXT NOT NULL, until INTEGER, reason TEXT NOT NULL DEFAULT '',"
+       " by_who TEXT NOT NULL DEFAULT '', set_at INTEGER NOT NULL,"
+       " PRIMARY KEY (site, ext));"
+       "INSERT INTO extensions(site, ext, planning_on, schedule) VALUES "
+       "('main', '2000', 0, "
+       "'{\"horizon\":{\"start\":\"2026-11-23T00:00:00+01:00\","
+       "\"end\":\"2026-12-07T00:00:00+01:00\"},\"slots\":[{\"start\":"
+       "\"2026-11-23T08:00:00+01:00\",\"end\":\"2026-11-23T12:00:00+01:00\","
+       "\"status\":\"lunch\",\"priority\":2,\"source\":\"weekly\",\"uid\":\"w:"
+       "1\","
+       "\"summary\":\"\"}]}')"},
   };
   struct pb_store *st;
   CHECK_INT(pb_store_open(path, v1, 1, &st), 0);

@@ -53,7 +53,8 @@ static void key_payloads(void) {
   char err[200];
   const char *bad[] = {
       "not json",
-      "{\"alg\":\"rsa\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}",
+      "{\"alg\":\"rsa\",\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+      "\"}",
       "{\"alg\":\"x25519-sealedbox\",\"key\":\"AAAA\"}",
       "{\"alg\":\"x25519-sealedbox\"}",
   };

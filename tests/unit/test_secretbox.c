@@ -48,7 +48,8 @@ static void hmac(void) {
   /* RFC 4231 test case 2 */
   char out[64];
   CHECK_INT(pb_hmac_sha256_base64("Jefe", 4, "what do ya want for nothing?", 28,
-                                  out, sizeof out), 0);
+                                  out, sizeof out),
+            0);
   CHECK_STR(out, "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
   CHECK(pb_secret_equal("abc", "abc"));
   CHECK(!pb_secret_equal("abc", "abd"));
@@ -70,11 +71,16 @@ static void passwords_and_tokens(void) {
   CHECK_INT(pb_random_token(32, b, sizeof b), 0);
   CHECK_INT((int)strlen(a), 43); /* 256 bits, URL-safe Base64, no padding */
   CHECK(strcmp(a, b) != 0);
-  CHECK(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
+  CHECK(
+      strspn(
+          a,
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+      43);
   CHECK_INT(pb_random_token(32, small, sizeof small), PB_EINVAL);
   char hex[65];
   CHECK_INT(pb_sha256_hex("abc", 3, hex, sizeof hex), 0);
-  CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK_STR(hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 int main(void) {

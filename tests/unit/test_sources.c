@@ -578,9 +578,9 @@ static void test_permanent_redirects(void) {
   CHECK_STR(out.full, "https://old.example.org:443/v2/feed/");
   ingest_url_cleanup(&out);
   /* a relative Location is read against the stored URL (RFC 3986 §5.2) */
-  CHECK_INT(ingest_url_moved(&u, "../v3/?u=TOKEN5678", true, &out, why,
-                             sizeof why),
-            0);
+  CHECK_INT(
+      ingest_url_moved(&u, "../v3/?u=TOKEN5678", true, &out, why, sizeof why),
+      0);
   CHECK_STR(out.full, "https://old.example.org/v3/?u=TOKEN5678");
   CHECK_STR(out.shown, "https://old.example.org/***/?u=***");
   ingest_url_cleanup(&out);
@@ -588,8 +588,8 @@ static void test_permanent_redirects(void) {
   CHECK_INT(ingest_url_parse("https://old.example.org:443/feed/", &u, err,
                              sizeof err),
             0);
-  CHECK_INT(ingest_url_moved(&u, "https://old.example.org/v2/", true, &out,
-                             why, sizeof why),
+  CHECK_INT(ingest_url_moved(&u, "https://old.example.org/v2/", true, &out, why,
+                             sizeof why),
             0);
   ingest_url_cleanup(&out);
   ingest_url_cleanup(&u);
@@ -597,8 +597,8 @@ static void test_permanent_redirects(void) {
                 "https://old.example.org/feed/#top", false, "the same URL");
   moved_refused("http://old.example.org/feed/", "http://old.example.org:443/",
                 true, "on another host");
-  moved_refused("https://old.example.org/feed/", "https://new.example.org/feed/",
-                true, "on another host");
+  moved_refused("https://old.example.org/feed/",
+                "https://new.example.org/feed/", true, "on another host");
   moved_refused("https://old.example.org/feed/",
                 "https://old.example.org:8443/feed/", true, "on another host");
   moved_refused("http://old.example.org/feed/", "https://old.example.org/feed/",
@@ -610,8 +610,8 @@ static void test_permanent_redirects(void) {
   moved_refused("https://old.example.org/feed/",
                 "https://bob:pw@new.example.org/feed/", false,
                 "user name or password");
-  moved_refused("https://old.example.org/feed/", "https://old.example.org/feed/",
-                false, "the same URL");
+  moved_refused("https://old.example.org/feed/",
+                "https://old.example.org/feed/", false, "the same URL");
   moved_refused("https://old.example.org/feed/", "https://new.example.org/a b",
                 false, "the new URL is refused: the URL contains a space");
 }
@@ -634,25 +634,35 @@ static void test_retry_after(void) {
   CHECK_INT(at, now + day);
   /* the three HTTP-date forms, all meaning 07:30:15 UTC that day */
   const int64_t want = now + 2 * 3600 + 30 * 60 + 15;
-  CHECK_INT(ingest_retry_after("Mon, 30 Mar 2026 07:30:15 GMT", now, day, &at), 0);
+  CHECK_INT(ingest_retry_after("Mon, 30 Mar 2026 07:30:15 GMT", now, day, &at),
+            0);
   CHECK_INT(at, want);
-  CHECK_INT(ingest_retry_after("Monday, 30-Mar-26 07:30:15 GMT", now, day, &at), 0);
+  CHECK_INT(ingest_retry_after("Monday, 30-Mar-26 07:30:15 GMT", now, day, &at),
+            0);
   CHECK_INT(at, want);
   CHECK_INT(ingest_retry_after("Mon Mar 30 07:30:15 2026", now, day, &at), 0);
   CHECK_INT(at, want);
-  CHECK_INT(ingest_retry_after("Mon Mar  2 07:30:15 2026", now, 40 * day, &at), 0);
+  CHECK_INT(ingest_retry_after("Mon Mar  2 07:30:15 2026", now, 40 * day, &at),
+            0);
   CHECK_INT(at, now); /* in the past: no wait */
   /* a date past the cap, a date in the past */
-  CHECK_INT(ingest_retry_after("Fri, 03 Apr 2026 07:30:15 GMT", now, day, &at), 0);
+  CHECK_INT(ingest_retry_after("Fri, 03 Apr 2026 07:30:15 GMT", now, day, &at),
+            0);
   CHECK_INT(at, now + day);
-  CHECK_INT(ingest_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, day, &at), 0);
+  CHECK_INT(ingest_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, day, &at),
+            0);
   CHECK_INT(at, now);
   /* neither form */
-  const char *bad[] = {"", "soon", "-5", "12s", "1.5",
+  const char *bad[] = {"",
+                       "soon",
+                       "-5",
+                       "12s",
+                       "1.5",
                        "Mon, 30 Mar 2026 07:30:15 CET",
                        "Mon, 30 Foo 2026 07:30:15 GMT",
                        "Mon, 30 Mar 2026 25:30:15 GMT",
-                       "Mon, 30 Mar 2026 07:30 GMT", NULL};
+                       "Mon, 30 Mar 2026 07:30 GMT",
+                       NULL};
   for (size_t i = 0; bad[i]; i++)
     CHECK_INT(ingest_retry_after(bad[i], now, day, &at), PB_EPARSE);
   CHECK_INT(ingest_retry_after(NULL, now, day, &at), PB_EPARSE);
@@ -668,16 +678,19 @@ static void test_extension_zones(void) {
   bool changed = true;
   /* without settings: TIMEZONE */
   CHECK(ingest_zones_get(z, "main", "2000") == paris);
-  CHECK_INT(ingest_zones_set(z, "main", "2000", "America/New_York", &changed), 0);
+  CHECK_INT(ingest_zones_set(z, "main", "2000", "America/New_York", &changed),
+            0);
   CHECK(changed);
   const struct pb_tz *ny = ingest_zones_get(z, "main", "2000");
   CHECK_STR(pb_tz_name(ny), "America/New_York");
   CHECK(ingest_zones_get(z, "main", "2001") == paris);
   CHECK(ingest_zones_get(z, "other", "2000") == paris);
   /* the same zone again: no change, the same loaded zone shared */
-  CHECK_INT(ingest_zones_set(z, "main", "2000", "America/New_York", &changed), 0);
+  CHECK_INT(ingest_zones_set(z, "main", "2000", "America/New_York", &changed),
+            0);
   CHECK(!changed);
-  CHECK_INT(ingest_zones_set(z, "main", "2001", "America/New_York", &changed), 0);
+  CHECK_INT(ingest_zones_set(z, "main", "2001", "America/New_York", &changed),
+            0);
   CHECK(changed && ingest_zones_get(z, "main", "2001") == ny);
   /* naming TIMEZONE itself is no change for an extension that had none */
   CHECK_INT(ingest_zones_set(z, "main", "2002", "Europe/Paris", &changed), 0);
@@ -739,8 +752,12 @@ static void test_store_zones_and_known_extensions(void) {
   CHECK(ingest_store_extension_known(st, "main", "2000"));
   CHECK(!ingest_store_extension_known(st, "other", "2000"));
   struct weekly_plan plan = {0};
-  struct weekly_slot w = {.ext = "2001", .wday = 1, .start_min = 480,
-                          .end_min = 600, .status = PB_PRESENCE_AWAY, .line = 2};
+  struct weekly_slot w = {.ext = "2001",
+                          .wday = 1,
+                          .start_min = 480,
+                          .end_min = 600,
+                          .status = PB_PRESENCE_AWAY,
+                          .line = 2};
   CHECK_INT(ingest_plan_add(&plan, &w), 0);
   CHECK_INT(ingest_store_save_weekly(st, "weekly", "main", 0, &plan), 0);
   CHECK(ingest_store_extension_known(st, "main", "2001"));

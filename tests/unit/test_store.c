@@ -24,7 +24,8 @@ static void migrations_and_versions(void) {
   CHECK_INT(pb_store_open(path, v2, 1, &s), 0);
   CHECK_INT(pb_store_version(s), 1);
   struct pb_stmt *st = pb_store_stmt(s, "INSERT INTO t(k, v) VALUES (?1, ?2)");
-  CHECK(st && pb_stmt_bind_text(st, 1, "a") == 0 && pb_stmt_bind_int(st, 2, 7) == 0);
+  CHECK(st && pb_stmt_bind_text(st, 1, "a") == 0 &&
+        pb_stmt_bind_int(st, 2, 7) == 0);
   CHECK_INT(pb_stmt_run(st), 0);
   pb_store_close(s);
 
@@ -126,7 +127,8 @@ static void wal_stays_bounded_under_load(void) {
   fprintf(stderr, "largest -wal file seen: %lld bytes\n", most);
   CHECK(most <= 24LL * 1024 * 1024);
   struct pb_stmt *st = pb_store_stmt(s, "SELECT COUNT(*) FROM b");
-  CHECK(st && pb_stmt_step(st) == PB_STMT_ROW && pb_stmt_int(st, 0) == 96 * 128);
+  CHECK(st && pb_stmt_step(st) == PB_STMT_ROW &&
+        pb_stmt_int(st, 0) == 96 * 128);
   pb_store_close(s);
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -17,8 +17,10 @@ static int64_t utc_of(int y, int mo, int d, int h, int mi, int s) {
   return pb_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
-static int64_t l2u(const struct pb_tz *tz, int y, int mo, int d, int h, int mi) {
-  struct pb_civil c = {.year = y, .month = mo, .day = d, .hour = h, .minute = mi};
+static int64_t l2u(const struct pb_tz *tz, int y, int mo, int d, int h,
+                   int mi) {
+  struct pb_civil c = {
+      .year = y, .month = mo, .day = d, .hour = h, .minute = mi};
   return pb_tz_local_to_utc(tz, &c);
 }
 
@@ -48,7 +50,8 @@ static void test_calendar(void) {
     int y, m, dd;
     pb_civil_from_days(d, &y, &m, &dd);
     bool next = (dd == pd + 1 && m == pm && y == py) ||
-                (dd == 1 && ((m == pm + 1 && y == py) || (m == 1 && pm == 12 && y == py + 1)));
+                (dd == 1 && ((m == pm + 1 && y == py) ||
+                             (m == 1 && pm == 12 && y == py + 1)));
     if (pb_days_from_civil(y, m, dd) != d || !next ||
         pb_weekday_from_days(d) != (int)(((d % 7) + 11) % 7))
       bad++;
@@ -110,13 +113,15 @@ static void test_paris(void) {
   CHECK(c.year == 2026 && c.month == 3 && c.day == 29 && c.hour == 3 &&
         c.minute == 0 && c.wday == 0 && c.offset == 7200);
   CHECK_INT(l2u(tz, 2026, 3, 29, 1, 59), utc_of(2026, 3, 29, 0, 59, 0));
-  CHECK_INT(l2u(tz, 2026, 3, 29, 2, 30), utc_of(2026, 3, 29, 1, 30, 0)); /* gap */
+  CHECK_INT(l2u(tz, 2026, 3, 29, 2, 30),
+            utc_of(2026, 3, 29, 1, 30, 0)); /* gap */
   CHECK_INT(l2u(tz, 2026, 3, 29, 3, 0), utc_of(2026, 3, 29, 1, 0, 0));
   /* 2026-10-25: 03:00 CEST -> 02:00 CET, at 01:00Z. */
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2026, 10, 25, 0, 59, 59)), 7200);
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2026, 10, 25, 1, 0, 0)), 3600);
   CHECK_INT(l2u(tz, 2026, 10, 25, 1, 59), utc_of(2026, 10, 24, 23, 59, 0));
-  CHECK_INT(l2u(tz, 2026, 10, 25, 2, 30), utc_of(2026, 10, 25, 0, 30, 0)); /* first */
+  CHECK_INT(l2u(tz, 2026, 10, 25, 2, 30),
+            utc_of(2026, 10, 25, 0, 30, 0)); /* first */
   CHECK_INT(l2u(tz, 2026, 10, 25, 3, 0), utc_of(2026, 10, 25, 2, 0, 0));
   /* Far future: past any table, only the footer rule knows. */
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2090, 7, 1, 12, 0, 0)), 7200);
@@ -142,7 +147,8 @@ static void test_new_york(void) {
   /* 2026-11-01: 02:00 EDT -> 01:00 EST, at 06:00Z. */
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2026, 11, 1, 5, 59, 59)), -14400);
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2026, 11, 1, 6, 0, 0)), -18000);
-  CHECK_INT(l2u(tz, 2026, 11, 1, 1, 30), utc_of(2026, 11, 1, 5, 30, 0)); /* EDT */
+  CHECK_INT(l2u(tz, 2026, 11, 1, 1, 30),
+            utc_of(2026, 11, 1, 5, 30, 0)); /* EDT */
   CHECK_INT(l2u(tz, 2026, 11, 1, 0, 59), utc_of(2026, 11, 1, 4, 59, 0));
   CHECK_INT(l2u(tz, 2026, 11, 1, 2, 0), utc_of(2026, 11, 1, 7, 0, 0));
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2090, 7, 1, 12, 0, 0)), -14400);
@@ -173,10 +179,10 @@ static void test_half_hours(void) {
 }
 
 static void test_invalid_names(void) {
-  static const char *const bad[] = {"../etc/passwd", "/etc/passwd", "",
-                                    "Europe/../../etc/passwd", "Europe/./Paris",
-                                    "Europe//Paris", "Europe/Paris/",
-                                    "Europe/Paris\n", "Europe/Par is"};
+  static const char *const bad[] = {
+      "../etc/passwd",           "/etc/passwd",    "",
+      "Europe/../../etc/passwd", "Europe/./Paris", "Europe//Paris",
+      "Europe/Paris/",           "Europe/Paris\n", "Europe/Par is"};
   struct pb_tz *tz = (struct pb_tz *)&tz; /* must be reset to NULL */
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     CHECK_INT(pb_tz_load(bad[i], &tz), PB_EINVAL);
@@ -214,7 +220,8 @@ static void test_system_tz_env(void) {
   unsetenv("TZ");
   pb_tz_system_name(sys, sizeof sys);
   /* Whichever of the two the system zone is not. */
-  const char *zone = strcmp(sys, "Asia/Tokyo") ? "Asia/Tokyo" : "America/New_York";
+  const char *zone =
+      strcmp(sys, "Asia/Tokyo") ? "Asia/Tokyo" : "America/New_York";
   char colon[64];
   snprintf(colon, sizeof colon, ":%s", zone);
   const char *forms[] = {zone, colon};
@@ -286,10 +293,11 @@ static long vs_glibc(const char *tzenv, const struct pb_tz *tz, int64_t from,
         (r != t && !(r < t && back.hour == c.hour && back.minute == c.minute &&
                      back.day == c.day))) {
       if (bad++ < 3)
-        fprintf(stderr, "%s at %" PRId64 ": %d-%02d-%02d %02d:%02d %+d, "
-                "glibc %02d:%02d %+ld, back %" PRId64 "\n", tzenv, t, c.year,
-                c.month, c.day, c.hour, c.minute, c.offset, tm.tm_hour,
-                tm.tm_min, (long)tm.tm_gmtoff, r);
+        fprintf(stderr,
+                "%s at %" PRId64 ": %d-%02d-%02d %02d:%02d %+d, "
+                "glibc %02d:%02d %+ld, back %" PRId64 "\n",
+                tzenv, t, c.year, c.month, c.day, c.hour, c.minute, c.offset,
+                tm.tm_hour, tm.tm_min, (long)tm.tm_gmtoff, r);
     }
   }
   unsetenv("TZ");
@@ -298,9 +306,9 @@ static long vs_glibc(const char *tzenv, const struct pb_tz *tz, int64_t from,
 }
 
 static void test_vs_glibc(void) {
-  static const char *const zones[] = {"Europe/Paris", "America/New_York",
+  static const char *const zones[] = {"Europe/Paris",     "America/New_York",
                                       "Australia/Sydney", "Australia/Lord_Howe",
-                                      "Europe/Dublin", "America/Nuuk"};
+                                      "Europe/Dublin",    "America/Nuuk"};
   for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
     struct pb_tz *tz = NULL;
     if (pb_tz_load(zones[i], &tz) != PB_OK) {
@@ -309,9 +317,11 @@ static void test_vs_glibc(void) {
     }
     /* Hourly 2020-2030 (table), then every 15 min near 2075 (footer). */
     CHECK_INT(vs_glibc(zones[i], tz, utc_of(2020, 1, 1, 0, 0, 0),
-                       utc_of(2031, 1, 1, 0, 0, 0), 3600), 0);
+                       utc_of(2031, 1, 1, 0, 0, 0), 3600),
+              0);
     CHECK_INT(vs_glibc(zones[i], tz, utc_of(2074, 12, 1, 0, 0, 0),
-                       utc_of(2076, 1, 1, 0, 0, 0), 900), 0);
+                       utc_of(2076, 1, 1, 0, 0, 0), 900),
+              0);
     pb_tz_free(tz);
   }
 }
@@ -400,10 +410,12 @@ static void test_files(void) {
   CHECK(mkdtemp(dir) != NULL);
   setenv("TZDIR", dir, 1);
   /* Slim file, as Debian may ship: the table ends in 2007. */
-  int64_t when[] = {utc_of(1883, 11, 18, 17, 0, 0), utc_of(2007, 11, 4, 6, 0, 0)};
+  int64_t when[] = {utc_of(1883, 11, 18, 17, 0, 0),
+                    utc_of(2007, 11, 4, 6, 0, 0)};
   unsigned char idx[] = {1, 1};
   int32_t offs[] = {-17762, -18000, -14400};
-  put_file("Slim", b, tzif(b, '2', 2, when, idx, 3, offs, "EST5EDT,M3.2.0,M11.1.0"));
+  put_file("Slim", b,
+           tzif(b, '2', 2, when, idx, 3, offs, "EST5EDT,M3.2.0,M11.1.0"));
   CHECK_INT(pb_tz_load("Slim", &tz), PB_OK);
   CHECK_INT(pb_tz_offset_at(tz, utc_of(1800, 1, 1, 0, 0, 0)), -17762);
   CHECK_INT(pb_tz_offset_at(tz, utc_of(2007, 12, 1, 0, 0, 0)), -18000);
@@ -428,17 +440,24 @@ static void test_files(void) {
   pb_tz_free(tz);
 
   static const char *const rules[] = {
-      "CET-1CEST,M3.5.0,M10.5.0/3", "EST5EDT,M3.2.0,M11.1.0",
-      "<+0330>-3:30", "<-02>2<-01>,M3.5.0/-1,M10.5.0/0",
-      "<-04>4<-03>,M9.1.6/24,M4.1.6/24", "IST-1GMT0,M10.5.0,M3.5.0/1",
-      "IST-2IDT,M3.4.4/26,M10.5.0", "<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45",
-      "AAA3BBB,J60/2,J300/1:30:15", "XXX-5YYY-6:30,59,300/-1:30",
-      "EST5EDT,J1/-3,J300/167", "EST5EDT4,M4.5.6/-167,M10.1.0/100"};
+      "CET-1CEST,M3.5.0,M10.5.0/3",
+      "EST5EDT,M3.2.0,M11.1.0",
+      "<+0330>-3:30",
+      "<-02>2<-01>,M3.5.0/-1,M10.5.0/0",
+      "<-04>4<-03>,M9.1.6/24,M4.1.6/24",
+      "IST-1GMT0,M10.5.0,M3.5.0/1",
+      "IST-2IDT,M3.4.4/26,M10.5.0",
+      "<+1245>-12:45<+1345>,M9.5.0/2:45,M4.1.0/3:45",
+      "AAA3BBB,J60/2,J300/1:30:15",
+      "XXX-5YYY-6:30,59,300/-1:30",
+      "EST5EDT,J1/-3,J300/167",
+      "EST5EDT4,M4.5.6/-167,M10.1.0/100"};
   for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
     footer_vs_glibc(rules[i]);
 
   /* DST all year (RFC 8536 §3.3.1 example). */
-  put_file("AllDst", b, tzif(b, '3', 0, NULL, idx, 1, offs, "EST5EDT,0/0,J365/25"));
+  put_file("AllDst", b,
+           tzif(b, '3', 0, NULL, idx, 1, offs, "EST5EDT,0/0,J365/25"));
   CHECK_INT(pb_tz_load("AllDst", &tz), PB_OK);
   for (int y = 2024; y <= 2026; y++) {
     CHECK_INT(pb_tz_offset_at(tz, utc_of(y, 1, 1, 0, 0, 0)), -14400);
@@ -448,9 +467,11 @@ static void test_files(void) {
   pb_tz_free(tz);
 
   /* Malformed files. */
-  static const char *const bad_footers[] = {"EST5EDT", "EST", "EST5EDT,M3.2.0",
-                                            "EST5EDT,M13.2.0,M11.1.0", "<EST5",
-                                            "EST5EDT,J0,J100", "EST25", "EST5,"};
+  static const char *const bad_footers[] = {
+      "EST5EDT",        "EST",
+      "EST5EDT,M3.2.0", "EST5EDT,M13.2.0,M11.1.0",
+      "<EST5",          "EST5EDT,J0,J100",
+      "EST25",          "EST5,"};
   for (size_t i = 0; i < sizeof bad_footers / sizeof bad_footers[0]; i++) {
     put_file("Bad", b, tzif(b, '2', 0, NULL, idx, 1, offs, bad_footers[i]));
     CHECK_INT(pb_tz_load("Bad", &tz), PB_EPARSE);
@@ -486,8 +507,8 @@ static void test_files(void) {
   CHECK_INT(pb_tz_offset_at(tz, 0), 0);
   pb_tz_free(tz);
 
-  static const char *const names[] = {"Slim", "V1", "Fixed", "Footer", "AllDst",
-                                      "Bad", "UTC"};
+  static const char *const names[] = {"Slim",   "V1",  "Fixed", "Footer",
+                                      "AllDst", "Bad", "UTC"};
   char path[128];
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);

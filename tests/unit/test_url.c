@@ -9,14 +9,16 @@ static void splits(void) {
   struct pb_url u;
   char err[160];
   CHECK_INT(pb_url_split("mqtts://user:pw@broker.example.org:8883", NULL, &u,
-                         err, sizeof err), 0);
+                         err, sizeof err),
+            0);
   CHECK_STR(u.scheme, "mqtts");
   CHECK_STR(u.host, "broker.example.org");
   CHECK_INT(u.port, 8883);
   CHECK_STR(u.path, "");
   CHECK(u.userinfo);
   CHECK_INT(pb_url_split("HTTPS://[fe80::1]:8088/openapi/v1.0/x?a=1&b#frag",
-                         NULL, &u, err, sizeof err), 0);
+                         NULL, &u, err, sizeof err),
+            0);
   CHECK_STR(u.scheme, "https");
   CHECK_STR(u.host, "[fe80::1]");
   CHECK_STR(u.path, "/openapi/v1.0/x?a=1&b"); /* no fragment */
@@ -74,9 +76,11 @@ static void schemes_allowed(void) {
 }
 
 static void origins(void) {
-  CHECK(pb_url_same_origin("https://A.example.org/x", "HTTPS://a.example.org:443/y"));
+  CHECK(pb_url_same_origin("https://A.example.org/x",
+                           "HTTPS://a.example.org:443/y"));
   CHECK(!pb_url_same_origin("https://a.example.org", "http://a.example.org"));
-  CHECK(!pb_url_same_origin("https://a.example.org", "https://a.example.org:8443"));
+  CHECK(!pb_url_same_origin("https://a.example.org",
+                            "https://a.example.org:8443"));
   CHECK(!pb_url_same_origin("https://a.example.org", "not a url"));
 }
 
@@ -84,7 +88,8 @@ static void redacted(void) {
   static const struct {
     const char *in, *out;
   } cases[] = {
-      {"https://user:pw@h.example.org/feed?x#y", "https://h.example.org/feed?x#y"},
+      {"https://user:pw@h.example.org/feed?x#y",
+       "https://h.example.org/feed?x#y"},
       {"https://a@b:p@ss@h/x@y", "https://h/x@y"}, /* the last '@' counts */
       {"https://h/path@x", "https://h/path@x"},
       {"https://h?u=a@b", "https://h?u=a@b"},
@@ -105,11 +110,13 @@ static void resolves(void) {
   } cases[] = {
       {"https://pbx:8088", "/openapi/v1.0/get_token",
        "https://pbx:8088/openapi/v1.0/get_token"},
-      {"https://pbx:8088/base/", "openapi/v1.0/", "https://pbx:8088/base/openapi/v1.0/"},
+      {"https://pbx:8088/base/", "openapi/v1.0/",
+       "https://pbx:8088/base/openapi/v1.0/"},
       {"https://h/a/b?x", "c?y", "https://h/a/c?y"},
       {"https://h/a/b", "../c", "https://h/c"},
       {"https://h/a", "//other.example.org/z", "https://other.example.org/z"},
-      {"https://h/a", "http://new.example.org/feed", "http://new.example.org/feed"},
+      {"https://h/a", "http://new.example.org/feed",
+       "http://new.example.org/feed"},
       {"https://h/a", "?q=1", "https://h/a?q=1"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -291,8 +291,10 @@ int main(int argc, char **argv) {
 
   memset(&initial, 0, sizeof initial);
   if (parse_allowed(o.allowed_ips, &initial) != 0) {
-    fprintf(stderr, "pbx-simulator: --allowed-ips wants at most %d addresses "
-                    "separated by commas\n", SIM_ALLOWED_IPS_MAX);
+    fprintf(stderr,
+            "pbx-simulator: --allowed-ips wants at most %d addresses "
+            "separated by commas\n",
+            SIM_ALLOWED_IPS_MAX);
     return 2;
   }
   if ((o.tls_cert[0] != '\0') != (o.tls_key[0] != '\0')) {

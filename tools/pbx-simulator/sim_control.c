@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *ok(void) { return json_pack("{s:b}", "ok", 1); }
+static json_t *ok(void) {
+  return json_pack("{s:b}", "ok", 1);
+}
 
 /* The body as a JSON object, or NULL with a 400 reply. */
 static json_t *body_object(struct sim_request *req, struct sim_reply *out) {
@@ -196,12 +198,11 @@ static json_t *config_json(struct sim *sim) {
   return json_pack("{s:I,s:s,s:f,s:I,s:I,s:I,s:b,s:I,s:b,s:o}", "latency_ms",
                    (json_int_t)set.latency_ms, "latency_only", set.latency_only,
                    "error_rate", set.error_rate, "error_status",
-                   (json_int_t)set.error_status,
-                   "token_lifetime", (json_int_t)set.token_lifetime,
-                   "refresh_lifetime", (json_int_t)set.refresh_lifetime,
-                   "outage", set.outage, "max_page_size",
-                   (json_int_t)set.max_page_size, "api_enabled",
-                   !set.api_disabled, "allowed_ips", ips);
+                   (json_int_t)set.error_status, "token_lifetime",
+                   (json_int_t)set.token_lifetime, "refresh_lifetime",
+                   (json_int_t)set.refresh_lifetime, "outage", set.outage,
+                   "max_page_size", (json_int_t)set.max_page_size,
+                   "api_enabled", !set.api_disabled, "allowed_ips", ips);
 }
 
 /* A JSON array of at most SIM_ALLOWED_IPS_MAX address strings. */
@@ -270,8 +271,8 @@ void sim_ctl_config_set(struct sim *sim, struct sim_request *req,
       good = int_in(v, 1, SIM_LIFETIME_MAX, &set.refresh_lifetime);
       mask |= SIM_SET_REFRESH_LIFETIME;
     } else if (strcmp(key, "latency_only") == 0) {
-      good = json_is_string(v) &&
-             json_string_length(v) < sizeof set.latency_only;
+      good =
+          json_is_string(v) && json_string_length(v) < sizeof set.latency_only;
       if (good)
         snprintf(set.latency_only, sizeof set.latency_only, "%s",
                  json_string_value(v));

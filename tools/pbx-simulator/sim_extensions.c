@@ -94,8 +94,7 @@ static void lower_ascii(char *s) {
 }
 
 static enum sim_dir_status append(struct sim_dir *d, const struct ext *e) {
-  if (pb_array_grow(&d->v, &d->cap, d->n + 1, sizeof *d->v,
-                    SIM_EXTENSIONS_MAX))
+  if (pb_array_grow(&d->v, &d->cap, d->n + 1, sizeof *d->v, SIM_EXTENSIONS_MAX))
     return SIM_DIR_FULL;
   d->v[d->n++] = *e;
   return SIM_DIR_OK;

@@ -76,7 +76,7 @@ struct sim_request {
   char *uri; /* raw request target, from the URI log callback */
   enum area area;
   bool started;
-  bool entered; /* counted as in flight */
+  bool entered;       /* counted as in flight */
   struct pb_buf body; /* capped at SIM_BODY_MAX */
   bool body_too_large;
   char allow[64];
@@ -179,8 +179,9 @@ static bool client_allowed(struct sim_request *req,
   if (ci != NULL && ci->client_addr != NULL) {
     const struct sockaddr *sa = ci->client_addr;
     if (sa->sa_family == AF_INET)
-      inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                ip, sizeof ip);
+      inet_ntop(AF_INET,
+                &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
+                sizeof ip);
     else if (sa->sa_family == AF_INET6)
       inet_ntop(AF_INET6,
                 &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
@@ -387,7 +388,8 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
 
   sim_state_get(sim->state, &set);
   if (set.latency_ms > 0 &&
-      (!set.latency_only[0] || strcmp(endpoint_of(path), set.latency_only) == 0)) {
+      (!set.latency_only[0] ||
+       strcmp(endpoint_of(path), set.latency_only) == 0)) {
     sleep_ms(set.latency_ms);
     sim_state_get(sim->state, &set); /* an outage may have begun meanwhile */
   }

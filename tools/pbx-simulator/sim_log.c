@@ -70,7 +70,9 @@ void sim_log_free(struct sim_log *log) {
   free(log);
 }
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+static char *dup_or_empty(const char *s) {
+  return strdup(s ? s : "");
+}
 
 void sim_log_add(struct sim_log *log, const struct sim_log_record *rec) {
   struct entry e;

@@ -53,7 +53,8 @@ void sim_state_update(struct sim_state *st, const struct sim_settings *in,
   if (mask & SIM_SET_MAX_PAGE_SIZE)
     st->settings.max_page_size = in->max_page_size;
   if (mask & SIM_SET_LATENCY_ONLY)
-    memcpy(st->settings.latency_only, in->latency_only, sizeof in->latency_only);
+    memcpy(st->settings.latency_only, in->latency_only,
+           sizeof in->latency_only);
   if (mask & SIM_SET_API_DISABLED)
     st->settings.api_disabled = in->api_disabled;
   if (mask & SIM_SET_ALLOWED_IPS) {

@@ -12,9 +12,9 @@
  * A buffer set up with pb_buf_init holds no memory until the first add. */
 struct pb_buf {
   char *bytes;
-  size_t len;  /* bytes held, without the terminating NUL */
-  size_t cap;  /* bytes allocated */
-  size_t max;  /* len never exceeds this */
+  size_t len; /* bytes held, without the terminating NUL */
+  size_t cap; /* bytes allocated */
+  size_t max; /* len never exceeds this */
 };
 
 /* An empty buffer that refuses to hold more than `max` bytes (> 0). */

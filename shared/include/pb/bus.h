@@ -16,20 +16,20 @@ struct pb_bus;
 struct pb_loop;
 
 struct pb_bus_options {
-  const char *url;        /* mqtt://host:port or mqtts://host:port */
-  const char *username;   /* may be NULL or "" */
+  const char *url;      /* mqtt://host:port or mqtts://host:port */
+  const char *username; /* may be NULL or "" */
   const char *password;
-  const char *root;       /* topic root R, e.g. "presence" */
-  const char *service;    /* e.g. "scheduler" */
-  const char *client_id;  /* NULL: "<service>-<instance>" (see below) */
-  const char *instance;   /* NULL or "": the host name */
-  const char *ca_file;    /* mqtts://: CA bundle (NULL: the system's CAs) */
-  const char *cert_file;  /* mqtts://: client certificate, or NULL */
-  const char *key_file;   /* its private key */
-  unsigned session_expiry;/* seconds the broker keeps the session (MQTT 5) */
-  int protocol;           /* 5 or 4 (3.1.1) */
-  bool ephemeral;         /* a command-line client: no availability topic,
-                             a clean session and a one-off client id */
+  const char *root;        /* topic root R, e.g. "presence" */
+  const char *service;     /* e.g. "scheduler" */
+  const char *client_id;   /* NULL: "<service>-<instance>" (see below) */
+  const char *instance;    /* NULL or "": the host name */
+  const char *ca_file;     /* mqtts://: CA bundle (NULL: the system's CAs) */
+  const char *cert_file;   /* mqtts://: client certificate, or NULL */
+  const char *key_file;    /* its private key */
+  unsigned session_expiry; /* seconds the broker keeps the session (MQTT 5) */
+  int protocol;            /* 5 or 4 (3.1.1) */
+  bool ephemeral;          /* a command-line client: no availability topic,
+                              a clean session and a one-off client id */
 };
 
 struct pb_config;
@@ -44,8 +44,8 @@ int pb_bus_new_from_config(struct pb_loop *loop, const struct pb_config *cfg,
                            bool ephemeral, struct pb_bus **out);
 
 struct pb_bus_msg {
-  const char *topic;      /* relative to the root */
-  const char *payload;    /* NUL-terminated copy of the payload */
+  const char *topic;   /* relative to the root */
+  const char *payload; /* NUL-terminated copy of the payload */
   size_t len;
   bool retained;
   const char *response_topic; /* MQTT 5 property, or NULL */
@@ -92,8 +92,8 @@ void pb_bus_on_connect(struct pb_bus *bus, pb_bus_connect_cb *cb, void *ud);
 int pb_bus_publish(struct pb_bus *bus, const char *topic, const void *payload,
                    size_t len, bool retain);
 /* The same for a topic outside the root, used as given (homeassistant/...). */
-int pb_bus_publish_abs(struct pb_bus *bus, const char *topic, const void *payload,
-                       size_t len, bool retain);
+int pb_bus_publish_abs(struct pb_bus *bus, const char *topic,
+                       const void *payload, size_t len, bool retain);
 /* QoS 1 publishes not yet acknowledged by the broker: lets a bulk publisher
  * pace itself instead of queueing without bound. */
 size_t pb_bus_unacked(const struct pb_bus *bus);
@@ -146,7 +146,7 @@ int pb_bus_serve(struct pb_bus *bus, const char *action,
  * a service lists what it answers in one static array and registers it
  * with pb_bus_serve_table. */
 struct pb_bus_action {
-  const char *action;               /* e.g. "source/add" */
+  const char *action; /* e.g. "source/add" */
   pb_bus_request_handler *handler;
 };
 /* pb_bus_serve for each of the `n` rows of `table`, all with `ud`; stops at

@@ -4,8 +4,8 @@
 #ifndef PB_CLOCK_H
 #define PB_CLOCK_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Wall-clock time in milliseconds / seconds since the Unix epoch. */
 int64_t pb_clock_now_ms(void);

@@ -36,88 +36,100 @@ enum pb_config_type {
   X(MQTT_PASSWORD, PB_CT_SECRET, "", 0, 0,                                     \
     "Broker password (prefer MQTT_PASSWORD_FILE).")                            \
   X(MQTT_PASSWORD_FILE, PB_CT_STRING, "", 0, 0,                                \
-    "File holding the broker password (empty: DATA_DIR/mqtt/<user>.password when it exists).") \
+    "File holding the broker password (empty: DATA_DIR/mqtt/<user>.password "  \
+    "when it exists).")                                                        \
   X(MQTT_CA_FILE, PB_CT_STRING, "", 0, 0,                                      \
-    "CA bundle that signs the broker's certificate, for mqtts:// (empty: the system's CAs).") \
+    "CA bundle that signs the broker's certificate, for mqtts:// (empty: the " \
+    "system's CAs).")                                                          \
   X(MQTT_CERT_FILE, PB_CT_STRING, "", 0, 0,                                    \
     "Client certificate (PEM) to present to the broker (with MQTT_KEY_FILE).") \
   X(MQTT_KEY_FILE, PB_CT_STRING, "", 0, 0,                                     \
     "Private key (PEM) of MQTT_CERT_FILE.")                                    \
   X(MQTT_INSTANCE, PB_CT_STRING, "", 0, 0,                                     \
-    "Instance name: the client id is <service>-<instance>, one persistent session each (empty: the host name).") \
-  X(MQTT_SESSION_EXPIRY_SECONDS, PB_CT_INT, "604800", 60, 4294967295LL,       \
-    "How long the broker keeps a stopped service's session and queued commands.") \
+    "Instance name: the client id is <service>-<instance>, one persistent "    \
+    "session each (empty: the host name).")                                    \
+  X(MQTT_SESSION_EXPIRY_SECONDS, PB_CT_INT, "604800", 60, 4294967295LL,        \
+    "How long the broker keeps a stopped service's session and queued "        \
+    "commands.")                                                               \
   X(MQTT_TOPIC_ROOT, PB_CT_TOPIC, "presence", 0, 0,                            \
     "Root R of every topic (R/ext/<site>/<ext>/...).")                         \
   X(MQTT_PROTOCOL, PB_CT_INT, "5", 4, 5,                                       \
     "MQTT protocol: 5 (MQTT 5) or 4 (MQTT 3.1.1).")                            \
   X(DATA_DIR, PB_CT_STRING, "./data", 0, 0,                                    \
-    "Directory holding each service's SQLite database and the secret key.")   \
+    "Directory holding each service's SQLite database and the secret key.")    \
   X(TIMEZONE, PB_CT_TIMEZONE, "", 0, 0,                                        \
-    "IANA time zone of plannings (empty: TZ, else the system's).")                      \
+    "IANA time zone of plannings (empty: TZ, else the system's).")             \
   X(SITE, PB_CT_ID, "main", 0, 0,                                              \
     "Name of the PBX site that the YEASTAR_* keys describe.")                  \
-  X(LOG_LEVEL, PB_CT_LOGLEVEL, "info", 0, 0,                                   \
-    "debug, info, warn or error.")                                             \
+  X(LOG_LEVEL, PB_CT_LOGLEVEL, "info", 0, 0, "debug, info, warn or error.")    \
   X(DEFAULT_STATUS, PB_CT_PRESENCE, "available", 0, 0,                         \
     "Status when no override and no slot applies.")                            \
   X(PRESENCE_LABELS, PB_CT_STRING, "", 0, 0,                                   \
-    "Display labels, e.g. 'lunch=Face à face pédagogique;away=Absent'.")      \
+    "Display labels, e.g. 'lunch=Face à face pédagogique;away=Absent'.")       \
   X(SCHEDULE_HORIZON_DAYS, PB_CT_INT, "14", 1, 366,                            \
     "How many days of concrete slots ical-ingest publishes ahead.")            \
   X(HA_DISCOVERY, PB_CT_BOOL, "true", 0, 0,                                    \
-    "Publish Home Assistant MQTT discovery for every PBX extension (scheduler).") \
+    "Publish Home Assistant MQTT discovery for every PBX extension "           \
+    "(scheduler).")                                                            \
   X(HA_DISCOVERY_PREFIX, PB_CT_TOPIC, "homeassistant", 0, 0,                   \
-    "Home Assistant's discovery prefix (its birth message is <prefix>/status).") \
-  X(ALLOW_UNLISTED_EXTENSIONS, PB_CT_BOOL, "false", 0, 0,                     \
+    "Home Assistant's discovery prefix (its birth message is "                 \
+    "<prefix>/status).")                                                       \
+  X(ALLOW_UNLISTED_EXTENSIONS, PB_CT_BOOL, "false", 0, 0,                      \
     "Accept override, planning and settings commands for extensions that the " \
-    "site's PBX directory does not list, or for a site with no directory "      \
+    "site's PBX directory does not list, or for a site with no directory "     \
     "(a stack without a PBX); scheduler.")                                     \
   X(YEASTAR_PBX_URL, PB_CT_URL, "", 0, 0,                                      \
-    "PBX base URL, e.g. https://pbx.example.org:8088 (empty: no PBX).")       \
+    "PBX base URL, e.g. https://pbx.example.org:8088 (empty: no PBX).")        \
   X(YEASTAR_CLIENT_ID, PB_CT_STRING, "", 0, 0,                                 \
     "Open API client id (PBX > Integrations > API).")                          \
   X(YEASTAR_CLIENT_SECRET, PB_CT_SECRET, "", 0, 0, "Open API client secret.")  \
   X(YEASTAR_CA_FILE, PB_CT_STRING, "", 0, 0,                                   \
-    "CA bundle or self-signed certificate to trust for the PBX.")             \
+    "CA bundle or self-signed certificate to trust for the PBX.")              \
   X(YEASTAR_INSECURE, PB_CT_BOOL, "false", 0, 0,                               \
     "Skip TLS verification for the PBX (logged as a warning at every start).") \
   X(YEASTAR_PINNED_PUBLIC_KEY, PB_CT_STRING, "", 0, 0,                         \
-    "Pin the PBX's public key: sha256//BASE64 (';' between several) or a PEM/DER key file.") \
+    "Pin the PBX's public key: sha256//BASE64 (';' between several) or a "     \
+    "PEM/DER key file.")                                                       \
   X(YEASTAR_USER_AGENT, PB_CT_STRING, "PresenceBus/" PB_VERSION " OpenAPI", 0, \
     0, "User-Agent sent with every PBX request.")                              \
   X(DIRECTORY_REFRESH_MINUTES, PB_CT_INT, "10", 1, 1440,                       \
     "How often the gateway re-reads the PBX extension list.")                  \
   X(PBX_TIMEOUT_SECONDS, PB_CT_INT, "10", 1, 300,                              \
     "Total time allowed for one PBX request.")                                 \
-  X(PBX_MAX_CONCURRENCY, PB_CT_INT, "4", 1, 64,                               \
+  X(PBX_MAX_CONCURRENCY, PB_CT_INT, "4", 1, 64,                                \
     "PBX requests the gateway runs at once, per PBX site.")                    \
   X(PBX_RATE_PER_SECOND, PB_CT_INT, "400", 1, 10000,                           \
-    "PBX requests the gateway starts per second, per site (token bucket).")   \
+    "PBX requests the gateway starts per second, per site (token bucket).")    \
   X(PBX_RATE_BURST, PB_CT_INT, "40", 1, 10000,                                 \
-    "Requests a site may start at once after a quiet time (bucket size).")    \
+    "Requests a site may start at once after a quiet time (bucket size).")     \
   X(PBX_MAX_TOKENS, PB_CT_INT, "2", 1, 8,                                      \
-    "Open API tokens the gateway may hold live at once, per site (the PBX allows 8 per application).") \
+    "Open API tokens the gateway may hold live at once, per site (the PBX "    \
+    "allows 8 per application).")                                              \
   X(PBX_DEL_TOKEN_ON_EXIT, PB_CT_BOOL, "false", 0, 0,                          \
-    "Revoke the token (del_token) on a clean stop instead of reusing it at the next start.") \
+    "Revoke the token (del_token) on a clean stop instead of reusing it at "   \
+    "the next start.")                                                         \
   X(PBX_READBACK_SECONDS, PB_CT_INT, "60", 0, 86400,                           \
-    "How often the gateway reads back what the PBX shows, to notice drift (0: never).") \
+    "How often the gateway reads back what the PBX shows, to notice drift "    \
+    "(0: never).")                                                             \
   X(DRIFT_POLICY, PB_CT_STRING, "respect", 0, 0,                               \
-    "A status changed on the phone: respect (kept until the planning's next change) or enforce.") \
+    "A status changed on the phone: respect (kept until the planning's next "  \
+    "change) or enforce.")                                                     \
   X(APPLY_RETRY_MAX_SECONDS, PB_CT_INT, "300", 1, 86400,                       \
     "Longest wait between two retries of a failed apply.")                     \
   X(WEB_LISTEN, PB_CT_LISTEN, "127.0.0.1:8080", 0, 0,                          \
     "Address and port web-api listens on.")                                    \
   X(WEB_MAX_BODY_BYTES, PB_CT_INT, "1048576", 1024, 67108864,                  \
     "Largest request body web-api accepts.")                                   \
-  X(WEB_ADMIN_PASSWORD, PB_CT_SECRET, "", 0, 0,                               \
-    "Password of the 'admin' account web-api creates on first start (empty: generated and printed once).") \
+  X(WEB_ADMIN_PASSWORD, PB_CT_SECRET, "", 0, 0,                                \
+    "Password of the 'admin' account web-api creates on first start (empty: "  \
+    "generated and printed once).")                                            \
   X(WEB_SESSION_HOURS, PB_CT_INT, "12", 1, 720,                                \
     "Lifetime of a dashboard login session, in hours.")                        \
   X(WEB_COOKIE_SECURE, PB_CT_BOOL, "false", 0, 0,                              \
-    "Mark the session cookie Secure (set it when HTTPS is terminated by a proxy).") \
+    "Mark the session cookie Secure (set it when HTTPS is terminated by a "    \
+    "proxy).")                                                                 \
   X(WEB_LOGIN_MAX_FAILURES, PB_CT_INT, "5", 1, 1000,                           \
-    "Failed logins allowed per client address and user name in 15 minutes.")  \
+    "Failed logins allowed per client address and user name in 15 minutes.")   \
   X(WEB_COMMAND_TIMEOUT_MS, PB_CT_INT, "5000", 100, 120000,                    \
     "How long web-api waits for the service that owns a command (then 504).")  \
   X(WEB_AUDIT_RETENTION_DAYS, PB_CT_INT, "90", 1, 3650,                        \
@@ -127,37 +139,49 @@ enum pb_config_type {
   X(WEB_SSE_HEARTBEAT_SECONDS, PB_CT_INT, "15", 1, 300,                        \
     "Seconds between two heartbeats on an idle event stream.")                 \
   X(WEB_SSE_MAX_CLIENTS, PB_CT_INT, "500", 1, 900,                             \
-    "Event-stream clients web-api serves at once.")                           \
+    "Event-stream clients web-api serves at once.")                            \
   X(WEB_EVENT_MAX_BYTES, PB_CT_INT, "16384", 1024, 1048576,                    \
-    "Largest bus event web-api keeps in the audit log or streams; a bigger one is recorded as too large (kind, size, topic).") \
+    "Largest bus event web-api keeps in the audit log or streams; a bigger "   \
+    "one is recorded as too large (kind, size, topic).")                       \
   X(WEB_WEBHOOK_REPLAY_SECONDS, PB_CT_INT, "600", 0, 86400,                    \
-    "A PBX webhook body seen again within this many seconds is answered but not relayed (0: no replay check).") \
+    "A PBX webhook body seen again within this many seconds is answered but "  \
+    "not relayed (0: no replay check).")                                       \
   X(WEB_SSE_MAX_PER_USER, PB_CT_INT, "8", 1, 900,                              \
-    "Event-stream clients one user (or token owner) may hold at once (then 429).") \
+    "Event-stream clients one user (or token owner) may hold at once (then "   \
+    "429).")                                                                   \
   X(WEB_MAX_CONNECTIONS, PB_CT_INT, "1000", 16, 100000,                        \
     "HTTP connections web-api holds at once, logged-in users included.")       \
   X(WEB_MAX_ANONYMOUS_CONNECTIONS, PB_CT_INT, "250", 8, 100000,                \
-    "Of those, connections that have not shown valid credentials yet (kept below WEB_MAX_CONNECTIONS).") \
+    "Of those, connections that have not shown valid credentials yet (kept "   \
+    "below WEB_MAX_CONNECTIONS).")                                             \
   X(WEB_MAX_ANONYMOUS_PER_ADDRESS, PB_CT_INT, "32", 1, 100000,                 \
-    "Connections without valid credentials one client address may hold (a trusted proxy: no cap).") \
+    "Connections without valid credentials one client address may hold (a "    \
+    "trusted proxy: no cap).")                                                 \
   X(WEB_HEADER_TIMEOUT_SECONDS, PB_CT_INT, "10", 1, 3600,                      \
-    "Time to send a whole request head, from the connection's start or the previous answer (a trickle does not extend it).") \
+    "Time to send a whole request head, from the connection's start or the "   \
+    "previous answer (a trickle does not extend it).")                         \
   X(WEB_BODY_TIMEOUT_SECONDS, PB_CT_INT, "60", 1, 3600,                        \
     "Time to send a whole request body once its head is in.")                  \
   X(WEB_TRUSTED_PROXIES, PB_CT_STRING, "", 0, 0,                               \
-    "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated (empty: none).") \
+    "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDRs, "  \
+    "comma-separated (empty: none).")                                          \
   X(WEB_LOGIN_MAX_FAILURES_PER_ADDRESS, PB_CT_INT, "30", 1, 100000,            \
-    "Failed logins allowed per client address, whatever the user names, in 15 minutes.") \
+    "Failed logins allowed per client address, whatever the user names, in "   \
+    "15 minutes.")                                                             \
   X(WEB_LOGIN_MAX_FAILURES_PER_ACCOUNT, PB_CT_INT, "50", 1, 100000,            \
-    "Failed logins allowed per existing account, from all addresses, in 15 minutes.") \
+    "Failed logins allowed per existing account, from all addresses, in 15 "   \
+    "minutes.")                                                                \
   X(PBX_WEBHOOK_SECRETS, PB_CT_SECRET, "", 0, 0,                               \
-    "Webhook secrets per site: 'main=SECRET;other=SECRET2' (a site without one refuses webhooks).") \
+    "Webhook secrets per site: 'main=SECRET;other=SECRET2' (a site without "   \
+    "one refuses webhooks).")                                                  \
   X(IMPORT_MAX_BYTES, PB_CT_INT, "4194304", 1024, 268435456,                   \
     "Largest planning file ical-ingest imports.")                              \
   X(SOURCE_REFRESH_MINUTES, PB_CT_INT, "5", 1, 1440,                           \
-    "Default time between two downloads of a calendar URL (each +-10 % jitter).") \
+    "Default time between two downloads of a calendar URL (each +-10 % "       \
+    "jitter).")                                                                \
   X(SOURCE_BACKOFF_MAX_MINUTES, PB_CT_INT, "60", 1, 1440,                      \
-    "Cap of the wait after failed downloads (1 min, doubling; at least the refresh interval).") \
+    "Cap of the wait after failed downloads (1 min, doubling; at least the "   \
+    "refresh interval).")                                                      \
   X(SOURCE_CONNECT_TIMEOUT_SECONDS, PB_CT_INT, "10", 1, 300,                   \
     "Time allowed to connect to a calendar server.")                           \
   X(SOURCE_TIMEOUT_SECONDS, PB_CT_INT, "60", 1, 3600,                          \
@@ -165,14 +189,19 @@ enum pb_config_type {
   X(SOURCE_MAX_REDIRECTS, PB_CT_INT, "5", 0, 20,                               \
     "HTTP redirects followed when downloading a calendar.")                    \
   X(SOURCE_MAX_BYTES, PB_CT_INT, "33554432", 1024, 268435456,                  \
-    "Largest calendar accepted (download or upload); a larger one is refused.") \
+    "Largest calendar accepted (download or upload); a larger one is "         \
+    "refused.")                                                                \
   X(SOURCE_ALLOW_PRIVATE_ADDRESSES, PB_CT_BOOL, "false", 0, 0,                 \
-    "Let calendar URLs reach private and loopback addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7): needed for an on-premise calendar server. Link-local and cloud metadata addresses stay refused.") \
+    "Let calendar URLs reach private and loopback addresses (10/8, "           \
+    "172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7): needed for an "  \
+    "on-premise calendar server. Link-local and cloud metadata addresses "     \
+    "stay refused.")                                                           \
   X(MAPPING_RULES, PB_CT_STRING, "", 0, 0,                                     \
-    "Global event-to-status rules, a JSON array (empty: the built-in list, see docs/calendars.md).") \
+    "Global event-to-status rules, a JSON array (empty: the built-in list, "   \
+    "see docs/calendars.md).")                                                 \
   X(MAPPING_DEFAULT_STATUS, PB_CT_STRING, "do_not_disturb", 0, 0,              \
     "Status of calendar events no rule matches, or 'ignore'.")                 \
-  X(CLOCK_OFFSET_MS, PB_CT_INT, "0", -315360000000LL, 315360000000LL,        \
+  X(CLOCK_OFFSET_MS, PB_CT_INT, "0", -315360000000LL, 315360000000LL,          \
     "Testing only: run the clock this many ms ahead of the system's.")
 
 enum pb_config_key {
@@ -184,8 +213,8 @@ enum pb_config_key {
 
 /* A service-specific command-line option ("--import"), described for --help. */
 struct pb_cli_option {
-  const char *name;     /* with leading dashes */
-  const char *arg;      /* NULL for a flag, else the value's name: "FILE" */
+  const char *name; /* with leading dashes */
+  const char *arg;  /* NULL for a flag, else the value's name: "FILE" */
   const char *help;
 };
 

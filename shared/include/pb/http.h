@@ -16,17 +16,17 @@ struct pb_http;
 struct pb_loop;
 
 struct pb_http_request {
-  const char *method;        /* "GET" or "POST" */
+  const char *method; /* "GET" or "POST" */
   const char *url;
-  const char *body;          /* POST body, NULL for none */
-  const char *content_type;  /* e.g. "application/json" */
+  const char *body;         /* POST body, NULL for none */
+  const char *content_type; /* e.g. "application/json" */
   const char *user_agent;
-  long connect_timeout_ms;   /* 0: 5000 */
-  long timeout_ms;           /* 0: 10000 */
-  size_t max_bytes;          /* 0: 8 MiB; larger answers fail with TOOBIG */
-  int max_redirects;         /* 0: none followed */
-  const char *ca_file;       /* extra trust, NULL for system CAs */
-  bool insecure;             /* skip certificate verification */
+  long connect_timeout_ms; /* 0: 5000 */
+  long timeout_ms;         /* 0: 10000 */
+  size_t max_bytes;        /* 0: 8 MiB; larger answers fail with TOOBIG */
+  int max_redirects;       /* 0: none followed */
+  const char *ca_file;     /* extra trust, NULL for system CAs */
+  bool insecure;           /* skip certificate verification */
   const char *if_none_match;
   const char *if_modified_since;
   const char *username, *password; /* HTTP basic auth when set */
@@ -47,30 +47,31 @@ struct pb_http_request {
 /* Where a transfer without an HTTP answer failed, for diagnostics. */
 enum pb_http_failure {
   PB_HTTP_FAIL_NONE = 0,
-  PB_HTTP_FAIL_DNS,         /* the host name does not resolve */
-  PB_HTTP_FAIL_CONNECT,     /* no TCP connection: refused, unreachable, timeout */
-  PB_HTTP_FAIL_TLS,         /* the TLS handshake failed */
-  PB_HTTP_FAIL_TLS_VERIFY,  /* certificate not trusted, wrong name, bad CA file */
-  PB_HTTP_FAIL_TLS_PIN,     /* the public key is not the pinned one */
-  PB_HTTP_FAIL_TIMEOUT,     /* connected, but no complete answer in time */
-  PB_HTTP_FAIL_NO_ANSWER,   /* the connection broke or closed without an answer */
-  PB_HTTP_FAIL_TOO_BIG,     /* the answer exceeded max_bytes */
+  PB_HTTP_FAIL_DNS,     /* the host name does not resolve */
+  PB_HTTP_FAIL_CONNECT, /* no TCP connection: refused, unreachable, timeout */
+  PB_HTTP_FAIL_TLS,     /* the TLS handshake failed */
+  PB_HTTP_FAIL_TLS_VERIFY, /* certificate not trusted, wrong name, bad CA file
+                            */
+  PB_HTTP_FAIL_TLS_PIN,    /* the public key is not the pinned one */
+  PB_HTTP_FAIL_TIMEOUT,    /* connected, but no complete answer in time */
+  PB_HTTP_FAIL_NO_ANSWER, /* the connection broke or closed without an answer */
+  PB_HTTP_FAIL_TOO_BIG,   /* the answer exceeded max_bytes */
   PB_HTTP_FAIL_OTHER,
-  PB_HTTP_FAIL_ADDRESS,     /* the address is one the request may not reach */
+  PB_HTTP_FAIL_ADDRESS, /* the address is one the request may not reach */
 };
 const char *pb_http_failure_name(enum pb_http_failure f); /* "dns", "tls"... */
 
 struct pb_http_response {
-  int err;                   /* 0, or a PB_E* error (no HTTP answer) */
-  const char *errmsg;        /* libcurl's message when err != 0 */
-  int curl_code;             /* libcurl's CURLcode, for site diagnostics */
-  long status;               /* HTTP status, 0 without an answer */
-  const char *body;          /* NUL-terminated, lent during the callback */
+  int err;            /* 0, or a PB_E* error (no HTTP answer) */
+  const char *errmsg; /* libcurl's message when err != 0 */
+  int curl_code;      /* libcurl's CURLcode, for site diagnostics */
+  long status;        /* HTTP status, 0 without an answer */
+  const char *body;   /* NUL-terminated, lent during the callback */
   size_t len;
   const char *etag, *last_modified;
-  double seconds;            /* total transfer time */
+  double seconds;               /* total transfer time */
   enum pb_http_failure failure; /* PB_HTTP_FAIL_NONE when there is an answer */
-  const char *primary_ip;    /* address connected to, "" when none */
+  const char *primary_ip;       /* address connected to, "" when none */
   /* The final answer's Retry-After header as sent (RFC 9110 §10.2.3:
    * seconds or an HTTP-date), NULL when none. */
   const char *retry_after;

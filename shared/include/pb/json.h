@@ -32,7 +32,8 @@ int pb_json_get_bool(const json_t *obj, const char *key, bool required,
 const char *pb_json_str(const json_t *obj, const char *key);
 
 /* Adds `key` as an RFC 3339 string, or null when unix_s < 0. */
-int pb_json_set_time(json_t *obj, const char *key, int64_t unix_s, int offset_s);
+int pb_json_set_time(json_t *obj, const char *key, int64_t unix_s,
+                     int offset_s);
 /* Same, with the offset `tz` has at that instant (UTC when tz is NULL). */
 struct pb_tz;
 int pb_json_set_time_tz(json_t *obj, const char *key, int64_t unix_s,

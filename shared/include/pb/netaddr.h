@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 
 enum pb_addr_policy {
-  PB_ADDR_ANY = 0,         /* no check (a PBX on the local network) */
-  PB_ADDR_NOT_LINK_LOCAL,  /* refuses link-local and metadata addresses */
-  PB_ADDR_PUBLIC,          /* refuses private and loopback ones too */
+  PB_ADDR_ANY = 0,        /* no check (a PBX on the local network) */
+  PB_ADDR_NOT_LINK_LOCAL, /* refuses link-local and metadata addresses */
+  PB_ADDR_PUBLIC,         /* refuses private and loopback ones too */
 };
 
 enum pb_addr_kind {

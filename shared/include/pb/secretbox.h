@@ -14,7 +14,8 @@ void pb_secretbox_free(struct pb_secretbox *box);
 char *pb_secretbox_seal(struct pb_secretbox *box, const char *plain);
 /* Opens what seal produced; *plain is caller-freed. PB_ECRYPTO when the text
  * was tampered with or sealed under another key. */
-int pb_secretbox_unseal(struct pb_secretbox *box, const char *sealed, char **plain);
+int pb_secretbox_unseal(struct pb_secretbox *box, const char *sealed,
+                        char **plain);
 /* Reads the `len` bytes of key file DATA_DIR/<name>, or creates it with
  * random bytes (mode 0600, atomically: services starting together agree on
  * one). A file readable by others or of another size is PB_ECRYPTO. */

@@ -15,7 +15,7 @@ struct pb_service {
   struct pb_config *cfg;
   struct pb_loop *loop;
   struct pb_bus *bus;
-  struct pb_tz *tz;         /* TIMEZONE, or the system's */
+  struct pb_tz *tz; /* TIMEZONE, or the system's */
 };
 
 /* Returns 0 when the service should go on; otherwise *exit_code is what

@@ -59,7 +59,8 @@ struct pb_stmt *pb_store_stmt(struct pb_store *store, const char *sql);
 int pb_stmt_bind_text(struct pb_stmt *st, int idx, const char *text);
 int pb_stmt_bind_int(struct pb_stmt *st, int idx, int64_t value);
 /* Bytes that may hold NULs (a downloaded file); copied by SQLite. */
-int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data, size_t len);
+int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data,
+                      size_t len);
 int pb_stmt_bind_null(struct pb_stmt *st, int idx);
 /* PB_STMT_ROW, PB_STMT_DONE or a negative error (logged once). */
 int pb_stmt_step(struct pb_stmt *st);

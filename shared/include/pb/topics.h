@@ -25,13 +25,13 @@
 #define PB_EXT_SETTINGS_SET "settings/set"     /* command */
 
 /* ---- Leaves of R/site/<site>/<leaf> ---- */
-#define PB_SITE_DIRECTORY "directory"          /* yeastar-gateway, retained */
-#define PB_SITE_STATUS "status"                /* yeastar-gateway, retained */
-#define PB_SITE_PBX_EVENT "pbx_event"          /* web-api (webhook relay) */
+#define PB_SITE_DIRECTORY "directory" /* yeastar-gateway, retained */
+#define PB_SITE_STATUS "status"       /* yeastar-gateway, retained */
+#define PB_SITE_PBX_EVENT "pbx_event" /* web-api (webhook relay) */
 
 /* ---- Leaves of R/svc/<service>/<leaf> ---- */
-#define PB_SVC_AVAILABILITY "availability"     /* every service, last will */
-#define PB_SVC_PUBKEY "pubkey"                 /* sealed requests' key */
+#define PB_SVC_AVAILABILITY "availability" /* every service, last will */
+#define PB_SVC_PUBKEY "pubkey"             /* sealed requests' key */
 
 /* ---- Kinds of R/events/<kind> ---- */
 #define PB_EVENT_OVERRIDE "override"
@@ -51,18 +51,18 @@
 #define PB_SERVICE_WEB_API "web-api"
 
 /* ---- Actions of R/svc/<service>/request/<action> and response/<action> */
-#define PB_ACTION_IMPORT "import"                 /* ical-ingest */
-#define PB_ACTION_SOURCE_ADD "source/add"         /* ical-ingest */
-#define PB_ACTION_SOURCE_UPDATE "source/update"   /* ical-ingest */
-#define PB_ACTION_SOURCE_REMOVE "source/remove"   /* ical-ingest */
-#define PB_ACTION_SOURCE_LIST "source/list"       /* ical-ingest */
-#define PB_ACTION_SOURCE_REFRESH "source/refresh" /* ical-ingest */
-#define PB_ACTION_SETTINGS "settings"             /* scheduler */
-#define PB_ACTION_SITE_ADD "site/add"             /* yeastar-gateway */
-#define PB_ACTION_SITE_UPDATE "site/update"       /* yeastar-gateway */
-#define PB_ACTION_SITE_REMOVE "site/remove"       /* yeastar-gateway */
-#define PB_ACTION_SITE_LIST "site/list"           /* yeastar-gateway */
-#define PB_ACTION_SITE_TEST "site/test"           /* yeastar-gateway */
+#define PB_ACTION_IMPORT "import"                       /* ical-ingest */
+#define PB_ACTION_SOURCE_ADD "source/add"               /* ical-ingest */
+#define PB_ACTION_SOURCE_UPDATE "source/update"         /* ical-ingest */
+#define PB_ACTION_SOURCE_REMOVE "source/remove"         /* ical-ingest */
+#define PB_ACTION_SOURCE_LIST "source/list"             /* ical-ingest */
+#define PB_ACTION_SOURCE_REFRESH "source/refresh"       /* ical-ingest */
+#define PB_ACTION_SETTINGS "settings"                   /* scheduler */
+#define PB_ACTION_SITE_ADD "site/add"                   /* yeastar-gateway */
+#define PB_ACTION_SITE_UPDATE "site/update"             /* yeastar-gateway */
+#define PB_ACTION_SITE_REMOVE "site/remove"             /* yeastar-gateway */
+#define PB_ACTION_SITE_LIST "site/list"                 /* yeastar-gateway */
+#define PB_ACTION_SITE_TEST "site/test"                 /* yeastar-gateway */
 #define PB_ACTION_DIRECTORY_REFRESH "directory/refresh" /* yeastar-gateway */
 /* Only a response: where a service answers a command sent on an ext/...
  * topic with an MQTT 5 response topic. */
@@ -108,7 +108,6 @@ PB_MUST_CHECK int pb_topic_full(char *buf, size_t len, const char *root,
 PB_MUST_CHECK int pb_topic_ha_config(char *buf, size_t len, const char *prefix,
                                      const char *object_id);
 /* <HA>/status: Home Assistant's birth message */
-PB_MUST_CHECK int pb_topic_ha_status(char *buf, size_t len,
-                                     const char *prefix);
+PB_MUST_CHECK int pb_topic_ha_status(char *buf, size_t len, const char *prefix);
 
 #endif

@@ -5,18 +5,18 @@
 #ifndef PB_TZ_H
 #define PB_TZ_H
 
-#include <stdint.h>
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct pb_tz;
 
 /* A broken-down civil time. wday: 0 = Sunday .. 6 = Saturday. */
 struct pb_civil {
-  int year, month, day;   /* month 1-12, day 1-31 */
+  int year, month, day; /* month 1-12, day 1-31 */
   int hour, minute, second;
   int wday;
-  int offset;             /* seconds east of UTC (utc_to_local output) */
+  int offset; /* seconds east of UTC (utc_to_local output) */
 };
 
 /* Load an IANA zone ("Europe/Paris", "UTC"). Names are validated: no "..",
@@ -34,9 +34,11 @@ void pb_tz_system_name(char *buf, size_t len);
 
 /* UTC offset in seconds east of UTC in force at `utc`. */
 int pb_tz_offset_at(const struct pb_tz *tz, int64_t utc);
-void pb_tz_utc_to_local(const struct pb_tz *tz, int64_t utc, struct pb_civil *out);
+void pb_tz_utc_to_local(const struct pb_tz *tz, int64_t utc,
+                        struct pb_civil *out);
 /* Fields year..second of `local` are read; wday/offset are ignored. */
-int64_t pb_tz_local_to_utc(const struct pb_tz *tz, const struct pb_civil *local);
+int64_t pb_tz_local_to_utc(const struct pb_tz *tz,
+                           const struct pb_civil *local);
 
 /* Pure calendar arithmetic (proleptic Gregorian). */
 int64_t pb_days_from_civil(int year, int month, int day);

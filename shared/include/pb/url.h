@@ -11,12 +11,12 @@
 #include "pb/error.h"
 
 struct pb_url {
-  char scheme[16];  /* lower case: "https", "mqtts" */
-  char host[256];   /* as written; an IPv6 address keeps its brackets */
-  int port;         /* as written, 0 when absent (see pb_url_port) */
-  char path[2048];  /* path and ?query as written, "" when there is none;
-                       never the #fragment */
-  bool userinfo;    /* the URL holds user[:password]@ */
+  char scheme[16]; /* lower case: "https", "mqtts" */
+  char host[256];  /* as written; an IPv6 address keeps its brackets */
+  int port;        /* as written, 0 when absent (see pb_url_port) */
+  char path[2048]; /* path and ?query as written, "" when there is none;
+                      never the #fragment */
+  bool userinfo;   /* the URL holds user[:password]@ */
 };
 
 /* Splits "scheme://[user[:password]@]host[:port][/path][?query][#frag]".
@@ -47,7 +47,6 @@ PB_MUST_CHECK char *pb_url_redacted(const char *text);
  * URL) against the absolute URL `base` (RFC 3986 §5.2), e.g. a redirect
  * target or an API path under a configured base URL. *out: the absolute
  * URL, free() it. 0, PB_EINVAL (base or result not a URL), PB_ENOMEM. */
-PB_MUST_CHECK int pb_url_resolve(const char *base, const char *ref,
-                                 char **out);
+PB_MUST_CHECK int pb_url_resolve(const char *base, const char *ref, char **out);
 
 #endif
