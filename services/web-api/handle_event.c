@@ -9,6 +9,7 @@
 #include "pb/bus.h"
 #include "pb/config.h"
 #include "pb/log.h"
+#include "pb/topics.h"
 #include "web.h"
 
 static const char *str_or(const json_t *j, const char *key, const char *def) {
@@ -92,7 +93,7 @@ void web_handle_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
                       void *ud) {
   (void)bus;
   struct web *w = ud;
-  const char *kind = msg->topic + strlen("events/");
+  const char *kind = msg->topic + strlen(PB_TOPIC_EVENTS_PREFIX);
   if (!pb_topic_id_valid(kind))
     return;
   size_t max = (size_t)pb_config_int(w->cfg, PB_CFG_WEB_EVENT_MAX_BYTES);

@@ -208,10 +208,11 @@ static const char *last_forwarded_for(struct MHD_Connection *conn) {
   return xff;
 }
 
-/* Fills req from the URL: 400, 404 or 414 in resp when it cannot. */
-static bool parse_url(struct web *w, struct MHD_Connection *conn,
-                      const char *url, char *path, size_t pathlen,
-                      struct web_request *req, struct web_response *resp) {
+/* Fills req from the request target (the path MHD hands over): 400, 404 or 414
+ * in resp when it cannot. */
+static bool read_target(struct web *w, struct MHD_Connection *conn,
+                        const char *url, char *path, size_t pathlen,
+                        struct web_request *req, struct web_response *resp) {
   if (strlen(url) >= pathlen) {
     web_reply_error(resp, 414, "URL too long");
     return false;
@@ -244,7 +245,7 @@ static bool check_head(struct web *w, struct web_conn *wc,
   char path[1024];
   struct web_request req = {
       .method = method, .wc = wc, .body = "", .check_only = true};
-  if (!parse_url(w, conn, url, path, sizeof path, &req, resp))
+  if (!read_target(w, conn, url, path, sizeof path, &req, resp))
     return false;
   web_auth_identify(
       w, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
@@ -417,7 +418,7 @@ static enum MHD_Result handle(struct web *w, struct web_conn *wc,
     web_reply_error(&resp, 413,
                     "request body larger than %zu bytes (WEB_MAX_BODY_BYTES)",
                     w->max_body);
-  } else if (parse_url(w, conn, url, path, sizeof path, &req, &resp)) {
+  } else if (read_target(w, conn, url, path, sizeof path, &req, &resp)) {
     req.auth = wc->auth; /* read from the head (check_head) */
     web_route(w, &req, &resp);
   }

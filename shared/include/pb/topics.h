@@ -73,7 +73,9 @@
 #define PB_TOPIC_EXT_ALL(leaf) "ext/+/+/" leaf
 #define PB_TOPIC_SITE_ALL(leaf) "site/+/" leaf
 #define PB_TOPIC_SVC_ALL(leaf) "svc/+/" leaf
-#define PB_TOPIC_EVENTS_ALL "events/+"
+/* events/<kind>: what an events handler strips to read the kind */
+#define PB_TOPIC_EVENTS_PREFIX "events/"
+#define PB_TOPIC_EVENTS_ALL PB_TOPIC_EVENTS_PREFIX "+"
 /* Every response of every service; actions may have several levels
  * (source/list, site/test). */
 #define PB_TOPIC_RESPONSES_ALL "svc/+/response/#"
