@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fake_bus.h"
 #include "gateway.h"
 #include "pb/clock.h"
 #include "pb/error.h"
@@ -21,43 +22,17 @@
 #include "pb/secretbox.h"
 #include "pb/store.h"
 
-/* Not every test uses every helper. */
-#define FAKE_UNUSED __attribute__((unused))
-
-/* ---- the bus side: publishes and events ---- */
-
-struct fake_msg {
-  char topic[256];
-  char *payload;
-  bool retain;
-};
-
-static struct fake_msg fake_msgs[4096];
-static size_t fake_nmsgs;
+/* ---- the bus side: publishes and events (fake_bus.h) ---- */
 
 static int fake_publish(void *ud, const char *topic, const char *payload,
                         size_t len, bool retain) {
   (void)ud;
-  if (fake_nmsgs == sizeof fake_msgs / sizeof fake_msgs[0])
-    return PB_ETOOBIG;
-  struct fake_msg *m = &fake_msgs[fake_nmsgs++];
-  snprintf(m->topic, sizeof m->topic, "%s", topic);
-  m->payload = strndup(payload, len);
-  m->retain = retain;
-  return 0;
+  return fake_record(topic, payload, len, retain, false);
 }
 
-/* As pb_bus_event, without "at" and "service". */
 static int fake_event(void *ud, const char *kind, json_t *ev) {
-  char topic[64];
-  snprintf(topic, sizeof topic, "events/%s", kind);
-  json_object_set_new(ev, "kind", json_string(kind));
-  char *text = pb_json_dump(ev);
-  int rc =
-      fake_publish(ud, topic, text ? text : "", text ? strlen(text) : 0, false);
-  free(text);
-  json_decref(ev);
-  return rc;
+  (void)ud;
+  return fake_record_event(kind, ev);
 }
 
 static void fake_reply(void *ud, struct pb_bus_reply *reply, const char *error,
@@ -71,29 +46,6 @@ static void fake_reply(void *ud, struct pb_bus_reply *reply, const char *error,
 static bool fake_connected(void *ud) {
   (void)ud;
   return true;
-}
-
-FAKE_UNUSED static size_t fake_mark(void) {
-  return fake_nmsgs;
-}
-
-/* Messages on `topic` since mark. */
-FAKE_UNUSED static size_t fake_n(size_t mark, const char *topic) {
-  size_t n = 0;
-  for (size_t i = mark; i < fake_nmsgs; i++)
-    n += strcmp(fake_msgs[i].topic, topic) == 0;
-  return n;
-}
-
-/* The last message on `topic` since mark, parsed (NULL when none or
- * empty); the caller decrefs. */
-FAKE_UNUSED static json_t *fake_last(size_t mark, const char *topic) {
-  for (size_t i = fake_nmsgs; i > mark; i--) {
-    struct fake_msg *m = &fake_msgs[i - 1];
-    if (strcmp(m->topic, topic) == 0)
-      return *m->payload ? json_loads(m->payload, 0, NULL) : NULL;
-  }
-  return NULL;
 }
 
 /* ---- the PBX side: requests waiting for the test's answer ---- */
@@ -254,9 +206,7 @@ FAKE_UNUSED static const char *fake_update_status(const struct fake_req *r) {
 }
 
 FAKE_UNUSED static void fake_reset(void) {
-  for (size_t i = 0; i < fake_nmsgs; i++)
-    free(fake_msgs[i].payload);
-  fake_nmsgs = 0;
+  fake_forget_msgs();
   for (size_t i = 0; i < fake_nreqs; i++)
     free(fake_reqs[i].body);
   fake_nreqs = 0;

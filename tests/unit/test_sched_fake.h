@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fake_bus.h"
 #include "pb/clock.h"
 #include "pb/error.h"
 #include "pb/loop.h"
@@ -16,43 +17,18 @@
 #include "pb/tz.h"
 #include "sched.h"
 
-/* Not every test uses every helper. */
-#define FAKE_UNUSED __attribute__((unused))
-
-struct fake_msg {
-  char topic[256];
-  char *payload;
-  bool retain, absolute;
-};
-
-static struct fake_msg fake_msgs[20000];
-static size_t fake_count;
 static size_t fake_unacked;
 
 FAKE_UNUSED static int fake_publish(void *ud, const char *topic,
                                     const char *payload, size_t len,
                                     bool retain, bool absolute) {
   (void)ud;
-  if (fake_count == sizeof fake_msgs / sizeof fake_msgs[0])
-    return -1;
-  struct fake_msg *m = &fake_msgs[fake_count++];
-  snprintf(m->topic, sizeof m->topic, "%s", topic);
-  m->payload = strndup(payload, len);
-  m->retain = retain;
-  m->absolute = absolute;
-  return 0;
+  return fake_record(topic, payload, len, retain, absolute);
 }
 
 FAKE_UNUSED static int fake_event(void *ud, const char *kind, json_t *ev) {
-  char topic[64];
-  snprintf(topic, sizeof topic, "events/%s", kind);
-  json_object_set_new(ev, "kind", json_string(kind));
-  char *text = json_dumps(ev, JSON_COMPACT);
-  int rc = fake_publish(ud, topic, text ? text : "", text ? strlen(text) : 0,
-                        false, false);
-  free(text);
-  json_decref(ev);
-  return rc;
+  (void)ud;
+  return fake_record_event(kind, ev);
 }
 
 FAKE_UNUSED static size_t fake_get_unacked(void *ud) {
@@ -61,39 +37,7 @@ FAKE_UNUSED static size_t fake_get_unacked(void *ud) {
 }
 
 FAKE_UNUSED static void fake_reset(void) {
-  for (size_t i = 0; i < fake_count; i++)
-    free(fake_msgs[i].payload);
-  fake_count = 0;
-}
-
-FAKE_UNUSED static size_t fake_mark(void) {
-  return fake_count;
-}
-
-/* The number of messages on `topic` since mark. */
-FAKE_UNUSED static size_t fake_n(size_t mark, const char *topic) {
-  size_t n = 0;
-  for (size_t i = mark; i < fake_count; i++)
-    n += strcmp(fake_msgs[i].topic, topic) == 0;
-  return n;
-}
-
-/* The last message on `topic` since mark, parsed (NULL when none or
- * empty); the caller decrefs. */
-FAKE_UNUSED static json_t *fake_last(size_t mark, const char *topic) {
-  for (size_t i = fake_count; i > mark; i--) {
-    struct fake_msg *m = &fake_msgs[i - 1];
-    if (strcmp(m->topic, topic) == 0)
-      return *m->payload ? json_loads(m->payload, 0, NULL) : NULL;
-  }
-  return NULL;
-}
-
-FAKE_UNUSED static const char *fake_last_text(size_t mark, const char *topic) {
-  for (size_t i = fake_count; i > mark; i--)
-    if (strcmp(fake_msgs[i - 1].topic, topic) == 0)
-      return fake_msgs[i - 1].payload;
-  return NULL;
+  fake_forget_msgs();
 }
 
 static const struct sched_io fake_io = {fake_publish, fake_event,
