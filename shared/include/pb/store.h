@@ -63,9 +63,9 @@ int pb_stmt_bind_blob(struct pb_stmt *st, int idx, const void *data,
                       size_t len);
 int pb_stmt_bind_null(struct pb_stmt *st, int idx);
 /* PB_STMT_ROW, PB_STMT_DONE or a negative error (logged once). */
-int pb_stmt_step(struct pb_stmt *st);
+PB_MUST_CHECK int pb_stmt_step(struct pb_stmt *st);
 /* Runs a statement that returns no rows. */
-int pb_stmt_run(struct pb_stmt *st);
+PB_MUST_CHECK int pb_stmt_run(struct pb_stmt *st);
 const char *pb_stmt_text(struct pb_stmt *st, int col); /* "" for NULL */
 int64_t pb_stmt_int(struct pb_stmt *st, int col);
 /* A BLOB column's bytes and length, lent until the next step ("" and 0 for
