@@ -323,7 +323,8 @@ int main(int argc, char **argv) {
   sim.tokens = sim_tokens_new((unsigned)o.max_tokens);
   sim.dir = sim_dir_new((unsigned)o.extensions);
   sim.log = sim_log_new(SIM_LOG_MAX);
-  if (!sim.state || !sim.tokens || !sim.dir || !sim.log) {
+  sim.calls = sim_calls_new();
+  if (!sim.state || !sim.tokens || !sim.dir || !sim.log || !sim.calls) {
     fprintf(stderr, "pbx-simulator: out of memory\n");
     goto out;
   }
@@ -360,6 +361,7 @@ out:
   sim_http_stop(srv);
   free(cert);
   free(key);
+  sim_calls_free(sim.calls);
   sim_log_free(sim.log);
   sim_dir_free(sim.dir);
   sim_tokens_free(sim.tokens);

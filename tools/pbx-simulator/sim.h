@@ -23,6 +23,9 @@
 #define SIM_ALLOWED_IPS_MAX 16     /* API IP allow-list entries */
 #define SIM_IP_TEXT 48             /* an IPv4 or IPv6 address as text */
 #define SIM_TLS_FILE_MAX (64 * 1024)
+#define SIM_CALLS_MAX 10000      /* calls in progress at once */
+#define SIM_CDR_MAX 200000       /* CDRs kept; the oldest go first */
+#define SIM_CDR_PAGE_SIZE 10000L /* documented default and maximum */
 
 /* Documented and assumed Open API error codes (README "Assumptions"). */
 #define SIM_ERR_FAILURE (-1)
@@ -197,6 +200,81 @@ enum sim_dir_status sim_dir_remove(struct sim_dir *d, const char *number);
 /* Every extension with simulator-only fields (presence_changed_by ...). */
 json_t *sim_dir_dump(struct sim_dir *d);
 
+bool sim_dir_has_number(struct sim_dir *d, const char *number);
+
+/* ---- sim_calls.c: calls in progress and their CDRs ---- */
+
+struct sim_calls;
+
+enum sim_call_type { SIM_CALL_INBOUND, SIM_CALL_OUTBOUND, SIM_CALL_INTERNAL };
+enum sim_cdr_status {
+  SIM_CDR_ANSWERED,
+  SIM_CDR_NO_ANSWER,
+  SIM_CDR_BUSY,
+  SIM_CDR_FAILED,
+  SIM_CDR_VOICEMAIL,
+};
+enum sim_call_step {
+  SIM_STEP_ANSWER,
+  SIM_STEP_HOLD,
+  SIM_STEP_UNHOLD,
+  SIM_STEP_HANGUP,
+};
+enum sim_call_result {
+  SIM_CALL_OK,
+  SIM_CALL_NOT_FOUND,
+  SIM_CALL_BAD_STATE, /* e.g. hold while ringing */
+  SIM_CALL_BAD_TIME,  /* earlier than the call's last event */
+  SIM_CALL_FULL,
+};
+enum sim_cdr_sort {
+  SIM_CDR_SORT_ID,
+  SIM_CDR_SORT_UID,
+  SIM_CDR_SORT_TIME,
+  SIM_CDR_SORT_DURATION,
+  SIM_CDR_SORT_RING,
+  SIM_CDR_SORT_TALK,
+  SIM_CDR_SORT_DISPOSITION,
+  SIM_CDR_SORT_CALL_TYPE,
+};
+
+struct sim_cdr_query {
+  bool has_start, has_end;
+  int64_t start, end;              /* Unix seconds, inclusive */
+  const char *call_from, *call_to; /* NULL: any */
+  int status;                      /* enum sim_cdr_status, -1: any */
+  enum sim_cdr_sort sort;
+  bool descending;
+  long page, page_size;
+};
+
+struct sim_calls *sim_calls_new(void);
+void sim_calls_free(struct sim_calls *c);
+/* Index of a documented status (ANSWERED ...), or -1. */
+int sim_cdr_status_parse(const char *s);
+/* An external number: 3 to 32 digits, optional leading '+'. */
+bool sim_external_number_valid(const char *s);
+/* The PBX's display format the simulator uses: MM/DD/YYYY HH:mm:ss, UTC. */
+void sim_display_time(int64_t t, char *buf, size_t size);
+enum sim_call_result sim_calls_ring(struct sim_calls *c, const char *from,
+                                    const char *to, enum sim_call_type type,
+                                    bool recording, int64_t at,
+                                    json_t **created);
+/* hangup_status: -1 or an enum sim_cdr_status; *result: the call, or the
+ * CDR after a hang-up. */
+enum sim_call_result sim_calls_step(struct sim_calls *c, const char *uid,
+                                    enum sim_call_step step, int64_t at,
+                                    int hangup_status, json_t **result);
+json_t *sim_calls_active(struct sim_calls *c);
+/* Stores count generated CDRs; returns how many were stored. */
+size_t sim_calls_add_cdrs(struct sim_calls *c, size_t count, int64_t start,
+                          long interval, const char *ext_base);
+/* One page of CDRs in Open API shape; *total gets the match count. */
+json_t *sim_calls_query(struct sim_calls *c, const struct sim_cdr_query *q,
+                        size_t *total);
+json_t *sim_cdr_json_at(struct sim_calls *c, size_t i);
+size_t sim_calls_cdr_count(struct sim_calls *c);
+
 /* ---- sim_log.c: the request log ---- */
 
 struct sim_log;
@@ -230,6 +308,7 @@ struct sim {
   struct sim_tokens *tokens;
   struct sim_dir *dir;
   struct sim_log *log;
+  struct sim_calls *calls;
 };
 
 /* ---- sim_http.c: daemon, routing table, request lifecycle ---- */
@@ -285,6 +364,10 @@ void sim_api_extension_get(struct sim *sim, struct sim_request *req,
                            struct sim_reply *out);
 void sim_api_extension_update(struct sim *sim, struct sim_request *req,
                               struct sim_reply *out);
+void sim_api_cdr_list(struct sim *sim, struct sim_request *req,
+                      struct sim_reply *out);
+void sim_api_cdr_search(struct sim *sim, struct sim_request *req,
+                        struct sim_reply *out);
 
 /* ---- sim_control.c: the /sim/ control API ---- */
 
@@ -310,5 +393,19 @@ void sim_ctl_config_set(struct sim *sim, struct sim_request *req,
                         struct sim_reply *out);
 void sim_ctl_expire_tokens(struct sim *sim, struct sim_request *req,
                            struct sim_reply *out);
+void sim_ctl_calls(struct sim *sim, struct sim_request *req,
+                   struct sim_reply *out);
+void sim_ctl_call_ring(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
+void sim_ctl_call_answer(struct sim *sim, struct sim_request *req,
+                         struct sim_reply *out);
+void sim_ctl_call_hold(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
+void sim_ctl_call_unhold(struct sim *sim, struct sim_request *req,
+                         struct sim_reply *out);
+void sim_ctl_call_hangup(struct sim *sim, struct sim_request *req,
+                         struct sim_reply *out);
+void sim_ctl_cdrs_add(struct sim *sim, struct sim_request *req,
+                      struct sim_reply *out);
 
 #endif

@@ -250,6 +250,15 @@ static struct ext *find_number(struct sim_dir *d, const char *number) {
   return NULL;
 }
 
+bool sim_dir_has_number(struct sim_dir *d, const char *number) {
+  bool found;
+
+  pthread_mutex_lock(&d->mu);
+  found = find_number(d, number) != NULL;
+  pthread_mutex_unlock(&d->mu);
+  return found;
+}
+
 json_t *sim_dir_get(struct sim_dir *d, long id) {
   json_t *j = NULL;
   struct ext *e;

@@ -42,6 +42,8 @@ static const struct route routes[] = {
     API("GET", "extension/search", true, sim_api_extension_search),
     API("GET", "extension/get", true, sim_api_extension_get),
     API("POST", "extension/update", true, sim_api_extension_update),
+    API("GET", "cdr/list", true, sim_api_cdr_list),
+    API("GET", "cdr/search", true, sim_api_cdr_search),
     CTL("GET", "requests", sim_ctl_requests),
     CTL("POST", "requests/clear", sim_ctl_requests_clear),
     CTL("GET", "stats", sim_ctl_stats),
@@ -53,6 +55,13 @@ static const struct route routes[] = {
     CTL("GET", "config", sim_ctl_config_get),
     CTL("POST", "config", sim_ctl_config_set),
     CTL("POST", "expire_tokens", sim_ctl_expire_tokens),
+    CTL("GET", "calls", sim_ctl_calls),
+    CTL("POST", "calls", sim_ctl_call_ring),
+    CTL("POST", "calls/answer", sim_ctl_call_answer),
+    CTL("POST", "calls/hold", sim_ctl_call_hold),
+    CTL("POST", "calls/unhold", sim_ctl_call_unhold),
+    CTL("POST", "calls/hangup", sim_ctl_call_hangup),
+    CTL("POST", "cdrs", sim_ctl_cdrs_add),
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
