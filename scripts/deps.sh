@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config tzdata ca-certificates
   libmosquitto-dev mosquitto mosquitto-clients libsqlite3-dev
   libcurl4-openssl-dev libical-dev libjansson-dev libmicrohttpd-dev
-  libsodium-dev zlib1g-dev python3)
+  libsodium-dev zlib1g-dev libwebsockets-dev python3)
 test_pkgs=(python3-paho-mqtt python3-jinja2 docker-compose curl chromium
   clang-format)
 # clang and its runtimes run the short libFuzzer pass (ctest fuzz.short).
