@@ -23,11 +23,13 @@
 #define PB_EXT_PLANNING_SET "planning/set"     /* command */
 #define PB_EXT_SETTINGS "settings"             /* scheduler, retained */
 #define PB_EXT_SETTINGS_SET "settings/set"     /* command */
+#define PB_EXT_CALL "call"                     /* yeastar-gateway, retained */
 
 /* ---- Leaves of R/site/<site>/<leaf> ---- */
 #define PB_SITE_DIRECTORY "directory" /* yeastar-gateway, retained */
 #define PB_SITE_STATUS "status"       /* yeastar-gateway, retained */
 #define PB_SITE_PBX_EVENT "pbx_event" /* web-api (webhook relay) */
+#define PB_SITE_CALLS "calls"         /* yeastar-gateway, retained */
 
 /* ---- Leaves of R/svc/<service>/<leaf> ---- */
 #define PB_SVC_AVAILABILITY "availability" /* every service, last will */
@@ -43,12 +45,14 @@
 #define PB_EVENT_PBX_ERROR "pbx_error"
 #define PB_EVENT_PBX_RECOVERED "pbx_recovered"
 #define PB_EVENT_DRIFT "drift"
+#define PB_EVENT_CDR "cdr" /* one finished call */
 
 /* ---- The services: <service> of R/svc/<service>/... ---- */
 #define PB_SERVICE_ICAL_INGEST "ical-ingest"
 #define PB_SERVICE_SCHEDULER "scheduler"
 #define PB_SERVICE_GATEWAY "yeastar-gateway"
 #define PB_SERVICE_WEB_API "web-api"
+#define PB_SERVICE_CALL_LOG "call-log"
 
 /* ---- Actions of R/svc/<service>/request/<action> and response/<action> */
 #define PB_ACTION_IMPORT "import"                       /* ical-ingest */
@@ -64,6 +68,12 @@
 #define PB_ACTION_SITE_LIST "site/list"                 /* yeastar-gateway */
 #define PB_ACTION_SITE_TEST "site/test"                 /* yeastar-gateway */
 #define PB_ACTION_DIRECTORY_REFRESH "directory/refresh" /* yeastar-gateway */
+#define PB_ACTION_CDR_SEARCH "cdr/search"               /* yeastar-gateway */
+#define PB_ACTION_CALL_DIAL "call/dial"                 /* yeastar-gateway */
+#define PB_ACTION_RECORDING_GET "recording/get"         /* yeastar-gateway */
+#define PB_ACTION_CALLS_SEARCH "search"                 /* call-log */
+#define PB_ACTION_CALLS_STATS "stats"                   /* call-log */
+#define PB_ACTION_CALLS_GET "get"                       /* call-log */
 /* Only a response: where a service answers a command sent on an ext/...
  * topic with an MQTT 5 response topic. */
 #define PB_ACTION_COMMAND "command"
