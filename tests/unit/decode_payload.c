@@ -8,6 +8,7 @@
 
 #include "pb/clock.h"
 #include "pb/payload.h"
+#include "pb/payload_call.h"
 #include "pb/sealed.h"
 #include "pb/tz.h"
 
@@ -219,6 +220,17 @@ int main(int argc, char **argv) {
         rc = pb_pbx_event_presence(&ev, ext, sizeof ext, &p, err, sizeof err);
       }
       pb_pbx_event_cleanup(&ev);
+    } else if (strcmp(kind, "call") == 0) {
+      struct pb_call_state_msg c;
+      rc = pb_call_state_from_json(j, &c, err, sizeof err);
+    } else if (strcmp(kind, "calls") == 0) {
+      struct pb_site_calls sc;
+      rc = pb_site_calls_from_json(j, &sc, err, sizeof err);
+      if (!rc)
+        pb_site_calls_cleanup(&sc);
+    } else if (strcmp(kind, "cdr") == 0) {
+      struct pb_cdr c;
+      rc = pb_cdr_from_json(j, &c, err, sizeof err);
     } else if (strcmp(kind, "source_status") == 0) {
       rc = check_source_status(j, err, sizeof err);
     } else if (strcmp(kind, "settings") == 0 ||
@@ -244,6 +256,10 @@ int main(int argc, char **argv) {
       } else if (strcmp(kind, "response") == 0 && !pb_json_str(j, "status")) {
         snprintf(err, sizeof err, "a response needs 'status'");
         rc = 1;
+      } else if (strcmp(kind, "event") == 0 &&
+                 strcmp(pb_json_str(j, "kind"), "cdr") == 0) {
+        struct pb_cdr c; /* a finished call: the record's own decoder */
+        rc = pb_cdr_from_json(j, &c, err, sizeof err);
       }
     } else {
       fprintf(stderr, "unknown payload kind '%s'\n", kind);
