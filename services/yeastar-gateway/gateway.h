@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "pb/payload.h"
+#include "pb/payload_call.h"
 
 #include "pb/error.h"
 #include "pb/http.h"
@@ -29,6 +30,7 @@ struct pb_timer;
 struct pb_tz;
 struct gw;
 struct gw_call;
+struct gw_recordings;
 struct gw_test;
 
 #define GW_MAX_SITES 64
@@ -92,6 +94,10 @@ struct gw_io {
 };
 
 enum gw_token_state { TOKEN_NONE, TOKEN_REQUESTING, TOKEN_VALID };
+
+/* How the PBX writes dates (System > Date and Time > Display Format):
+ * Month/Day/Year or Day/Month/Year; Year/Month/Day is always read. */
+enum gw_date_order { GW_DATE_MDY, GW_DATE_DMY };
 
 /* What defines a site; the secret is owned and wiped on free. */
 struct gw_site_settings {
@@ -188,6 +194,9 @@ struct gw {
   int deleting;             /* del_token answers still due */
   struct pb_map *published; /* sites whose topics this gateway has
                                published (from the database) */
+  /* calls (pbx_cdr.c, pbx_recording.c): PBX_DATE_ORDER, the recordings */
+  enum gw_date_order date_order;
+  struct gw_recordings *recordings;
 };
 
 /* ---- I/O: the interface's real side (gw_io.c), and the core's calls ---- */
@@ -471,5 +480,27 @@ PB_MUST_CHECK int gw_store_site_put(struct gw *gw,
 PB_MUST_CHECK int gw_store_site_delete(struct gw *gw, const char *name);
 typedef void gw_site_row_cb(struct gw_site_settings *set, void *ud);
 int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud);
+
+/* ---- calls: CDRs, click-to-call, recordings (pbx_cdr.c, pbx_dial.c,
+ * pbx_recording.c; the bus requests in handle_call.c) ---- */
+/* A CDR as the PBX gives it -> the contract's record (pb/payload_call.h):
+ * a cdr/search or cdr/list record, or the message of event 30012 (New CDR),
+ * whose field names differ; both are read. Times without a Unix timestamp
+ * are read in the PBX's display format (gw->date_order) and local time
+ * (gw->tz). PB_EINVAL with the reason in err (the call id when known) for
+ * a record the contract cannot hold: an unknown status or call type, a
+ * missing field, durations that do not add up. */
+int gw_cdr_from_pbx(const struct gw *gw, const char *site, const json_t *pbx,
+                    struct pb_cdr *out, char *err, size_t errlen);
+/* The same with the date order and zone given (tz NULL: UTC). */
+int gw_cdr_read(const char *site, const json_t *pbx, enum gw_date_order order,
+                const struct pb_tz *tz, struct pb_cdr *out, char *err,
+                size_t errlen);
+/* A PBX time: Unix seconds, or Y/M/D, M/D/Y or D/M/Y (per `order`; '/' or
+ * '-') then H:MM[:SS] with an optional AM/PM, in `tz` (NULL: UTC). */
+int gw_pbx_time_parse(const char *text, enum gw_date_order order,
+                      const struct pb_tz *tz, int64_t *out);
+/* Whether a recording reference can be used as a file name. */
+bool gw_recording_name_valid(const char *name);
 
 #endif
