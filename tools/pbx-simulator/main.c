@@ -29,6 +29,7 @@ struct options {
   char tls_cert[4096];
   char tls_key[4096];
   bool quiet;
+  long ws_idle_timeout;
   bool help;
 };
 
@@ -82,6 +83,8 @@ static const struct flag flags[] = {
      "serve HTTPS with this PEM certificate (with --tls-key)"},
     {"tls-key", K_STRING, STR(tls_key), 0, 0, "FILE", "",
      "PEM private key of --tls-cert"},
+    {"ws-idle-timeout", K_LONG, OPT(ws_idle_timeout), 0, 1, 3600, "SECONDS",
+     "60", "close a WebSocket after this long without a client message"},
     {"quiet", K_BOOL, OPT(quiet), 0, 0, 0, NULL, NULL,
      "do not print a line per Open API request"},
     {"help", K_BOOL, OPT(help), 0, 0, 0, NULL, NULL, "print this help"},
@@ -324,7 +327,9 @@ int main(int argc, char **argv) {
   sim.dir = sim_dir_new((unsigned)o.extensions);
   sim.log = sim_log_new(SIM_LOG_MAX);
   sim.calls = sim_calls_new();
-  if (!sim.state || !sim.tokens || !sim.dir || !sim.log || !sim.calls) {
+  sim.ws = sim_ws_new(sim.tokens, o.ws_idle_timeout);
+  if (!sim.state || !sim.tokens || !sim.dir || !sim.log || !sim.calls ||
+      !sim.ws) {
     fprintf(stderr, "pbx-simulator: out of memory\n");
     goto out;
   }
@@ -358,7 +363,9 @@ int main(int argc, char **argv) {
     ;
   rc = 0;
 out:
+  sim_ws_shutdown(sim.ws); /* every upgraded socket closed before MHD stops */
   sim_http_stop(srv);
+  sim_ws_free(sim.ws);
   free(cert);
   free(key);
   sim_calls_free(sim.calls);

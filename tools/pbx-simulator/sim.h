@@ -309,6 +309,7 @@ struct sim {
   struct sim_dir *dir;
   struct sim_log *log;
   struct sim_calls *calls;
+  struct sim_ws *ws;
 };
 
 /* ---- sim_http.c: daemon, routing table, request lifecycle ---- */
@@ -321,6 +322,9 @@ struct sim_reply {
   json_t *json;     /* owned; sent as application/json */
   const char *text; /* static text/html body when json is NULL */
   const char *allow;
+  bool upgrade;           /* 101: the connection becomes a WebSocket */
+  char ws_accept[32];     /* Sec-WebSocket-Accept of an upgrade */
+  const char *ws_version; /* Sec-WebSocket-Version of a 426 */
 };
 
 typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req,
@@ -337,6 +341,7 @@ void sim_http_stop(struct sim_server *srv);
 /* Accessors handlers use; strings lent until the request completes. */
 const char *sim_request_arg(struct sim_request *req, const char *name);
 const char *sim_request_body(struct sim_request *req, size_t *len);
+const char *sim_request_header(struct sim_request *req, const char *name);
 
 /* Open API envelopes. */
 void sim_reply_success(struct sim_reply *out, json_t *extra);
@@ -368,6 +373,35 @@ void sim_api_cdr_list(struct sim *sim, struct sim_request *req,
                       struct sim_reply *out);
 void sim_api_cdr_search(struct sim *sim, struct sim_request *req,
                         struct sim_reply *out);
+
+/* ---- sim_ws.c: the WebSocket event feed (GET subscribe) ---- */
+
+struct sim_ws;
+
+/* Releases an upgraded connection (sim_http.c closes it through MHD). */
+typedef void (*sim_ws_close_fn)(void *ctx);
+
+struct sim_ws *sim_ws_new(struct sim_tokens *tokens, long idle_timeout_s);
+/* Ends every session and waits for them; before the HTTP daemon stops. */
+void sim_ws_shutdown(struct sim_ws *ws);
+void sim_ws_free(struct sim_ws *ws);
+/* Sec-WebSocket-Accept of a client key; -1 when the key is not the Base64
+ * of 16 bytes. out >= 29. */
+int sim_ws_accept_key(const char *key, char *out, size_t size);
+/* Serves an upgraded socket on a thread of its own: extra holds bytes read
+ * past the request; token is the access token the connection lives on. */
+int sim_ws_serve(struct sim_ws *ws, int fd, const char *extra, size_t extra_len,
+                 const char *token, sim_ws_close_fn done, void *done_ctx);
+/* Sends text to every session subscribed to event type. */
+void sim_ws_broadcast(struct sim_ws *ws, int type, const char *text);
+/* Closes every connection at once, without a close frame; how many. */
+size_t sim_ws_drop_all(struct sim_ws *ws);
+void sim_ws_set_refuse(struct sim_ws *ws, bool refuse, unsigned status);
+bool sim_ws_refusing(struct sim_ws *ws, unsigned *status);
+void sim_ws_set_idle_timeout(struct sim_ws *ws, long seconds);
+json_t *sim_ws_status(struct sim_ws *ws);
+void sim_api_subscribe(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
 
 /* ---- sim_control.c: the /sim/ control API ---- */
 
@@ -407,5 +441,11 @@ void sim_ctl_call_hangup(struct sim *sim, struct sim_request *req,
                          struct sim_reply *out);
 void sim_ctl_cdrs_add(struct sim *sim, struct sim_request *req,
                       struct sim_reply *out);
+void sim_ctl_ws(struct sim *sim, struct sim_request *req,
+                struct sim_reply *out);
+void sim_ctl_ws_drop(struct sim *sim, struct sim_request *req,
+                     struct sim_reply *out);
+void sim_ctl_ws_refuse(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
 
 #endif

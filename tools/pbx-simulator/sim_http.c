@@ -44,6 +44,7 @@ static const struct route routes[] = {
     API("POST", "extension/update", true, sim_api_extension_update),
     API("GET", "cdr/list", true, sim_api_cdr_list),
     API("GET", "cdr/search", true, sim_api_cdr_search),
+    API("GET", "subscribe", true, sim_api_subscribe),
     CTL("GET", "requests", sim_ctl_requests),
     CTL("POST", "requests/clear", sim_ctl_requests_clear),
     CTL("GET", "stats", sim_ctl_stats),
@@ -62,6 +63,9 @@ static const struct route routes[] = {
     CTL("POST", "calls/unhold", sim_ctl_call_unhold),
     CTL("POST", "calls/hangup", sim_ctl_call_hangup),
     CTL("POST", "cdrs", sim_ctl_cdrs_add),
+    CTL("GET", "ws", sim_ctl_ws),
+    CTL("POST", "ws/drop", sim_ctl_ws_drop),
+    CTL("POST", "ws/refuse", sim_ctl_ws_refuse),
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -99,6 +103,10 @@ struct sim_server {
 
 const char *sim_request_arg(struct sim_request *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *sim_request_header(struct sim_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 const char *sim_request_body(struct sim_request *req, size_t *len) {
@@ -329,6 +337,39 @@ static void log_request(struct sim *sim, struct sim_request *req,
             rec.has_errcode ? rec.errcode : 0L);
 }
 
+/* ---- WebSocket upgrades: sim_ws.c speaks the protocol on the socket ---- */
+
+static void ws_release(void *ctx) {
+  MHD_upgrade_action(ctx, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls,
+                        const char *extra, size_t extra_len, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh) {
+  struct sim *sim = cls;
+  const char *token =
+      MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "access_token");
+
+  (void)req_cls;
+  if (sim_ws_serve(sim->ws, sock, extra, extra_len, token ? token : "",
+                   ws_release, urh) != 0)
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static enum MHD_Result send_upgrade(struct sim *sim, struct sim_request *req,
+                                    const struct sim_reply *reply) {
+  struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, sim);
+  enum MHD_Result rc;
+
+  if (resp == NULL)
+    return MHD_NO;
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+  MHD_add_response_header(resp, "Sec-WebSocket-Accept", reply->ws_accept);
+  rc = MHD_queue_response(req->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+  MHD_destroy_response(resp);
+  return rc;
+}
+
 static enum MHD_Result send_reply(struct sim_request *req,
                                   struct sim_reply *reply) {
   struct MHD_Response *resp;
@@ -357,6 +398,8 @@ static enum MHD_Result send_reply(struct sim_request *req,
   }
   if (reply->allow != NULL)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+  if (reply->ws_version != NULL)
+    MHD_add_response_header(resp, "Sec-WebSocket-Version", reply->ws_version);
   /* The PBX closes the TCP connection after each Open API response. */
   if (req->area == AREA_OPENAPI)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -415,7 +458,7 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
   }
   log_request(sim, req, path, method, &reply);
   leave(sim, req);
-  rc = send_reply(req, &reply);
+  rc = reply.upgrade ? send_upgrade(sim, req, &reply) : send_reply(req, &reply);
   json_decref(reply.json);
   return rc;
 }
@@ -563,7 +606,7 @@ struct sim_server *sim_http_start(struct sim *sim, const char *host,
   /* A thread per connection: --latency-ms sleeps in the handler and must
    * not hold up other requests. */
   flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-          MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+          MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
   if (ipv6)
     flags |= MHD_USE_IPv6;
   if (tls_cert != NULL) {
