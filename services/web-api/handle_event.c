@@ -114,6 +114,12 @@ void web_handle_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
   char actor_copy[PB_TEXT_MAX];
   pb_strlcpy(actor_copy, actor, sizeof actor_copy);
   web_sse_publish(w, kind, json_incref(ev));
+  /* A finished call is kept by call-log (GET /api/calls), not twice here:
+   * the audit log stays who changed what. */
+  if (strcmp(kind, "cdr") == 0) {
+    json_decref(ev);
+    return;
+  }
   web_audit_add(w, kind, str_or(ev, "site", ""), str_or(ev, "ext", ""),
                 actor_copy, text, json_incref(ev));
   json_decref(ev);

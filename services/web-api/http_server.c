@@ -96,6 +96,12 @@ static void add_common_headers(struct MHD_Response *resp,
     MHD_add_response_header(resp, "Content-Encoding", "gzip");
   if (r->gzip || r->vary_encoding)
     MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+  if (r->accept_ranges)
+    MHD_add_response_header(resp, "Accept-Ranges", "bytes");
+  if (r->content_range[0])
+    MHD_add_response_header(resp, "Content-Range", r->content_range);
+  if (r->disposition[0])
+    MHD_add_response_header(resp, "Content-Disposition", r->disposition);
 }
 
 /* Builds the libmicrohttpd response (body, headers) and empties `r`. */
@@ -525,6 +531,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     unlink_suspended(w, wc);
     if (wc->wait)
       web_command_detach(wc);
+    web_calls_detach(wc);
     web_pw_job_detach(wc);
     if (wc->resp) {
       web_response_cleanup(wc->resp);

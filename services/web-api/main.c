@@ -32,6 +32,8 @@ static const struct {
     {PB_TOPIC_SVC_ALL(PB_SVC_AVAILABILITY), web_handle_availability},
     {PB_TOPIC_SITE_ALL(PB_SITE_STATUS), web_handle_site_status},
     {PB_TOPIC_SVC_ALL(PB_SVC_PUBKEY), web_handle_pubkey},
+    {PB_TOPIC_EXT_ALL(PB_EXT_CALL), web_handle_call},
+    {PB_TOPIC_SITE_ALL(PB_SITE_CALLS), web_handle_site_calls},
     {PB_TOPIC_EVENTS_ALL, web_handle_event},
 };
 
@@ -116,6 +118,7 @@ out:
   pb_bus_free(svc.bus);
   svc.bus = NULL;
   web_command_cleanup(&w);
+  web_calls_cleanup(&w);
   web_audit_cleanup(&w);
   web_sse_cleanup(&w);
   web_webhook_cleanup(&w);

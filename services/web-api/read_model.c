@@ -1,5 +1,6 @@
 /* web-api's read model: the latest directory, schedule, desired, state,
- * override and planning of every extension and the availability of every
+ * override, planning and call state of every extension, the calls in
+ * progress of every site and the availability of every
  * service, rebuilt from the broker's retained messages at each start
  * (docs/topics.md) by the bus handlers (handle_ext.c, handle_site.c,
  * handle_availability.c), and its JSON shape. */
@@ -60,7 +61,8 @@ int web_model_init(struct web *w) {
   w->exts = pb_map_new();
   w->services = pb_map_new();
   w->sites = pb_map_new();
-  if (!w->exts || !w->services || !w->sites)
+  w->site_calls = pb_map_new();
+  if (!w->exts || !w->services || !w->sites || !w->site_calls)
     return -1;
   return 0;
 }
@@ -72,6 +74,7 @@ void web_model_cleanup(struct web *w) {
     json_decref(e->desired);
     json_decref(e->state);
     json_decref(e->override);
+    json_decref(e->call);
     free(e->schedule);
     free(e);
   }
@@ -89,6 +92,11 @@ void web_model_cleanup(struct web *w) {
     json_decref(j);
   pb_map_free(w->sites);
   w->sites = NULL;
+  pos = 0;
+  while (w->site_calls && (j = pb_map_next(w->site_calls, &pos, NULL)))
+    json_decref(j);
+  pb_map_free(w->site_calls);
+  w->site_calls = NULL;
 }
 
 static int cmp_ext(const void *a, const void *b) {
@@ -159,5 +167,7 @@ json_t *web_ext_json(const struct web_ext *e) {
   json_object_set_new(j, "pbx", p);
   json_object_set_new(j, "override",
                       e->override ? json_incref(e->override) : json_null());
+  /* R/ext/<site>/<ext>/call as published (checked by handle_call.c). */
+  json_object_set_new(j, "call", e->call ? json_incref(e->call) : json_null());
   return j;
 }

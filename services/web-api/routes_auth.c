@@ -123,10 +123,12 @@ void web_post_logout(struct web *w, const struct web_request *req,
 
 void web_get_session(struct web *w, const struct web_request *req,
                      struct web_response *resp) {
-  (void)w;
   json_t *out = json_pack("{s:s,s:s,s:s}", "user", req->auth.user, "role",
                           web_role_name(req->auth.role), "via",
                           req->auth.by_cookie ? "session" : "token");
+  /* Whose calls a readonly user sees and places (user_exts.c). */
+  json_object_set_new(out, "extensions",
+                      web_user_extensions(w, req->auth.user));
   json_object_set_new(out, "csrf_token",
                       req->auth.by_cookie ? json_string(req->auth.csrf)
                                           : json_null());
@@ -147,6 +149,10 @@ void web_get_users(struct web *w, const struct web_request *req,
     pb_json_set_time_tz(u, "password_changed_at", pb_stmt_int(st, 3), w->tz);
     json_array_append_new(arr, u);
   }
+  size_t i;
+  json_t *u;
+  json_array_foreach(arr, i, u) json_object_set_new(
+      u, "extensions", web_user_extensions(w, pb_json_str(u, "name")));
   web_reply_json(resp, 200, json_pack("{s:o}", "users", arr));
 }
 
@@ -220,6 +226,8 @@ void web_delete_user(struct web *w, const struct web_request *req,
     return;
   }
   web_auth_revoke_user(w, name, NULL, true);
+  if (web_user_extensions_clear(w, name))
+    pb_warn("the extensions of removed user '%s' stay in web-api.db", name);
   web_audit_add(w, "user", "", "", req->auth.user, "removed a user",
                 json_pack("{s:s}", "name", name));
   web_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));

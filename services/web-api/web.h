@@ -50,6 +50,7 @@ struct web_ext {
   json_t *override;
   char *schedule;           /* the raw schedule payload (compact), owned */
   char prev_pbx_status[32]; /* the PBX status before the last change */
+  json_t *call;             /* last R/.../call (checked), owned; NULL none */
 };
 
 /* ---- read model (read_model.c) ---- */
@@ -81,6 +82,11 @@ void web_handle_availability(struct pb_bus *bus, const struct pb_bus_msg *msg,
                              void *ud);
 void web_handle_pubkey(struct pb_bus *bus, const struct pb_bus_msg *msg,
                        void *ud);
+/* R/ext/+/+/call, R/site/+/calls (handle_call.c) */
+void web_handle_call(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                     void *ud);
+void web_handle_site_calls(struct pb_bus *bus, const struct pb_bus_msg *msg,
+                           void *ud);
 /* R/events/+ */
 void web_handle_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
                       void *ud);
@@ -234,15 +240,16 @@ struct web_conn {
   void *conn;         /* the server's connection: only http_server.c reads it */
   struct pb_buf body; /* the request body, capped at WEB_MAX_BODY_BYTES */
   bool too_big;
-  struct web_auth auth;         /* who sends it, read from the head */
-  struct web_response *refusal; /* decided from the head, sent after the
-                                   body (thrown away); owned */
-  bool suspended;               /* waiting for a deferred answer */
-  bool ready;                   /* the deferred answer is in resp */
-  struct web_response *resp;    /* the deferred answer, owned */
-  struct web_wait *wait;        /* the command it waits for (command.c) */
-  struct web_pw_job *pw_job;    /* the password check it waits for */
-  struct web_conn *next, *prev; /* the list of suspended requests */
+  struct web_auth auth;            /* who sends it, read from the head */
+  struct web_response *refusal;    /* decided from the head, sent after the
+                                      body (thrown away); owned */
+  bool suspended;                  /* waiting for a deferred answer */
+  bool ready;                      /* the deferred answer is in resp */
+  struct web_response *resp;       /* the deferred answer, owned */
+  struct web_wait *wait;           /* the command it waits for (command.c) */
+  struct web_pw_job *pw_job;       /* the password check it waits for */
+  struct web_calls_job *calls_job; /* a chain of requests (calls_job.c) */
+  struct web_conn *next, *prev;    /* the list of suspended requests */
 };
 
 struct web_request {
@@ -277,6 +284,9 @@ struct web_response {
   bool vary_encoding;        /* Vary: Accept-Encoding */
   bool deferred;             /* answered later (web_conn_finish) */
   bool sse;                  /* hand the connection to the event stream */
+  bool accept_ranges;        /* Accept-Ranges: bytes (recordings) */
+  char content_range[80];    /* Content-Range of a 206 */
+  char disposition[160];     /* Content-Disposition (downloads) */
   struct web_shared *shared; /* a prebuilt answer, lent by its cache */
 };
 
@@ -405,6 +415,23 @@ web_route_fn web_get_sources, web_post_sources, web_patch_source,
     web_delete_source, web_post_source_refresh, web_post_import, web_get_sites,
     web_get_settings, web_put_settings, web_post_sites, web_patch_site,
     web_delete_site, web_post_site_test;
+/* routes_calls.c, calls_export.c, calls_recording.c, user_exts.c: calls
+ * (call-log and yeastar-gateway) */
+web_route_fn web_get_calls, web_get_calls_stats, web_get_extension_calls,
+    web_post_calls, web_get_site_calls, web_get_recording,
+    web_get_site_recording, web_put_user_extensions;
+/* ?format=csv or Accept: text/csv */
+bool web_calls_wants_csv(const struct web_request *req);
+/* The CSV export of call-log's search `query` (taken): every page, up to
+ * WEB_CSV_MAX_ROWS rows (calls_export.c). */
+#define WEB_CSV_MAX_ROWS 100000
+void web_calls_export(struct web *w, const struct web_request *req,
+                      struct web_response *resp, json_t *query);
+/* A Range header's one "bytes=a-b" or "bytes=a-" (last -1); false for
+ * anything else (calls_recording.c). */
+bool web_parse_range(const char *h, int64_t *first, int64_t *last);
+/* One CSV cell (RFC 4180 quoting; a formula-looking cell prefixed with '). */
+PB_MUST_CHECK int web_csv_cell(struct pb_buf *b, const char *s);
 /* audit.c, metrics.c, sse.c, webhook.c, static_files.c */
 web_route_fn web_get_logs, web_get_stats, web_get_metrics, web_get_healthz,
     web_get_events, web_post_webhook, web_get_static;
@@ -425,6 +452,60 @@ struct web_bus_io {
                  void *done_ud);
   void *ud;
 };
+
+/* ---- the extensions a user account owns (user_exts.c) ----
+ * An admin sees and dials every call; a readonly user only its own
+ * extensions' (call log, statistics, recordings, click-to-call). */
+/* [{"site":..,"ext":..}, ...] of `user`; new reference (empty on error). */
+json_t *web_user_extensions(struct web *w, const char *user);
+/* Whether the request's user may see or dial the calls of site/ext. */
+bool web_may_use_ext(struct web *w, const struct web_auth *auth,
+                     const char *site, const char *ext);
+/* The user's extensions go with the account (DELETE /api/users). */
+PB_MUST_CHECK int web_user_extensions_clear(struct web *w, const char *user);
+
+/* ---- chains of requests to another service (calls_job.c): a CSV export
+ * pages through call-log's search, a recording is fetched chunk by chunk.
+ * Each step is one request; the HTTP request stays suspended meanwhile. */
+struct web_calls_job;
+/* `answer` is the service's response (NULL: silence after the timeout). */
+typedef void web_calls_step_fn(struct web_calls_job *job, const json_t *answer);
+struct web_calls_job {
+  struct web_calls_job *next, *prev;
+  struct web *w;
+  struct web_conn *wc; /* NULL once the HTTP request went away */
+  web_calls_step_fn *step;
+  void (*free_state)(void *state);
+  void *state; /* the route's own, freed with the job */
+  char service[64], action[64];
+  char actor[PB_ID_MAX];
+  enum web_role role; /* the actor's */
+  int timeout_ms;
+};
+/* A job for `req`: NULL (and a 503 in resp) when memory is gone. */
+struct web_calls_job *web_calls_job_new(struct web *w,
+                                        const struct web_request *req,
+                                        struct web_response *resp);
+/* Sends `request` (taken) to service/action; `step` gets the answer.
+ * 0, or an error code (the job is left as it was). */
+PB_MUST_CHECK int web_calls_job_send(struct web_calls_job *job,
+                                     const char *service, const char *action,
+                                     json_t *request, web_calls_step_fn *step);
+/* Ends the job with `resp` as the HTTP answer (dropped when the request
+ * went away) and frees it. */
+void web_calls_job_finish(struct web_calls_job *job, struct web_response *resp);
+/* Answers for a step that failed: 504 (silence), the service's refusal
+ * (400/404 with its message), or `fallback_status` with a message. */
+void web_calls_job_fail(struct web_calls_job *job, const json_t *answer);
+/* The HTTP request is now waiting for the job (resp deferred). */
+void web_calls_job_defer(struct web_calls_job *job, struct web_response *resp);
+void web_calls_job_free(struct web_calls_job *job);
+void web_calls_detach(struct web_conn *wc);
+void web_calls_cleanup(struct web *w);
+/* 504 when `service` is offline or the broker unreachable: true when it
+ * answered. */
+bool web_service_down(struct web *w, const char *service,
+                      struct web_response *resp);
 
 /* ---- commands on the bus (command.c) ---- */
 /* Sends `payload` to `topic` (an ext/... command) and answers the deferred
@@ -520,12 +601,14 @@ struct web {
   struct web_bus_io io; /* what the core sends */
   struct pb_tz *tz;
   const struct pb_config *cfg;
-  struct pb_store *store;      /* DATA_DIR/web-api.db */
-  struct pb_map *exts;         /* "site/number" -> web_ext */
-  struct pb_map *services;     /* service -> "online"/"offline" (strdup) */
-  struct pb_map *sites;        /* site -> last R/site/<site>/status (json_t) */
-  struct pb_map *service_keys; /* service -> struct pb_sealed_key */
-  void *httpd;                 /* the server: only http_server.c reads it */
+  struct pb_store *store;    /* DATA_DIR/web-api.db */
+  struct pb_map *exts;       /* "site/number" -> web_ext */
+  struct pb_map *services;   /* service -> "online"/"offline" (strdup) */
+  struct pb_map *sites;      /* site -> last R/site/<site>/status (json_t) */
+  struct pb_map *site_calls; /* site -> last R/site/<site>/calls (json_t) */
+  struct web_calls_job *calls_jobs; /* chains of requests in progress */
+  struct pb_map *service_keys;      /* service -> struct pb_sealed_key */
+  void *httpd; /* the server: only http_server.c reads it */
   struct pb_timer *http_timer;
   size_t max_body;
   int64_t started_at;

@@ -1,7 +1,7 @@
 /* web-api's own database, DATA_DIR/web-api.db: accounts, login sessions,
  * API tokens (only hashes of session ids and tokens are stored; a token
- * may expire) and the audit log. Everything else web-api shows is rebuilt
- * from the bus. */
+ * may expire), the extensions each account owns (its calls) and the audit
+ * log. Everything else web-api shows is rebuilt from the bus. */
 #include "pb/store.h"
 
 #include <stdio.h>
@@ -52,6 +52,12 @@ static const struct pb_migration migrations[] = {
     {3, "UPDATE audit SET data = json_object('kind', kind, 'too_large', "
         "json('true'), 'size', length(CAST(data AS BLOB))) "
         "WHERE length(CAST(data AS BLOB)) > 65536;"},
+    /* The extensions whose calls a readonly user may see and place. */
+    {4, "CREATE TABLE user_extensions ("
+        "  user TEXT NOT NULL,"
+        "  site TEXT NOT NULL,"
+        "  ext TEXT NOT NULL,"
+        "  PRIMARY KEY (user, site, ext));"},
 };
 
 int web_store_open(const struct pb_config *cfg, struct pb_store **out) {

@@ -146,6 +146,13 @@ FAKE_UNUSED static void fake_req_header(struct fake_req *f, const char *name,
     h->headers[h->nheaders++] = (struct fake_kv){name, value};
 }
 
+FAKE_UNUSED static void fake_req_query(struct fake_req *f, const char *key,
+                                       const char *value) {
+  struct fake_http *h = &f->http;
+  if (h->nquery < sizeof h->query / sizeof h->query[0])
+    h->query[h->nquery++] = (struct fake_kv){key, value};
+}
+
 FAKE_UNUSED static void fake_req_cleanup(struct fake_req *f) {
   web_response_cleanup(&f->resp);
   web_response_cleanup(&f->http.finished);
