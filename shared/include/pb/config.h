@@ -201,6 +201,18 @@ enum pb_config_type {
     "see docs/calendars.md).")                                                 \
   X(MAPPING_DEFAULT_STATUS, PB_CT_STRING, "do_not_disturb", 0, 0,              \
     "Status of calendar events no rule matches, or 'ignore'.")                 \
+  X(CALL_LOG_RETENTION_DAYS, PB_CT_INT, "365", 0, 36500,                       \
+    "Days call-log keeps a call, from when it rang (0: for ever).")            \
+  X(CALL_LOG_BACKFILL_SECONDS, PB_CT_INT, "900", 60, 86400,                    \
+    "How often call-log catches up from the PBX's CDR search (also at start, " \
+    "when the gateway comes back and when a site is ok again).")               \
+  X(CALL_LOG_BACKFILL_DAYS, PB_CT_INT, "7", 0, 3650,                           \
+    "How far back call-log's first catch-up of a site goes.")                  \
+  X(CALL_LOG_BACKFILL_OVERLAP_SECONDS, PB_CT_INT, "3600", 0, 86400,            \
+    "Each catch-up starts this long before the last one ended (a call's "      \
+    "record exists once it ended; the search is on ring time).")               \
+  X(CALL_LOG_BACKFILL_PAGE_SIZE, PB_CT_INT, "500", 1, 1000,                    \
+    "CDRs call-log asks the gateway for per page of a catch-up.")              \
   X(CLOCK_OFFSET_MS, PB_CT_INT, "0", -315360000000LL, 315360000000LL,          \
     "Testing only: run the clock this many ms ahead of the system's.")
 
