@@ -504,3 +504,47 @@ int gw_pbx_time_parse(const char *text, enum gw_date_order order,
 bool gw_recording_name_valid(const char *name);
 
 #endif
+/* The site a request names ("site"; may be left out when the gateway
+ * serves one); NULL with the reason in err. */
+struct gw_site *gw_request_site(struct gw *gw, const json_t *req, char *err,
+                                size_t errlen);
+/* The bus requests of docs/topics.md. Each answers `reply` (deferred)
+ * exactly once, through gw->io.reply, now or when the PBX has answered. */
+#define GW_CDR_PAGE_DEFAULT 500
+#define GW_CDR_PAGE_MAX 1000
+/* cdr/search {site, start, end, page, page_size} -> {site, page,
+ * page_size, total, skipped, cdrs}: one page of the PBX's cdr/search,
+ * records it cannot read skipped (logged, counted). */
+void gw_cdr_search(struct gw *gw, const json_t *req,
+                   struct pb_bus_reply *reply);
+/* A dial not sent within this time (a PBX that does not answer) is
+ * dropped: the call is not placed minutes later. */
+#define GW_DIAL_WAIT_MS 15000
+/* call/dial {site, ext, number, by} -> {site, ext, number, call_id}. */
+void gw_dial(struct gw *gw, const json_t *req, struct pb_bus_reply *reply);
+/* recording/get {site, recording, offset, max_bytes} -> {site, recording,
+ * content_type, size, offset, data (base64)}. */
+#define GW_RECORDING_CHUNK_MAX (4 * 1024 * 1024)
+void gw_recording_get(struct gw *gw, const json_t *req,
+                      struct pb_bus_reply *reply);
+/* RECORDINGS_DIR, RECORDINGS_RETENTION_DAYS, RECORDINGS_CACHE_MB and
+ * PBX_DATE_ORDER from gw->cfg (defaults when NULL); the retention sweep
+ * when recordings are stored. */
+int gw_calls_start(struct gw *gw);
+/* The same with the values given (unit tests): dir "" keeps recordings in
+ * memory only. */
+int gw_recordings_init(struct gw *gw, const char *dir, int64_t retention_days,
+                       int64_t cache_mb);
+/* Removes recordings older than the retention (hourly, from a timer). */
+void gw_recordings_sweep(struct gw *gw);
+/* Drops downloads under way (their requests are answered with an error)
+ * and the cached recordings. */
+void gw_calls_stop(struct gw *gw);
+/* handle_call.c: the rows of handle_site.c's action table. */
+void gw_on_cdr_search(struct pb_bus *bus, const char *action, json_t *req,
+                      struct pb_bus_reply *reply, void *ud);
+void gw_on_call_dial(struct pb_bus *bus, const char *action, json_t *req,
+                     struct pb_bus_reply *reply, void *ud);
+void gw_on_recording_get(struct pb_bus *bus, const char *action, json_t *req,
+                         struct pb_bus_reply *reply, void *ud);
+

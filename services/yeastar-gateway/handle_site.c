@@ -223,6 +223,11 @@ int gw_requests_register(struct gw *gw) {
       {PB_ACTION_SITE_LIST, on_list},
       {PB_ACTION_SITE_TEST, on_test},
       {PB_ACTION_DIRECTORY_REFRESH, on_directory_refresh},
+      {PB_ACTION_CDR_SEARCH, gw_on_cdr_search},
+      {PB_ACTION_CALL_DIAL, gw_on_call_dial},
+      {PB_ACTION_RECORDING_GET, gw_on_recording_get},
   };
+  if (!gw->recordings && gw_calls_start(gw))
+    return PB_ECONFIG;
   return pb_bus_serve_table(gw->bus, table, PB_BUS_ACTIONS(table), gw);
 }

@@ -330,3 +330,135 @@ int gw_cdr_from_pbx(const struct gw *gw, const char *site, const json_t *pbx,
                     struct pb_cdr *out, char *err, size_t errlen) {
   return gw_cdr_read(site, pbx, gw->date_order, gw->tz, out, err, errlen);
 }
+
+/* ---- cdr/search on the bus -> the PBX's cdr/search ---- */
+
+struct gw_site *gw_request_site(struct gw *gw, const json_t *req, char *err,
+                                size_t errlen) {
+  const json_t *v = json_object_get(req, "site");
+  if (v && !json_is_string(v)) {
+    snprintf(err, errlen, "field 'site' must be a string");
+    return NULL;
+  }
+  const char *name = json_string_value(v);
+  struct gw_site *s = name ? gw_site_find(gw, name) : gw->sites;
+  if (s && (name || !s->next))
+    return s;
+  if (name)
+    snprintf(err, errlen, "no site '%.64s'", name);
+  else if (!gw->sites)
+    snprintf(err, errlen, "this gateway serves no PBX site");
+  else
+    snprintf(err, errlen,
+             "field 'site' is required (this gateway serves several sites)");
+  return NULL;
+}
+
+struct search {
+  struct gw *gw;
+  struct pb_bus_reply *reply;
+  int64_t page, page_size;
+};
+
+static void on_search(struct gw_site *s, int err, const char *errmsg,
+                      json_t *resp, void *ud) {
+  struct search *q = ud;
+  char why[400];
+  if (err) {
+    snprintf(why, sizeof why, "site %s: %s", s->name,
+             err == PB_ESTATE ? "the site stopped" : errmsg);
+    pb_warn("cdr/search: %s", why);
+    gw_reply_error(q->gw, q->reply, why, NULL);
+    free(q);
+    return;
+  }
+  const json_t *data = json_object_get(resp, "data");
+  json_t *cdrs = json_array();
+  int64_t skipped = 0;
+  size_t i;
+  const json_t *item;
+  json_array_foreach(data, i, item) {
+    struct pb_cdr c;
+    if (gw_cdr_from_pbx(q->gw, s->name, item, &c, why, sizeof why)) {
+      /* One record the contract cannot hold does not lose the others. */
+      pb_warn("site %s: cdr/search: a record skipped: %s", s->name, why);
+      skipped++;
+      continue;
+    }
+    json_array_append_new(cdrs, pb_cdr_to_json(&c, q->gw->tz));
+  }
+  const json_t *total = json_object_get(resp, "total_number");
+  gw_reply_ok(q->gw, q->reply,
+              json_pack("{s:s,s:I,s:I,s:I,s:I,s:o}", "site", s->name, "page",
+                        (json_int_t)q->page, "page_size",
+                        (json_int_t)q->page_size, "total",
+                        (json_int_t)(json_is_integer(total)
+                                         ? json_integer_value(total)
+                                         : (json_int_t)json_array_size(cdrs)),
+                        "skipped", (json_int_t)skipped, "cdrs", cdrs));
+  free(q);
+}
+
+/* Times go to the PBX as Unix seconds, which the guide accepts besides its
+ * display format: no guess about the PBX's date order or zone. One bus page
+ * is one PBX page (at most 1000 records of the PBX's 10,000). */
+void gw_cdr_search(struct gw *gw, const json_t *req,
+                   struct pb_bus_reply *reply) {
+  char err[300];
+  int64_t start = -1, end = -1, page = 1, page_size = GW_CDR_PAGE_DEFAULT;
+  struct gw_site *s = gw_request_site(gw, req, err, sizeof err);
+  if (!s)
+    goto refuse;
+  if (pb_json_get_time(req, "start", false, &start, err, sizeof err) ||
+      pb_json_get_time(req, "end", false, &end, err, sizeof err))
+    goto refuse;
+  int rc = pb_json_get_int(req, "page", false, &page, err, sizeof err);
+  if (rc && rc != PB_ENOTFOUND)
+    goto refuse;
+  rc = pb_json_get_int(req, "page_size", false, &page_size, err, sizeof err);
+  if (rc && rc != PB_ENOTFOUND)
+    goto refuse;
+  if (page < 1 || page > 1000000) {
+    snprintf(err, sizeof err, "field 'page' must be 1 to 1000000");
+    goto refuse;
+  }
+  if (page_size < 1 || page_size > GW_CDR_PAGE_MAX) {
+    snprintf(err, sizeof err, "field 'page_size' must be 1 to %d",
+             GW_CDR_PAGE_MAX);
+    goto refuse;
+  }
+  if (start >= 0 && end >= 0 && end < start) {
+    snprintf(err, sizeof err, "field 'end' is before 'start'");
+    goto refuse;
+  }
+  char query[160];
+  int n = snprintf(query, sizeof query, "page=%lld&page_size=%lld",
+                   (long long)page, (long long)page_size);
+  if (start >= 0)
+    n += snprintf(query + n, sizeof query - (size_t)n, "&start_time=%lld",
+                  (long long)start);
+  if (end >= 0)
+    snprintf(query + n, sizeof query - (size_t)n, "&end_time=%lld",
+             (long long)end);
+  struct search *q = malloc(sizeof *q);
+  if (!q) {
+    snprintf(err, sizeof err, "out of memory");
+    goto refuse;
+  }
+  *q = (struct search){
+      .gw = gw, .reply = reply, .page = page, .page_size = page_size};
+  struct gw_request r = {.method = "GET",
+                         .endpoint = "cdr/search",
+                         .query = query,
+                         .cb = on_search,
+                         .ud = q};
+  if (gw_pbx_submit(s, &r)) {
+    free(q);
+    snprintf(err, sizeof err, "site %s: the request could not be queued",
+             s->name);
+    goto refuse;
+  }
+  return;
+refuse:
+  gw_reply_error(gw, reply, err, NULL);
+}

@@ -121,6 +121,18 @@ enum pb_config_type {
   X(WEB_MAX_BODY_BYTES, PB_CT_INT, "1048576", 1024, 67108864,                  \
     "Largest request body web-api accepts.")                                   \
   X(WEB_ADMIN_PASSWORD, PB_CT_SECRET, "", 0, 0,                                \
+  X(PBX_DATE_ORDER, PB_CT_STRING, "mdy", 0, 0,                                 \
+    "How the PBX shows dates (System > Date and Time > Display Format), for "  \
+    "CDR times without a Unix timestamp: mdy or dmy (year first is always "    \
+    "read).")                                                                  \
+  X(RECORDINGS_DIR, PB_CT_STRING, "", 0, 0,                                    \
+    "Folder where yeastar-gateway keeps the call recordings it fetched from "  \
+    "the PBX, one sub-folder per site (empty: none kept on disk).")            \
+  X(RECORDINGS_RETENTION_DAYS, PB_CT_INT, "90", 1, 3650,                       \
+    "Days a recording stays in RECORDINGS_DIR after it was fetched.")          \
+  X(RECORDINGS_CACHE_MB, PB_CT_INT, "64", 0, 1024,                             \
+    "Without RECORDINGS_DIR: memory kept for recently fetched recordings, so " \
+    "the chunks of one listen fetch it once.")                                 \
     "Password of the 'admin' account web-api creates on first start (empty: "  \
     "generated and printed once).")                                            \
   X(WEB_SESSION_HOURS, PB_CT_INT, "12", 1, 720,                                \
