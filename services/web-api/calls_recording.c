@@ -115,6 +115,19 @@ static void chunk_answered(struct web_calls_job *job, const json_t *answer) {
     reply(job, 404, "recording not found");
     return;
   }
+  /* A range that starts past the end: the gateway says so with the size
+   * ("field 'offset' is past the end of the recording (N bytes)"). */
+  const char *past = error ? strstr(error, "past the end") : NULL;
+  if (past && l->ranged) {
+    const char *paren = strrchr(error, '(');
+    long long size = paren ? strtoll(paren + 1, NULL, 10) : -1;
+    struct web_response r = {.status = 200};
+    web_reply_error(&r, 416, "%s", error);
+    if (size >= 0)
+      snprintf(r.content_range, sizeof r.content_range, "bytes */%lld", size);
+    web_calls_job_finish(job, &r);
+    return;
+  }
   if (!status || strcmp(status, "ok") != 0) {
     web_calls_job_fail(job, answer);
     return;

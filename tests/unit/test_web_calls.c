@@ -680,6 +680,16 @@ static void recording(void) {
   CHECK_STR(f.http.finished.content_range, "bytes */20");
   fake_req_cleanup(&f);
   CHECK_INT(audit_rows("recording"), listens + 2); /* root's listen */
+  /* Past the end as the gateway says it: 416 too. */
+  req_as(&f, "root", "GET", "/api/calls/hq/17.5/recording");
+  fake_req_header(&f, "Range", "bytes=50-");
+  web_route(&w, &f.req, &f.resp);
+  answer(cdr_answer("201", "r.wav"));
+  answer("{\"status\":\"error\",\"error\":\"field 'offset' is past the "
+         "end of the recording (20 bytes)\"}");
+  CHECK_INT(f.http.finished.status, 416);
+  CHECK_STR(f.http.finished.content_range, "bytes */20");
+  fake_req_cleanup(&f);
   /* Another's call: 403 before any byte is asked. */
   int asked = nsent;
   req_as(&f, "bob", "GET", "/api/calls/hq/17.5/recording");
