@@ -1,11 +1,12 @@
 /* Home Assistant MQTT discovery (home-assistant.io/integrations/mqtt,
- * "Device discovery payload"; select.mqtt, sensor.mqtt, button.mqtt for the
- * keys): one device per PBX extension, published retained on
- * <prefix>/device/<object_id>/config, with a select that sets an override,
- * a sensor for the status the PBX shows, a sensor for the cause and a
- * button that clears the override. An empty retained config removes the
- * device when the extension leaves the PBX directory. docs/topics.md shows
- * a full payload. */
+ * "Device discovery payload"; select.mqtt, sensor.mqtt, binary_sensor.mqtt,
+ * button.mqtt for the keys): one device per PBX extension, published
+ * retained on <prefix>/device/<object_id>/config, with a select that sets
+ * an override, a sensor for the status the PBX shows, a sensor for the
+ * cause, a binary sensor "on a call" and a sensor for the call state (both
+ * from yeastar-gateway's call topic), and a button that clears the
+ * override. An empty retained config removes the device when the extension
+ * leaves the PBX directory. docs/topics.md shows a full payload. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "pb/log.h"
 #include "pb/loop.h"
 #include "pb/map.h"
+#include "pb/payload_call.h"
 #include "pb/topics.h"
 #include "sched.h"
 
@@ -43,6 +45,12 @@ static void on_pace(struct pb_loop *loop, struct pb_timer *t, void *ud);
 
 static const char *const causes[] = {"override", "schedule", "default",
                                      "planning_off"};
+
+/* ON (binary_sensor's default payload_on) for a phone that rings, dials,
+ * talks or holds. */
+#define ON_CALL_TEMPLATE                                                       \
+  "{{ 'ON' if value_json.state in ['ringing', 'dialing', 'talking', "          \
+  "'hold'] else 'OFF' }}"
 
 /* A Jinja dictionary literal; JSON strings are valid Jinja strings. */
 static void append_map(char *buf, size_t len, bool value_to_label) {
@@ -240,6 +248,31 @@ json_t *sched_ha_config(const struct sched_ha *ha, const struct sched_ext *e) {
   json_object_set_new(c, "json_attributes_topic",
                       ext_topic(ha, e, PB_EXT_DESIRED));
   json_object_set_new(cmps, "cause", c);
+
+  /* What the phone is doing (yeastar-gateway's R/ext/<site>/<ext>/call):
+   * "on a call" while it rings, dials, talks or holds; the state itself. */
+  c = component("binary_sensor", id, "on_call", "On a call",
+                "mdi:phone-in-talk");
+  json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_CALL));
+  json_object_set_new(c, "value_template", json_string(ON_CALL_TEMPLATE));
+  json_object_set_new(c, "availability", availability(ha, PB_SERVICE_GATEWAY));
+  json_object_set_new(cmps, "on_call", c);
+
+  c = component("sensor", id, "call_state", "Call state", "mdi:phone");
+  json_object_set_new(c, "state_topic", ext_topic(ha, e, PB_EXT_CALL));
+  json_object_set_new(c, "value_template",
+                      json_string("{{ value_json.state }}"));
+  json_object_set_new(c, "device_class", json_string("enum"));
+  opts = json_array();
+  for (int i = PB_CALL_IDLE; i <= PB_CALL_HOLD; i++)
+    json_array_append_new(
+        opts, json_string(pb_call_state_name((enum pb_call_state)i)));
+  json_object_set_new(c, "options", opts);
+  /* since, call_id, direction, peer, trunk, registered devices. */
+  json_object_set_new(c, "json_attributes_topic",
+                      ext_topic(ha, e, PB_EXT_CALL));
+  json_object_set_new(c, "availability", availability(ha, PB_SERVICE_GATEWAY));
+  json_object_set_new(cmps, "call_state", c);
 
   c = component("button", id, "clear_override", "Clear override",
                 "mdi:account-cancel");

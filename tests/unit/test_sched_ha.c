@@ -1,14 +1,15 @@
 /* Home Assistant MQTT discovery (ha_discovery.c): the device payload key for
  * key against the keys home-assistant.io documents for device discovery,
- * select, sensor and button; the labels and templates; removal; and the
- * paced publication of every device. */
+ * select, sensor, binary_sensor and button; the labels and templates; removal;
+ * and the paced publication of every device. */
 #include <stdio.h>
 
 #include "pb/presence.h"
 #include "test_sched_fake.h"
 
 /* From home-assistant.io: integrations/mqtt (device discovery payload,
- * origin, availability) and select.mqtt, sensor.mqtt, button.mqtt. */
+ * origin, availability) and select.mqtt, sensor.mqtt, binary_sensor.mqtt,
+ * button.mqtt. */
 static const char *const top_keys[] = {
     "device",     "origin",      "availability",  "availability_mode", "qos",
     "components", "state_topic", "command_topic", "encoding",          NULL};
@@ -64,6 +65,17 @@ static const char *const sensor_keys[] = {"device_class",
                                           "unit_of_measurement",
                                           "value_template",
                                           NULL};
+static const char *const binary_sensor_keys[] = {"device_class",
+                                                 "expire_after",
+                                                 "force_update",
+                                                 "off_delay",
+                                                 "payload_available",
+                                                 "payload_not_available",
+                                                 "payload_off",
+                                                 "payload_on",
+                                                 "state_topic",
+                                                 "value_template",
+                                                 NULL};
 static const char *const button_keys[] = {"command_template",
                                           "command_topic",
                                           "device_class",
@@ -148,7 +160,7 @@ static void payload_key_for_key(void) {
   keys_documented(av, avail_keys, NULL, "availability");
   CHECK_STR(str(av, "topic"), "presence/svc/scheduler/availability");
   json_t *cmps = json_object_get(j, "components");
-  CHECK_INT(json_object_size(cmps), 4);
+  CHECK_INT(json_object_size(cmps), 6);
   const char *key;
   json_t *c;
   json_object_foreach(cmps, key, c) {
@@ -159,7 +171,9 @@ static void payload_key_for_key(void) {
                              : strcmp(p, "select") == 0 ? select_keys
                              : strcmp(p, "sensor") == 0 ? sensor_keys
                              : strcmp(p, "button") == 0 ? button_keys
-                                                        : NULL;
+                             : strcmp(p, "binary_sensor") == 0
+                                 ? binary_sensor_keys
+                                 : NULL;
     CHECK(own != NULL);
     keys_documented(c, common_keys, own, key);
   }
@@ -186,6 +200,31 @@ static void payload_key_for_key(void) {
   CHECK_STR(str(cause, "state_topic"), "presence/ext/main/2000/desired");
   CHECK_STR(str(cause, "device_class"), "enum");
   CHECK_INT(json_array_size(json_object_get(cause, "options")), 4);
+  /* The phone's call (yeastar-gateway): on a call, and which state. */
+  json_t *on = json_object_get(cmps, "on_call");
+  CHECK_STR(str(on, "platform"), "binary_sensor");
+  CHECK_STR(str(on, "state_topic"), "presence/ext/main/2000/call");
+  CHECK_STR(str(on, "value_template"),
+            "{{ 'ON' if value_json.state in ['ringing', 'dialing', 'talking', "
+            "'hold'] else 'OFF' }}");
+  CHECK(json_object_get(on, "payload_on") == NULL); /* ON, the default */
+  CHECK_STR(
+      str(json_array_get(json_object_get(on, "availability"), 0), "topic"),
+      "presence/svc/yeastar-gateway/availability");
+  json_t *cs = json_object_get(cmps, "call_state");
+  CHECK_STR(str(cs, "platform"), "sensor");
+  CHECK_STR(str(cs, "state_topic"), "presence/ext/main/2000/call");
+  CHECK_STR(str(cs, "json_attributes_topic"), "presence/ext/main/2000/call");
+  CHECK_STR(str(cs, "value_template"), "{{ value_json.state }}");
+  CHECK_STR(str(cs, "device_class"), "enum");
+  json_t *states = json_object_get(cs, "options");
+  CHECK_INT(json_array_size(states), 5);
+  const char *const want[] = {"idle", "ringing", "dialing", "talking", "hold"};
+  for (size_t i = 0; i < 5; i++)
+    CHECK_STR(json_string_value(json_array_get(states, i)), want[i]);
+  CHECK_STR(
+      str(json_array_get(json_object_get(cs, "availability"), 0), "topic"),
+      "presence/svc/yeastar-gateway/availability");
   json_t *btn = json_object_get(cmps, "clear_override");
   CHECK_STR(str(btn, "platform"), "button");
   CHECK_STR(str(btn, "command_topic"), "presence/ext/main/2000/override/clear");
