@@ -1,12 +1,16 @@
 /* The WebSocket client of pb/ws.h over libwebsockets (the only file that
  * includes it). Each handle owns one lws context (its own TLS settings:
- * CA file, insecure) and one client connection. The context runs on our
- * loop through lws's external poll integration: its ADD/DEL/CHANGE_MODE
- * _POLL_FD callbacks become pb_loop_watch calls, a ready fd or a periodic
- * tick runs one non-blocking lws_service() (which also runs lws's own
- * scheduled timeouts). The user's on_close is delivered from a timer, never
- * from inside pb_ws_open or a library callback, so a handler may free the
- * handle from any callback. */
+ * CA file, insecure) and one client connection, run on our loop: every
+ * turn is one non-blocking lws_service() (lws polls its own sockets with a
+ * zero timeout and runs its scheduled timeouts). Turns come from the
+ * connection's socket, watched with pb_loop_watch once the WebSocket is
+ * open (readable; writable while something waits to be sent), and from a
+ * timer: every 10 ms while connecting (TCP, TLS, handshake), every 250 ms
+ * after. Debian's libwebsockets is built without LWS_WITH_EXTERNAL_POLL, so
+ * its ADD/DEL_POLL_FD callbacks never come: the socket is taken from
+ * lws_get_socket_fd instead. The user's on_close is delivered from a
+ * timer, never from inside pb_ws_open or a library callback, so a handler
+ * may free the handle from any callback. */
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@
 /* lws's scheduled work (connect and close timeouts) is looked at this
  * often; data never waits for it (a ready fd is serviced at once). */
 #define TICK_MS 250
+#define CONNECTING_TICK_MS 10
 #define SEND_QUEUE_MAX 64
 #define FORCED_SERVICE_ROUNDS 16
 
@@ -46,6 +51,8 @@ struct pb_ws {
   struct out_msg *out_head, *out_tail;
   size_t out_count;
   bool open;
+  int fd; /* the watched socket, -1 none */
+  unsigned fd_events;
   bool ended;        /* the connection is over (on_close due or sent) */
   bool close_sent;   /* on_close was delivered */
   bool in_service;   /* inside lws: freeing waits */
@@ -56,6 +63,7 @@ struct pb_ws {
   char close_why[256];
   char host[256];
   char host_header[300];
+  char user_agent[256];
   char path[2048];
 };
 
@@ -82,16 +90,36 @@ static void set_end(struct pb_ws *ws, int err, const char *fmt, ...) {
   pb_timer_arm_in(ws->notify, 0);
 }
 
-static unsigned to_loop_events(int events) {
-  unsigned m = 0;
-  if (events & POLLIN)
-    m |= PB_LOOP_READ;
-  if (events & POLLOUT)
-    m |= PB_LOOP_WRITE;
-  return m;
+static void really_free(struct pb_ws *ws);
+
+static void unwatch(struct pb_ws *ws) {
+  if (ws->fd >= 0)
+    pb_loop_unwatch(ws->loop, ws->fd);
+  ws->fd = -1;
+  ws->fd_events = 0;
 }
 
-static void really_free(struct pb_ws *ws);
+static void on_fd(struct pb_loop *loop, int fd, unsigned events, void *ud);
+
+/* Readable always once open; writable while a message waits (ours, or
+ * the rest of one lws could not send at once). */
+static void sync_watch(struct pb_ws *ws) {
+  if (!ws->open || ws->ended || !ws->wsi) {
+    unwatch(ws);
+    return;
+  }
+  int fd = (int)lws_get_socket_fd(ws->wsi);
+  unsigned ev = PB_LOOP_READ;
+  if (ws->out_head || lws_partial_buffered(ws->wsi))
+    ev |= PB_LOOP_WRITE;
+  if (fd == ws->fd && ev == ws->fd_events)
+    return;
+  unwatch(ws);
+  if (fd < 0 || pb_loop_watch(ws->loop, fd, ev, on_fd, ws))
+    return; /* the timer still turns lws */
+  ws->fd = fd;
+  ws->fd_events = ev;
+}
 
 /* One non-blocking pass of lws (ready fds, its timers), then the forced
  * service it asks for (TLS records already read but not yet handed up). */
@@ -107,6 +135,8 @@ static void service(struct pb_ws *ws) {
   ws->in_service = false;
   if (ws->free_pending)
     really_free(ws);
+  else
+    sync_watch(ws);
 }
 
 static void on_fd(struct pb_loop *loop, int fd, unsigned events, void *ud) {
@@ -119,7 +149,7 @@ static void on_fd(struct pb_loop *loop, int fd, unsigned events, void *ud) {
 static void on_tick(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   (void)loop;
   struct pb_ws *ws = ud;
-  pb_timer_arm_in(t, TICK_MS);
+  pb_timer_arm_in(t, ws->open || ws->ended ? TICK_MS : CONNECTING_TICK_MS);
   service(ws);
 }
 
@@ -132,19 +162,6 @@ static void on_notify(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   ws->close_sent = true;
   if (ws->h.on_close)
     ws->h.on_close(ws, ws->close_err, ws->close_why, ws->h.ud);
-}
-
-static int poll_fd_change(struct pb_ws *ws, enum lws_callback_reasons reason,
-                          const struct lws_pollargs *pa) {
-  if (reason == LWS_CALLBACK_DEL_POLL_FD) {
-    pb_loop_unwatch(ws->loop, pa->fd);
-    return 0;
-  }
-  if (pb_loop_watch(ws->loop, pa->fd, to_loop_events(pa->events), on_fd, ws)) {
-    pb_error("websocket %s: cannot watch a socket (too many)", ws->host);
-    return -1;
-  }
-  return 0;
 }
 
 static void deliver_message(struct pb_ws *ws) {
@@ -211,15 +228,21 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
   if (!ws)
     return 0;
   switch (reason) {
-  case LWS_CALLBACK_ADD_POLL_FD:
-  case LWS_CALLBACK_DEL_POLL_FD:
-  case LWS_CALLBACK_CHANGE_MODE_POLL_FD:
-    return poll_fd_change(ws, reason, in);
   case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    unwatch(ws);
     if (!ws->destroying)
       connection_error(ws, wsi, in);
     ws->wsi = NULL;
     return 0;
+  case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+    unsigned char **p = in, *end = *p + len;
+    if (ws->user_agent[0] &&
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_USER_AGENT,
+                                     (unsigned char *)ws->user_agent,
+                                     (int)strlen(ws->user_agent), p, end))
+      return -1;
+    return 0;
+  }
   case LWS_CALLBACK_CLIENT_ESTABLISHED:
     ws->open = true;
     if (ws->out_head)
@@ -240,6 +263,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
     }
     return 0;
   case LWS_CALLBACK_CLIENT_CLOSED:
+    unwatch(ws); /* before lws closes the socket */
     if (!ws->destroying) {
       if (ws->peer_code)
         set_end(ws, 0, "the server closed the connection (code %d)",
@@ -311,7 +335,10 @@ int pb_ws_open(struct pb_loop *loop, const struct pb_ws_options *opt,
     log_routed = true;
   }
   ws->loop = loop;
+  ws->fd = -1;
   ws->h = *h;
+  if (opt->user_agent)
+    snprintf(ws->user_agent, sizeof ws->user_agent, "%s", opt->user_agent);
   ws->max_message =
       opt->max_message ? opt->max_message : (size_t)PB_WS_MESSAGE_MAX_DEFAULT;
   pb_buf_init(&ws->rx, ws->max_message);
@@ -376,7 +403,7 @@ int pb_ws_open(struct pb_loop *loop, const struct pb_ws_options *opt,
             ws->host, port);
   }
   ws->in_service = false;
-  pb_timer_arm_in(ws->tick, TICK_MS);
+  pb_timer_arm_in(ws->tick, CONNECTING_TICK_MS);
   *out = ws;
   if (ws->free_pending) /* cannot happen: no user callback ran */
     really_free(ws);
@@ -406,8 +433,11 @@ int pb_ws_send_text(struct pb_ws *ws, const char *text, size_t len) {
     ws->out_head = m;
   ws->out_tail = m;
   ws->out_count++;
-  if (ws->open)
+  if (ws->open) {
     lws_callback_on_writable(ws->wsi);
+    if (!ws->in_service)
+      sync_watch(ws);
+  }
   return 0;
 }
 
@@ -417,6 +447,7 @@ bool pb_ws_is_open(const struct pb_ws *ws) {
 
 static void really_free(struct pb_ws *ws) {
   ws->destroying = true;
+  unwatch(ws);
   if (ws->ctx) {
     /* Closes the connection; its DEL_POLL_FD callbacks unwatch the fds. */
     lws_context_destroy(ws->ctx);

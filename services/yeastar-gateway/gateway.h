@@ -170,6 +170,10 @@ struct gw_site {
   struct pb_map *retry; /* number -> gw_ext waiting for a retry */
   struct pb_timer *apply_timer;
   struct pb_timer *drift_timer;
+  /* calls (call_state.c, pbx_feed.c, call_publish.c) */
+  struct gw_callstate *callstate;
+  struct pb_timer *call_timer; /* the stale limit */
+  struct gw_feed *feed;        /* the WebSocket event feed; NULL: off */
 };
 
 struct gw {
@@ -194,6 +198,8 @@ struct gw {
   int deleting;             /* del_token answers still due */
   struct pb_map *published; /* sites whose topics this gateway has
                                published (from the database) */
+  bool feed_on;             /* PBX_EVENT_FEED=websocket */
+  int64_t call_stale_s;     /* CALL_STALE_SECONDS */
   /* calls (pbx_cdr.c, pbx_recording.c): PBX_DATE_ORDER, the recordings */
   enum gw_date_order date_order;
   struct gw_recordings *recordings;
@@ -423,6 +429,93 @@ void gw_drift_end(struct gw_site *s, struct gw_ext *e, const char *why);
 void gw_drift_load(struct gw_site *s);
 void gw_drift_arm(struct gw_site *s);
 int gw_pbx_event_register(struct gw *gw);
+/* One PBX event, from the WebSocket feed or the webhook relay (the same
+ * path, so an event that comes both ways is handled once): 30009 to
+ * drift, 30007/30008/30011 to the call state, 30012 to R/events/cdr once
+ * per call id. `source` names where it came from in logs. 0, or an error
+ * with the sentence in err (malformed: PB_EINVAL). */
+int gw_pbx_event_handle(struct gw_site *s, const struct pb_pbx_event *ev,
+                        const char *source, char *err, size_t errlen);
+
+/* ---- call state (call_state.c: pure) ---- */
+#define GW_EVENT_REGISTRATION 30007
+#define GW_EVENT_EXT_CALL_STATUS 30008
+#define GW_EVENT_CALL_STATUS 30011
+#define GW_EVENT_NEW_CDR 30012
+/* A member status seen again this soon after it was applied, while the
+ * member has moved on, is a late copy (the webhook relay after the feed). */
+#define GW_CALL_DEDUPE_MS 5000
+#define GW_CALLSTATE_MAX 10000      /* calls in progress per site */
+#define GW_CALLSTATE_DONE_MAX 20000 /* ended call ids remembered */
+#define GW_CALLSTATE_DUPLICATE 1    /* gw_callstate_event: nothing new */
+struct gw_callstate;
+/* Whether `number` is an extension of the directory; *online its devices. */
+typedef bool gw_ext_known_cb(void *ud, const char *number, unsigned *online);
+struct gw_callstate *gw_callstate_new(gw_ext_known_cb *known, void *ud);
+void gw_callstate_free(struct gw_callstate *c);
+size_t gw_callstate_count(const struct gw_callstate *c);
+/* 30007, 30008 or 30011 arrived at now_ms: 0 (applied),
+ * GW_CALLSTATE_DUPLICATE (nothing new: a copy, a late event, a call already
+ * over), PB_EINVAL (malformed), PB_ENOTFOUND (an extension not in the
+ * directory), PB_ETOOBIG, PB_ENOMEM; the sentence in err. */
+int gw_callstate_event(struct gw_callstate *c, const struct pb_pbx_event *ev,
+                       int64_t now_ms, char *err, size_t errlen);
+/* The CDR of call_id arrived: the call is over. True the first time (the
+ * CDR is to be published), false for a copy. */
+bool gw_callstate_cdr(struct gw_callstate *c, const char *call_id,
+                      int64_t now_ms);
+/* Ends calls (and 30008 states) without news for stale_ms; how many. */
+size_t gw_callstate_expire(struct gw_callstate *c, int64_t now_ms,
+                           int64_t stale_ms);
+/* When gw_callstate_expire would next end something; -1: nothing to end. */
+int64_t gw_callstate_next_expiry(const struct gw_callstate *c,
+                                 int64_t stale_ms);
+/* The next extension whose call state changed (then no longer "changed");
+ * false when none. */
+bool gw_callstate_next_changed(struct gw_callstate *c, char *number, size_t len,
+                               struct pb_call_state_msg *out);
+/* An extension's current call state; false when it has none yet. */
+bool gw_callstate_ext(const struct gw_callstate *c, const char *number,
+                      struct pb_call_state_msg *out);
+/* Whether the site's calls changed since the last time it was asked. */
+bool gw_callstate_take_site_changed(struct gw_callstate *c);
+/* The calls in progress, oldest first (at most PB_SITE_CALLS_MAX);
+ * pb_site_calls_cleanup the result. */
+int gw_callstate_site(const struct gw_callstate *c, const char *site,
+                      int64_t now_ms, struct pb_site_calls *out);
+
+/* ---- calls on the bus (call_publish.c) ---- */
+/* Creates the site's call state (site start). */
+int gw_call_site_init(struct gw_site *s);
+void gw_call_site_free(struct gw_site *s);
+/* Publishes what changed: R/ext/<site>/<ext>/call, R/site/<site>/calls;
+ * re-arms the stale timer. */
+void gw_call_publish_changes(struct gw_site *s);
+/* After a (re)connect of the bus: every extension's call state and the
+ * site's calls again. */
+void gw_call_republish(struct gw_site *s);
+/* Clears the site's call topics (site removed). */
+void gw_call_clear_topics(struct gw_site *s);
+
+/* ---- the WebSocket event feed (pbx_feed.c) ---- */
+#define GW_FEED_HEARTBEAT_MS 25000 /* the PBX drops 60 s without traffic */
+#define GW_FEED_SILENT_MS 70000    /* no heartbeat answer: reconnect */
+#define GW_FEED_SUBSCRIBE_MS 10000 /* the subscription must be answered */
+#define GW_FEED_BACKOFF_FIRST_MS 1000
+#define GW_FEED_BACKOFF_MAX_MS 60000
+#define GW_FEED_MESSAGE_MAX (256 * 1024)
+/* Starts (or restarts with the current token and settings) the feed of a
+ * site when PBX_EVENT_FEED=websocket and the site has a token. */
+void gw_feed_start(struct gw_site *s);
+/* A new access token: a second connection opens with it, the first is
+ * closed once the second is subscribed (no gap). */
+void gw_feed_token_changed(struct gw_site *s);
+void gw_feed_stop(struct gw_site *s);
+/* "subscribed", "connecting", "waiting", "off" (site/list, logs). */
+const char *gw_feed_state(const struct gw_site *s);
+/* The WebSocket URL of a site's base URL (http -> ws, https -> wss) with
+ * the token; 0 or PB_EINVAL/PB_ETOOBIG. */
+int gw_feed_url(const char *base_url, const char *token, char *out, size_t len);
 
 /* ---- state and events (state_publish.c) ---- */
 void gw_state_publish(struct gw_site *s, const struct gw_ext *e);
@@ -503,7 +596,6 @@ int gw_pbx_time_parse(const char *text, enum gw_date_order order,
 /* Whether a recording reference can be used as a file name. */
 bool gw_recording_name_valid(const char *name);
 
-#endif
 /* The site a request names ("site"; may be left out when the gateway
  * serves one); NULL with the reason in err. */
 struct gw_site *gw_request_site(struct gw *gw, const json_t *req, char *err,
@@ -548,3 +640,4 @@ void gw_on_call_dial(struct pb_bus *bus, const char *action, json_t *req,
 void gw_on_recording_get(struct pb_bus *bus, const char *action, json_t *req,
                          struct pb_bus_reply *reply, void *ud);
 
+#endif

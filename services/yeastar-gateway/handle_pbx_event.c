@@ -1,9 +1,11 @@
 /* R/site/<site>/pbx_event: PBX events relayed onto the bus (web-api's
- * webhook receiver publishes each accepted body unchanged). Type 30009,
- * presence changed, tells at once what the PBX now shows for an extension;
- * the drift rules decide what follows (drift.c). Other types are ignored;
- * a payload that is not a P-Series event envelope is reported on
- * R/events/error and changes nothing. */
+ * webhook receiver publishes each accepted body unchanged). Every type
+ * goes the way the WebSocket feed's events go (gw_pbx_event_handle in
+ * pbx_event.c), so an event that arrives both ways is handled once: 30009
+ * presence to the drift rules, 30007/30008/30011 to the call state, 30012
+ * to R/events/cdr. A payload that is not a P-Series event envelope, or an
+ * event that cannot be read, is reported on R/events/error and changes
+ * nothing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@
 static void on_pbx_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
                          void *ud) {
   struct gw *gw = ud;
-  char buf[256], err[256], number[PB_ID_MAX];
+  char buf[256], err[256];
   const char *seg[4];
   if (pb_topic_split(msg->topic, buf, sizeof buf, seg, 4) != 3)
     return;
@@ -24,28 +26,9 @@ static void on_pbx_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
     return;
   json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
   struct pb_pbx_event ev = {0};
-  enum pb_presence status;
-  if (!j || pb_pbx_event_from_json(j, &ev, err, sizeof err)) {
+  if (!j || pb_pbx_event_from_json(j, &ev, err, sizeof err) ||
+      gw_pbx_event_handle(s, &ev, "pbx_event", err, sizeof err))
     pb_bus_error_event(bus, msg, err);
-    goto out;
-  }
-  if (ev.type != PB_PBX_EVENT_PRESENCE) {
-    pb_debug("site %s: PBX event %lld ignored", s->name, (long long)ev.type);
-    goto out;
-  }
-  if (pb_pbx_event_presence(&ev, number, sizeof number, &status, err,
-                            sizeof err)) {
-    pb_bus_error_event(bus, msg, err);
-    goto out;
-  }
-  struct gw_ext *e = gw_ext_get(s, number);
-  if (!e || !e->listed) {
-    pb_debug("site %s: PBX event for extension %s, not in the directory",
-             s->name, number);
-    goto out;
-  }
-  gw_drift_observe(s, e, status, 0, "pbx_event");
-out:
   pb_pbx_event_cleanup(&ev);
   json_decref(j);
 }

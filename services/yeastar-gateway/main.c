@@ -31,6 +31,11 @@ static int check_config(const struct pb_config *cfg, char *err, size_t errlen) {
              policy);
     return PB_ECONFIG;
   }
+  const char *feed = pb_config_str(cfg, PB_CFG_PBX_EVENT_FEED);
+  if (strcmp(feed, "websocket") != 0 && strcmp(feed, "off") != 0) {
+    snprintf(err, errlen, "PBX_EVENT_FEED: '%s' is not websocket or off", feed);
+    return PB_ECONFIG;
+  }
   return 0;
 }
 
@@ -91,6 +96,7 @@ static void on_connect(struct pb_bus *bus, void *ud) {
       gw_directory_republish(s);
     else
       gw_directory_read(s, true);
+    gw_call_republish(s);
   }
 }
 
@@ -143,6 +149,9 @@ int main(int argc, char **argv) {
       .drift_enforce =
           strcmp(pb_config_str(cfg, PB_CFG_DRIFT_POLICY), "enforce") == 0,
       .del_token_on_exit = pb_config_bool(cfg, PB_CFG_PBX_DEL_TOKEN_ON_EXIT),
+      .feed_on =
+          strcmp(pb_config_str(cfg, PB_CFG_PBX_EVENT_FEED), "websocket") == 0,
+      .call_stale_s = pb_config_int(cfg, PB_CFG_CALL_STALE_SECONDS),
   };
   gw_io_use_bus(&gw);
   if (!*gw.user_agent) {

@@ -293,9 +293,13 @@ int gw_site_start(struct gw *gw, struct gw_site_settings *set, bool from_config,
   pb_info("site %s: %s (client id %s)%s", s->name, s->base_url,
           s->set.client_id, from_config ? " from the YEASTAR_* settings" : "");
   warn_settings(s);
+  if (gw_call_site_init(s))
+    pb_error("site %s: out of memory for its call state: calls not followed",
+             s->name);
   gw_token_load(s);
   gw_outbox_load(s);
   gw_drift_load(s);
+  gw_feed_start(s);
   if (gw->io.connected(gw->io.ud))
     gw_directory_start(s);
   if (out)
@@ -330,6 +334,7 @@ void gw_site_reconfigure(struct gw_site *s, struct gw_site_settings *set) {
   gw_site_set_state(s, "starting", "");
   gw_directory_read(s, true);
   gw_pbx_pump(s);
+  gw_feed_start(s); /* the new URL, TLS settings or token */
 }
 
 static void site_free(struct gw_site *s) {
@@ -339,6 +344,8 @@ static void site_free(struct gw_site *s) {
   pb_timer_free(s->readback_timer);
   pb_timer_free(s->apply_timer);
   pb_timer_free(s->drift_timer);
+  gw_feed_stop(s);
+  gw_call_site_free(s);
   size_t pos = 0;
   struct gw_ext *e;
   while (s->exts && (e = pb_map_next(s->exts, &pos, NULL))) {
@@ -363,6 +370,8 @@ static void site_stop(struct gw_site *s) {
   pb_timer_disarm(s->readback_timer);
   pb_timer_disarm(s->apply_timer);
   pb_timer_disarm(s->drift_timer);
+  pb_timer_disarm(s->call_timer);
+  gw_feed_stop(s);
   for (int i = 0; i < s->nwaiters; i++)
     gw_reply_error(s->gw, s->waiters[i], "the site was removed", NULL);
   s->nwaiters = 0;
@@ -384,6 +393,7 @@ void gw_site_release(struct gw_site *s) {
 void gw_site_remove(struct gw_site *s) {
   struct gw *gw = s->gw;
   gw_site_clear_topics(s);
+  gw_call_clear_topics(s);
   if (gw_store_forget_site(gw, s->name))
     gw_store_warn(s->name, "the removal of the site's data");
   gw_retained_unserve(gw, s->name);

@@ -114,13 +114,13 @@ enum pb_config_type {
   X(DRIFT_POLICY, PB_CT_STRING, "respect", 0, 0,                               \
     "A status changed on the phone: respect (kept until the planning's next "  \
     "change) or enforce.")                                                     \
+  X(PBX_EVENT_FEED, PB_CT_STRING, "websocket", 0, 0,                           \
+    "How yeastar-gateway hears the PBX's events live: websocket (the "         \
+    "P-Series event feed, per site) or off (webhook relay only).")             \
+  X(CALL_STALE_SECONDS, PB_CT_INT, "14400", 60, 604800,                        \
+    "A call without news for this long is taken as over (a lost hang-up).")    \
   X(APPLY_RETRY_MAX_SECONDS, PB_CT_INT, "300", 1, 86400,                       \
     "Longest wait between two retries of a failed apply.")                     \
-  X(WEB_LISTEN, PB_CT_LISTEN, "127.0.0.1:8080", 0, 0,                          \
-    "Address and port web-api listens on.")                                    \
-  X(WEB_MAX_BODY_BYTES, PB_CT_INT, "1048576", 1024, 67108864,                  \
-    "Largest request body web-api accepts.")                                   \
-  X(WEB_ADMIN_PASSWORD, PB_CT_SECRET, "", 0, 0,                                \
   X(PBX_DATE_ORDER, PB_CT_STRING, "mdy", 0, 0,                                 \
     "How the PBX shows dates (System > Date and Time > Display Format), for "  \
     "CDR times without a Unix timestamp: mdy or dmy (year first is always "    \
@@ -133,6 +133,11 @@ enum pb_config_type {
   X(RECORDINGS_CACHE_MB, PB_CT_INT, "64", 0, 1024,                             \
     "Without RECORDINGS_DIR: memory kept for recently fetched recordings, so " \
     "the chunks of one listen fetch it once.")                                 \
+  X(WEB_LISTEN, PB_CT_LISTEN, "127.0.0.1:8080", 0, 0,                          \
+    "Address and port web-api listens on.")                                    \
+  X(WEB_MAX_BODY_BYTES, PB_CT_INT, "1048576", 1024, 67108864,                  \
+    "Largest request body web-api accepts.")                                   \
+  X(WEB_ADMIN_PASSWORD, PB_CT_SECRET, "", 0, 0,                                \
     "Password of the 'admin' account web-api creates on first start (empty: "  \
     "generated and printed once).")                                            \
   X(WEB_SESSION_HOURS, PB_CT_INT, "12", 1, 720,                                \
