@@ -12,11 +12,14 @@ also send what a correct client never would (unmasked frames...)."""
 
 import base64
 import hashlib
+import hmac
+import http.server
 import json
 import os
 import socket
 import struct
 import sys
+import threading
 import time
 import unittest
 import urllib.parse
@@ -25,6 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_10_pbx_simulator import API, UA, SimTestCase  # noqa: E402
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+T0 = 1767268800  # 2026-01-01 12:00:00 UTC
+EXT_CALL_STATUS = {"Ringing", "Busy", "Idle"}
 
 
 class Refused(Exception):
@@ -354,6 +359,457 @@ class TestIdleAndFaults(FeedCase):
         ws = self.subscribe([30011])
         self.sim.api("GET", "del_token", self.tok)
         self.assertEqual(ws.expect_close(), 1008)
+
+
+def event(ws):
+    """The next event on ws: (type, msg dict), checking the envelope."""
+    env = ws.recv_json()
+    assert set(env) == {"type", "sn", "msg"}, env
+    assert isinstance(env["type"], int) and isinstance(env["sn"], str), env
+    assert isinstance(env["msg"], str), "msg must be JSON text: %r" % env
+    return env["type"], json.loads(env["msg"])
+
+
+def members(msg):
+    """{number: (kind, member_status)} of a 30011 message."""
+    out = {}
+    for m in msg["members"]:
+        assert len(m) == 1, m
+        kind, info = next(iter(m.items()))
+        assert kind in ("extension", "inbound", "outbound"), m
+        assert info["channel_id"], m
+        if kind == "extension":
+            out[info["number"]] = (kind, info["member_status"])
+        else:
+            assert info["trunk_name"], m
+            out[info["to"] if kind == "outbound" else info["from"]] = (
+                kind, info["member_status"])
+    return out
+
+
+class TestCallEvents(FeedCase):
+    def ring(self, frm, to, **extra):
+        status, j = self.sim.ctl("POST", "calls",
+                                 body={"from": frm, "to": to, **extra})
+        self.assertEqual(status, 201, j)
+        return j
+
+    def step(self, what, call_id, at, **extra):
+        status, j = self.sim.ctl("POST", "calls/" + what,
+                                 body={"call_id": call_id, "at": at, **extra})
+        self.assertEqual(status, 200, j)
+        return j
+
+    def test_inbound_call_with_hold(self):
+        ws = self.subscribe([30008, 30011, 30012])
+        cid = self.ring("+33123456789", "2000", recording=True,
+                        at=T0)["call_id"]
+        t, m = event(ws)
+        self.assertEqual((t, m["call_id"]), (30011, cid))
+        self.assertEqual(members(m), {"+33123456789": ("inbound", "ALERT"),
+                                      "2000": ("extension", "RING")})
+        inbound = [x["inbound"] for x in m["members"] if "inbound" in x][0]
+        self.assertEqual((inbound["from"], inbound["to"]),
+                         ("+33123456789", "2000"))
+        self.assertEqual(event(ws), (30008, {"extension": "2000",
+                                             "status": "Ringing"}))
+        self.step("answer", cid, T0 + 5)
+        t, m = event(ws)
+        self.assertEqual(members(m), {"+33123456789": ("inbound", "ANSWERED"),
+                                      "2000": ("extension", "ANSWER")})
+        self.assertEqual(event(ws), (30008, {"extension": "2000",
+                                             "status": "Busy"}))
+        self.step("hold", cid, T0 + 20)
+        t, m = event(ws)
+        self.assertEqual({v[1] for v in members(m).values()}, {"HOLD"})
+        self.step("unhold", cid, T0 + 30)
+        t, m = event(ws)
+        self.assertEqual(members(m)["2000"], ("extension", "ANSWER"))
+        cdr = self.step("hangup", cid, T0 + 65)
+        t, m = event(ws)
+        self.assertEqual({v[1] for v in members(m).values()}, {"BYE"})
+        t, m = event(ws)
+        self.assertEqual(t, 30012)
+        for key in ("call_id", "time_start", "call_from", "call_to",
+                    "call_duration", "talk_duration", "src_trunk_name",
+                    "dst_trunk_name", "pin_code", "status", "type",
+                    "recording", "did_number", "agent_ring_time"):
+            self.assertIn(key, m)
+        self.assertEqual(m["call_id"], cid)
+        self.assertEqual(m["time_start"], "01/01/2026 12:00:00")
+        self.assertEqual((m["call_from"], m["call_to"]),
+                         ("+33123456789", "2000"))
+        self.assertEqual((m["call_duration"], m["talk_duration"]), (65, 60))
+        self.assertEqual((m["status"], m["type"]), ("ANSWERED", "inbound"))
+        self.assertEqual(m["recording"], cdr["recording"])
+        self.assertTrue(m["recording"].endswith(".wav"), m)
+        self.assertEqual(m["src_trunk_name"], cdr["src_trunk"])
+        self.assertNotEqual(m["src_trunk_name"], "")
+        self.assertEqual(event(ws), (30008, {"extension": "2000",
+                                             "status": "Idle"}))
+
+    def test_internal_unanswered_and_topics(self):
+        only_cdr = self.subscribe([30012])
+        ws = self.subscribe([30008])
+        cid = self.ring("2000", "2001", at=T0)["call_id"]
+        got = {event(ws)[1]["extension"]: None for _ in range(2)}
+        self.assertEqual(set(got), {"2000", "2001"})
+        self.step("hangup", cid, T0 + 12, status="BUSY")
+        self.assertEqual({event(ws)[1]["status"] for _ in range(2)}, {"Idle"})
+        t, m = event(only_cdr)  # nothing else came first
+        self.assertEqual((t, m["status"], m["type"]), (30012, "BUSY",
+                                                       "internal"))
+        self.assertEqual((m["call_duration"], m["talk_duration"]), (12, 0))
+        self.assertEqual(m["recording"], "")
+
+    def test_second_call_keeps_extension_busy(self):
+        ws = self.subscribe([30008])
+        a = self.ring("2000", "+33123456789", at=T0)["call_id"]
+        self.assertEqual(event(ws)[1], {"extension": "2000", "status": "Busy"})
+        b = self.ring("2001", "2000", at=T0 + 1)["call_id"]
+        self.assertEqual(event(ws)[1], {"extension": "2001", "status": "Busy"})
+        self.step("hangup", b, T0 + 3)
+        self.assertEqual(event(ws)[1], {"extension": "2001", "status": "Idle"})
+        self.step("hangup", a, T0 + 4)
+        self.assertEqual(event(ws)[1], {"extension": "2000", "status": "Idle"})
+
+    def test_presence_events(self):
+        ws = self.subscribe([30009])
+        status, _ = self.sim.ctl("POST", "presence",
+                                 body={"number": "2001",
+                                       "presence_status": "away"})
+        self.assertEqual(status, 200)
+        self.assertEqual(event(ws), (30009, {"extension": "2001",
+                                             "status": "away"}))
+        # the same status again is no change: no event
+        self.sim.ctl("POST", "presence", body={"number": "2001",
+                                               "presence_status": "away"})
+        status, j = self.sim.api("POST", "extension/update", self.tok,
+                                 body={"id": 3,
+                                       "presence_status": "business_trip"})
+        self.assertEqual(j["errcode"], 0, j)
+        self.assertEqual(event(ws), (30009, {"extension": "2002",
+                                             "status": "business_trip"}))
+
+    def test_registration_events(self):
+        ws = self.subscribe([30007])
+        body = {"number": "2000", "kind": "Mobile", "status": "Registered",
+                "registered_ip": "203.0.113.7"}
+        status, j = self.sim.ctl("POST", "register", body=body)
+        self.assertEqual((status, j["changed"]), (200, True))
+        self.assertEqual(event(ws), (30007, {
+            "extension": "2000", "kind": "Mobile", "status": "Registered",
+            "registered_ip": "203.0.113.7"}))
+        status, j = self.sim.ctl("POST", "register", body=body)
+        self.assertEqual((status, j["changed"]), (200, False))
+        status, j = self.sim.api("GET", "extension/get", self.tok,
+                                 query={"id": 1})
+        self.assertEqual(j["data"]["online_status"]["linkus_mobile"],
+                         {"status": 1})
+        self.sim.ctl("POST", "register", body={**body,
+                                               "status": "Unregistered"})
+        self.assertEqual(event(ws)[1]["status"], "Unregistered")
+        for bad in ({**body, "kind": "Pad"}, {**body, "status": "On"},
+                    {"number": "2000"}, {**body, "registered_ip": 7}):
+            status, j = self.sim.ctl("POST", "register", body=bad)
+            self.assertEqual(status, 400, (bad, j))
+        status, j = self.sim.ctl("POST", "register",
+                                 body={**body, "number": "2999"})
+        self.assertEqual(status, 404, j)
+
+    def test_monitoring_switches(self):
+        ws = self.subscribe([30008, 30009, 30011])
+        status, j = self.sim.ctl("POST", "monitor",
+                                 body={"numbers": ["2000"], "call": False,
+                                       "presence": False})
+        self.assertEqual(status, 200, j)
+        self.assertFalse(j["extensions"]["2000"]["call"])
+        self.sim.ctl("POST", "presence", body={"number": "2000",
+                                               "presence_status": "lunch"})
+        self.sim.ctl("POST", "presence", body={"number": "2001",
+                                               "presence_status": "lunch"})
+        self.assertEqual(event(ws)[1]["extension"], "2001")
+        self.ring("2000", "+33123456789", at=T0)
+        t, m = event(ws)  # 30011 is not per extension: still sent
+        self.assertEqual(t, 30011)
+        self.ring("2001", "+33123456780", at=T0)
+        self.assertEqual(event(ws)[0], 30011)
+        self.assertEqual(event(ws)[1], {"extension": "2001", "status": "Busy"})
+        for bad in ({"numbers": ["2999"], "call": True},
+                    {"numbers": [], "call": True}, {"call": "yes"},
+                    {"calls": True}):
+            status, j = self.sim.ctl("POST", "monitor", body=bad)
+            self.assertIn(status, (400, 404), (bad, j))
+
+
+class TestTransfer(TestCallEvents):
+    def test_blind_transfer(self):
+        ws = self.subscribe([30008, 30011, 30012])
+        cid = self.ring("+33123456789", "2000", recording=True,
+                        at=T0)["call_id"]
+        self.step("answer", cid, T0 + 4)
+        for _ in range(4):
+            event(ws)
+        status, j = self.sim.ctl("POST", "calls/transfer",
+                                 body={"call_id": cid, "to": "2001",
+                                       "at": T0 + 30})
+        self.assertEqual(status, 200, j)
+        cdr, new = j["cdr"], j["call"]
+        self.assertEqual((cdr["uid"], cdr["disposition"]), (cid, "ANSWERED"))
+        self.assertEqual((cdr["duration"], cdr["talk_duration"]), (30, 26))
+        self.assertNotEqual(new["call_id"], cid)
+        self.assertEqual((new["from"], new["to"], new["type"], new["state"]),
+                         ("+33123456789", "2001", "Inbound", "ringing"))
+        seen = [event(ws) for _ in range(5)]
+        self.assertEqual([t for t, _ in seen], [30011, 30012, 30011, 30008,
+                                                30008])
+        self.assertEqual({v[1] for v in members(seen[0][1]).values()},
+                         {"BYE"})
+        self.assertEqual(seen[1][1]["call_id"], cid)
+        self.assertEqual(seen[2][1]["call_id"], new["call_id"])
+        self.assertEqual(members(seen[2][1])["2001"], ("extension", "RING"))
+        self.assertEqual({(m["extension"], m["status"]) for _, m in seen[3:]},
+                         {("2000", "Idle"), ("2001", "Ringing")})
+        status, calls = self.sim.ctl("GET", "calls")
+        self.assertEqual([c["call_id"] for c in calls], [new["call_id"]])
+        self.step("answer", new["call_id"], T0 + 35)
+        cdr2 = self.step("hangup", new["call_id"], T0 + 95)
+        self.assertEqual(cdr2["talk_duration"], 60)
+
+    def test_transfer_refusals(self):
+        ring = self.ring("2000", "2001", at=T0)["call_id"]
+        status, j = self.sim.ctl("POST", "calls/transfer",
+                                 body={"call_id": ring, "to": "2002"})
+        self.assertEqual(status, 409, j)  # not answered yet
+        self.step("answer", ring, T0 + 2)
+        for body, code in (({"call_id": "1.1", "to": "2002"}, 404),
+                           ({"call_id": ring, "to": "2000"}, 400),
+                           ({"call_id": ring, "to": "abc"}, 400),
+                           ({"call_id": ring}, 400),
+                           ({"call_id": ring, "to": "2002", "by": "x"}, 400),
+                           ({"call_id": ring, "to": "2002", "at": T0}, 400)):
+            status, j = self.sim.ctl("POST", "calls/transfer", body=body)
+            self.assertEqual(status, code, (body, j))
+        out = self.ring("2003", "+33123456789", at=T0)["call_id"]
+        self.step("answer", out, T0 + 1)
+        # the caller leaves: an external party calling an external number
+        status, j = self.sim.ctl("POST", "calls/transfer",
+                                 body={"call_id": out, "to": "+33999999999"})
+        self.assertEqual(status, 400, j)
+        # the external side cannot transfer
+        status, j = self.sim.ctl("POST", "calls/transfer",
+                                 body={"call_id": out, "to": "2004",
+                                       "by": "to"})
+        self.assertEqual(status, 400, j)
+
+
+class TestRecordings(TestCallEvents):
+    def recorded_call(self):
+        cid = self.ring("2000", "+33123456789", recording=True,
+                        at=T0)["call_id"]
+        self.step("answer", cid, T0 + 3)
+        return self.step("hangup", cid, T0 + 30)
+
+    def test_download_by_file_and_id(self):
+        cdr = self.recorded_call()
+        for query in ({"file": cdr["recording"]}, {"id": str(cdr["id"])}):
+            status, j = self.sim.api("GET", "recording/download", self.tok,
+                                     query=query)
+            self.assertEqual(j["errcode"], 0, j)
+            self.assertEqual(j["file"], cdr["recording"])
+            url = j["download_resource_url"]
+            self.assertTrue(url.startswith("/api/download/"), j)
+            status, headers, data = self.sim.raw(
+                "GET", url, query={"access_token": self.tok})
+            self.assertEqual(status, 200, data[:200])
+            self.assertEqual(headers["Content-Type"], "audio/wav")
+            self.assertEqual(data[:4] + data[8:12], b"RIFFWAVE")
+            self.assertEqual(struct.unpack("<I", data[4:8])[0] + 8, len(data))
+            self.assertGreater(len(data), 1000)
+        # the link wants the token, like the API
+        status, _, data = self.sim.raw("GET", url)
+        self.assertEqual(json.loads(data)["errcode"], 10002)
+        status, _, data = self.sim.raw("GET", "/api/download/nope.wav",
+                                       query={"access_token": self.tok})
+        self.assertEqual(status, 404)
+
+    def test_missing_recordings(self):
+        cdr = self.recorded_call()
+        plain = self.ring("2001", "2002", at=T0)["call_id"]
+        self.step("answer", plain, T0 + 1)
+        plain_cdr = self.step("hangup", plain, T0 + 9)
+        self.assertEqual(plain_cdr["recording"], "")
+        for query, field in (({}, "id"), ({"id": "abc"}, "id"),
+                             ({"id": str(plain_cdr["id"])}, "id"),
+                             ({"id": "99999"}, "id"),
+                             ({"file": "nope.wav"}, "file"),
+                             ({"id": str(cdr["id"]), "file": "x.wav"}, "id")):
+            self.assertParamError(self.sim.api(
+                "GET", "recording/download", self.tok, query=query), field)
+        status, j = self.sim.api("GET", "recording/download", None,
+                                 query={"file": cdr["recording"]})
+        self.assertEqual(j["errcode"], 10002, j)
+
+
+class TestDial(FeedCase):
+    def dial(self, body, token=None):
+        return self.sim.api("POST", "call/dial", token or self.tok, body=body)
+
+    def test_dial_rings_caller_then_callee(self):
+        ws = self.subscribe([30008, 30011])
+        status, j = self.dial({"caller": "2000", "callee": "+33123456789"})
+        self.assertEqual((status, j["errcode"]), (200, 0), j)
+        cid = j["call_id"]
+        status, calls = self.sim.ctl("GET", "calls")
+        self.assertEqual([(c["call_id"], c["state"]) for c in calls],
+                         [(cid, "ringing_caller")])
+        t, m = event(ws)
+        self.assertEqual(members(m), {"2000": ("extension", "RING")})
+        self.assertEqual(event(ws)[1], {"extension": "2000",
+                                        "status": "Ringing"})
+        status, _ = self.sim.ctl("POST", "calls/answer",
+                                 body={"call_id": cid})
+        self.assertEqual(status, 200)
+        t, m = event(ws)
+        self.assertEqual(members(m), {"2000": ("extension", "ALERT"),
+                                      "+33123456789": ("outbound", "RING")})
+        self.assertEqual(event(ws)[1], {"extension": "2000", "status": "Busy"})
+        status, j = self.sim.ctl("POST", "calls/answer",
+                                 body={"call_id": cid})
+        self.assertEqual(j["state"], "talking")
+
+    def test_auto_answer_and_internal(self):
+        status, j = self.dial({"caller": "2000", "callee": "2001",
+                               "auto_answer": "yes",
+                               "dial_permission": "2002"})
+        self.assertEqual(j["errcode"], 0, j)
+        status, calls = self.sim.ctl("GET", "calls")
+        self.assertEqual((calls[0]["state"], calls[0]["type"]),
+                         ("ringing", "Internal"))
+
+    def test_dial_refusals(self):
+        for body, field in (({"caller": "2999", "callee": "2001"}, "caller"),
+                            ({"caller": "+33123456789", "callee": "2001"},
+                             "caller"),
+                            ({"callee": "2001"}, "caller"),
+                            ({"caller": "2000"}, "callee"),
+                            ({"caller": "2000", "callee": "abc"}, "callee"),
+                            ({"caller": "2000", "callee": "2000"}, "callee"),
+                            ({"caller": "2000", "callee": 2001}, "callee"),
+                            ({"caller": "2000", "callee": "2001",
+                              "auto_answer": "maybe"}, "auto_answer"),
+                            ({"caller": "2000", "callee": "2001",
+                              "dial_permission": "2999"}, "dial_permission"),
+                            ({"caller": "2000", "callee": "2001", "x": 1},
+                             "x"),
+                            (b"not json", "body"), ([1], "body")):
+            self.assertParamError(self.dial(body), field)
+        self.assertEqual(self.sim.ctl("GET", "calls"), (200, []))
+        status, j = self.sim.api("POST", "call/dial", "bad-token",
+                                 body={"caller": "2000", "callee": "2001"})
+        self.assertEqual(j["errcode"], 10002, j)
+        status, j = self.sim.api("GET", "call/dial", self.tok)
+        self.assertEqual(status, 405, j)
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.got.append((dict(self.headers), body))
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+class TestWebhooks(TestCallEvents):
+    SECRET = "0123456789abcdef0123456789abcdef"
+
+    def receiver(self, status=200):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        srv.got, srv.status = [], status
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return srv
+
+    def wait_for(self, pred, what):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if pred():
+                return
+            time.sleep(0.05)
+        self.fail("never happened: " + what)
+
+    def test_signed_webhooks(self):
+        good, bad = self.receiver(), self.receiver(500)
+        for srv, events in ((good, [30011, 30012]), (bad, [30012])):
+            status, j = self.sim.ctl("POST", "webhooks", body={
+                "url": "http://127.0.0.1:%d/api/pbx/webhook/main"
+                       % srv.server_address[1],
+                "secret": self.SECRET, "events": events})
+            self.assertEqual(status, 201, j)
+        cid = self.ring("2000", "2001", at=T0)["call_id"]
+        self.step("hangup", cid, T0 + 5)
+        self.wait_for(lambda: len(good.got) >= 3, "3 events delivered")
+        types = []
+        for headers, body in good.got:
+            want = base64.b64encode(hmac.new(self.SECRET.encode(), body,
+                                             hashlib.sha256).digest())
+            self.assertEqual(headers["X-Signature"].encode(), want)
+            self.assertEqual(headers["Content-Type"], "application/json")
+            env = json.loads(body)
+            self.assertIsInstance(env["msg"], str)
+            types.append(env["type"])
+        self.assertEqual(types, [30011, 30011, 30012])
+        self.wait_for(lambda: self.sim.ctl("GET", "webhooks")[1]["webhooks"][1]
+                      ["failed"] == 1, "the failing receiver counted")
+        status, j = self.sim.ctl("GET", "webhooks")
+        self.assertEqual(j["webhooks"][0]["delivered"], 3)
+        self.assertEqual(j["webhooks"][1]["last_status"], 500)
+
+    def test_webhook_config_refusals(self):
+        base = {"url": "http://127.0.0.1:9/x", "secret": self.SECRET,
+                "events": [30012]}
+        for bad in ({**base, "url": "https://127.0.0.1/x"},
+                    {**base, "url": "http://:80/x"},
+                    {**base, "url": "http://h:99999/x"},
+                    {**base, "events": []}, {**base, "events": [1]},
+                    {**base, "secret": ""}, {"url": base["url"]}):
+            status, j = self.sim.ctl("POST", "webhooks", body=bad)
+            self.assertEqual(status, 400, (bad, j))
+        for _ in range(5):
+            self.assertEqual(self.sim.ctl("POST", "webhooks", body=base)[0],
+                             201)
+        self.assertEqual(self.sim.ctl("POST", "webhooks", body=base)[0], 400)
+        status, j = self.sim.ctl("POST", "webhooks/clear", body={})
+        self.assertEqual((status, j["webhooks"]), (200, []))
+
+
+class TestDemoCalls(FeedCase):
+    def sim_args(self):
+        return ("--demo-calls",)
+
+    def test_calls_move_on_their_own(self):
+        ws = self.subscribe([30011, 30012])
+        statuses = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+                {"RING", "ANSWER"} <= statuses and "cdr" in statuses):
+            ws.sock.settimeout(30)
+            text = ws.recv()
+            if text == "heartbeat response":
+                continue
+            env = json.loads(text)
+            if env["type"] == 30012:
+                statuses.add("cdr")
+            else:
+                statuses |= {v[1] for v in
+                             members(json.loads(env["msg"])).values()}
+            ws.send("heartbeat")  # well within the idle limit
+        self.assertLessEqual({"RING", "ANSWER", "cdr"}, statuses)
 
 
 if __name__ == "__main__":

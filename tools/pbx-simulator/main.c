@@ -30,6 +30,8 @@ struct options {
   char tls_key[4096];
   bool quiet;
   long ws_idle_timeout;
+  bool demo_calls;
+  char sn[64];
   bool help;
 };
 
@@ -85,6 +87,10 @@ static const struct flag flags[] = {
      "PEM private key of --tls-cert"},
     {"ws-idle-timeout", K_LONG, OPT(ws_idle_timeout), 0, 1, 3600, "SECONDS",
      "60", "close a WebSocket after this long without a client message"},
+    {"demo-calls", K_BOOL, OPT(demo_calls), 0, 0, 0, NULL, NULL,
+     "calls start, ring, are answered, held and end on their own"},
+    {"sn", K_STRING, STR(sn), 0, 0, "SERIAL", "3631A2124SIM",
+     "the PBX serial number events carry"},
     {"quiet", K_BOOL, OPT(quiet), 0, 0, 0, NULL, NULL,
      "do not print a line per Open API request"},
     {"help", K_BOOL, OPT(help), 0, 0, 0, NULL, NULL, "print this help"},
@@ -270,6 +276,7 @@ int main(int argc, char **argv) {
   struct options o;
   struct sim sim;
   struct sim_server *srv = NULL;
+  struct sim_demo *demo = NULL;
   struct sim_settings initial;
   char *cert = NULL, *key = NULL;
   char host[256];
@@ -328,8 +335,11 @@ int main(int argc, char **argv) {
   sim.log = sim_log_new(SIM_LOG_MAX);
   sim.calls = sim_calls_new();
   sim.ws = sim_ws_new(sim.tokens, o.ws_idle_timeout);
+  sim.webhooks = sim_webhooks_new("Yeastar-PBX-Simulator/1.0");
+  sim.events = sim_events_new(sim.ws, sim.webhooks, o.sn);
+  sim.recordings = sim_recordings_new();
   if (!sim.state || !sim.tokens || !sim.dir || !sim.log || !sim.calls ||
-      !sim.ws) {
+      !sim.ws || !sim.webhooks || !sim.events || !sim.recordings) {
     fprintf(stderr, "pbx-simulator: out of memory\n");
     goto out;
   }
@@ -346,9 +356,14 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  sim_dir_set_hook(sim.dir, sim_events_dir_hook, sim.events);
   srv = sim_http_start(&sim, host, port, cert, key, &bound);
   if (srv == NULL)
     goto out;
+  if (o.demo_calls && (demo = sim_demo_start(&sim)) == NULL) {
+    fprintf(stderr, "pbx-simulator: cannot start the demo calls\n");
+    goto out;
+  }
   if (o.port_file[0] != '\0' && write_port_file(o.port_file, bound) != 0) {
     fprintf(stderr, "pbx-simulator: cannot write port file '%s'\n",
             o.port_file);
@@ -363,8 +378,12 @@ int main(int argc, char **argv) {
     ;
   rc = 0;
 out:
+  sim_demo_stop(demo);
   sim_ws_shutdown(sim.ws); /* every upgraded socket closed before MHD stops */
   sim_http_stop(srv);
+  sim_webhooks_free(sim.webhooks); /* no sender left before events go */
+  sim_events_free(sim.events);
+  sim_recordings_free(sim.recordings);
   sim_ws_free(sim.ws);
   free(cert);
   free(key);

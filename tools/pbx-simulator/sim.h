@@ -11,11 +11,12 @@
 
 #define SIM_OPENAPI_PREFIX "/openapi/v1.0/"
 #define SIM_CONTROL_PREFIX "/sim/"
-#define SIM_BODY_MAX (64 * 1024)    /* request body cap */
-#define SIM_LOG_MAX 100000          /* request-log entries kept */
-#define SIM_LOG_BODY_MAX (2 * 1024) /* body bytes kept per log entry */
-#define SIM_EXTENSIONS_MAX 100000   /* directory size cap */
-#define SIM_MAX_TOKENS_LIMIT 1024   /* upper bound for --max-tokens */
+#define SIM_DOWNLOAD_PREFIX "/api/download/" /* recording download links */
+#define SIM_BODY_MAX (64 * 1024)             /* request body cap */
+#define SIM_LOG_MAX 100000                   /* request-log entries kept */
+#define SIM_LOG_BODY_MAX (2 * 1024)          /* body bytes kept per log entry */
+#define SIM_EXTENSIONS_MAX 100000            /* directory size cap */
+#define SIM_MAX_TOKENS_LIMIT 1024            /* upper bound for --max-tokens */
 #define SIM_TOKEN_LEN 32
 #define SIM_LATENCY_MAX_MS 600000L /* bound for latency_ms */
 #define SIM_LIFETIME_MAX 31536000L /* bound for token lifetimes (1 y) */
@@ -23,9 +24,17 @@
 #define SIM_ALLOWED_IPS_MAX 16     /* API IP allow-list entries */
 #define SIM_IP_TEXT 48             /* an IPv4 or IPv6 address as text */
 #define SIM_TLS_FILE_MAX (64 * 1024)
-#define SIM_CALLS_MAX 10000      /* calls in progress at once */
-#define SIM_CDR_MAX 200000       /* CDRs kept; the oldest go first */
-#define SIM_CDR_PAGE_SIZE 10000L /* documented default and maximum */
+#define SIM_CALLS_MAX 10000         /* calls in progress at once */
+#define SIM_CDR_MAX 200000          /* CDRs kept; the oldest go first */
+#define SIM_CDR_PAGE_SIZE 10000L    /* documented default and maximum */
+#define SIM_TRUNK_NAME "SIP-Trunk1" /* the one trunk external calls use */
+
+/* Event ids ("API Events Overview"). */
+#define SIM_EV_REGISTRATION 30007 /* Extension Registration Status Changed */
+#define SIM_EV_EXT_CALL 30008     /* Extension Call Status Changed */
+#define SIM_EV_PRESENCE 30009     /* Extension Presence Status Changed */
+#define SIM_EV_CALL 30011         /* Call State Changed */
+#define SIM_EV_CDR 30012          /* New CDR */
 
 /* Documented and assumed Open API error codes (README "Assumptions"). */
 #define SIM_ERR_FAILURE (-1)
@@ -202,6 +211,16 @@ json_t *sim_dir_dump(struct sim_dir *d);
 
 bool sim_dir_has_number(struct sim_dir *d, const char *number);
 
+/* Told, outside the directory's lock, of a presence change (what
+ * "presence", value the new status). */
+typedef void (*sim_dir_hook_fn)(void *ctx, const char *number, const char *what,
+                                const char *value);
+void sim_dir_set_hook(struct sim_dir *d, sim_dir_hook_fn fn, void *ctx);
+/* Index of an online_status device name (sip_phone ...), or -1. */
+int sim_device_index(const char *name);
+enum sim_dir_status sim_dir_set_device(struct sim_dir *d, const char *number,
+                                       int device, bool online, bool *changed);
+
 /* ---- sim_calls.c: calls in progress and their CDRs ---- */
 
 struct sim_calls;
@@ -226,6 +245,7 @@ enum sim_call_result {
   SIM_CALL_BAD_STATE, /* e.g. hold while ringing */
   SIM_CALL_BAD_TIME,  /* earlier than the call's last event */
   SIM_CALL_FULL,
+  SIM_CALL_BAD_PARTY, /* a transfer nobody can make */
 };
 enum sim_cdr_sort {
   SIM_CDR_SORT_ID,
@@ -256,15 +276,29 @@ int sim_cdr_status_parse(const char *s);
 bool sim_external_number_valid(const char *s);
 /* The PBX's display format the simulator uses: MM/DD/YYYY HH:mm:ss, UTC. */
 void sim_display_time(int64_t t, char *buf, size_t size);
+/* Calls append the events they cause to `events` (an array of
+ * {"type":30011,"msg":{...}}, NULL: none) for sim_events_emit_list.
+ * dial: a click-to-call, the caller's phone rings first. */
 enum sim_call_result sim_calls_ring(struct sim_calls *c, const char *from,
                                     const char *to, enum sim_call_type type,
-                                    bool recording, int64_t at,
-                                    json_t **created);
+                                    bool recording, bool dial, int64_t at,
+                                    json_t **created, json_t *events);
 /* hangup_status: -1 or an enum sim_cdr_status; *result: the call, or the
  * CDR after a hang-up. */
 enum sim_call_result sim_calls_step(struct sim_calls *c, const char *uid,
                                     enum sim_call_step step, int64_t at,
-                                    int hangup_status, json_t **result);
+                                    int hangup_status, json_t **result,
+                                    json_t *events);
+/* Blind transfer of an answered call to target; by_to_side: -1 default
+ * transferor, 0 the caller, 1 the callee. *result: {"cdr","call"}. */
+enum sim_call_result sim_calls_transfer(struct sim_calls *c, const char *uid,
+                                        int by_to_side, const char *target,
+                                        bool target_ext, int64_t at,
+                                        json_t **result, json_t *events);
+/* The recording file of a stored CDR, by CDR id or file name: 0 and the
+ * name into out, -1 when there is none. */
+int sim_calls_recording(struct sim_calls *c, long id, const char *file,
+                        char *out, size_t size);
 json_t *sim_calls_active(struct sim_calls *c);
 /* Stores count generated CDRs; returns how many were stored. */
 size_t sim_calls_add_cdrs(struct sim_calls *c, size_t count, int64_t start,
@@ -310,6 +344,9 @@ struct sim {
   struct sim_log *log;
   struct sim_calls *calls;
   struct sim_ws *ws;
+  struct sim_webhooks *webhooks;
+  struct sim_events *events;
+  struct sim_recordings *recordings;
 };
 
 /* ---- sim_http.c: daemon, routing table, request lifecycle ---- */
@@ -325,6 +362,10 @@ struct sim_reply {
   bool upgrade;           /* 101: the connection becomes a WebSocket */
   char ws_accept[32];     /* Sec-WebSocket-Accept of an upgrade */
   const char *ws_version; /* Sec-WebSocket-Version of a 426 */
+  unsigned char *data;    /* owned binary body (a recording) when set */
+  size_t data_len;
+  const char *content_type;
+  char disposition[192]; /* Content-Disposition of a download, or "" */
 };
 
 typedef void (*sim_handler_fn)(struct sim *sim, struct sim_request *req,
@@ -342,6 +383,8 @@ void sim_http_stop(struct sim_server *srv);
 const char *sim_request_arg(struct sim_request *req, const char *name);
 const char *sim_request_body(struct sim_request *req, size_t *len);
 const char *sim_request_header(struct sim_request *req, const char *name);
+/* The request's path, without the query. */
+const char *sim_request_path(struct sim_request *req);
 
 /* Open API envelopes. */
 void sim_reply_success(struct sim_reply *out, json_t *extra);
@@ -403,6 +446,74 @@ json_t *sim_ws_status(struct sim_ws *ws);
 void sim_api_subscribe(struct sim *sim, struct sim_request *req,
                        struct sim_reply *out);
 
+/* ---- sim_events.c: events to the WebSocket feed and webhooks ---- */
+
+struct sim_events;
+
+enum {
+  SIM_MON_REGISTRATION = 1u << 0,
+  SIM_MON_CALL = 1u << 1,
+  SIM_MON_PRESENCE = 1u << 2,
+  SIM_MON_ALL = 7u,
+};
+
+struct sim_events *sim_events_new(struct sim_ws *ws, struct sim_webhooks *hooks,
+                                  const char *sn);
+void sim_events_free(struct sim_events *ev);
+/* Sends one event: {"type":T,"sn":SN,"msg":"<msg as JSON text>"}, unless
+ * it concerns an extension whose monitoring for it is off. Steals msg. */
+void sim_events_emit(struct sim_events *ev, int type, json_t *msg);
+/* Emits an array of {"type","msg"} in order; steals it; accepts NULL. */
+void sim_events_emit_list(struct sim_events *ev, json_t *list);
+/* The directory hook: 30009 on presence changes. */
+void sim_events_dir_hook(void *ctx, const char *number, const char *what,
+                         const char *value);
+/* Monitoring ("Registration/Call/Presence Status Monitor" on the PBX):
+ * number NULL: every extension. */
+void sim_events_monitor(struct sim_events *ev, const char *number,
+                        unsigned mask, bool on);
+json_t *sim_events_monitor_json(struct sim_events *ev);
+
+/* ---- sim_webhook.c: signed webhooks ("Monitor Events via Webhook") ---- */
+
+struct sim_webhooks;
+
+#define SIM_WEBHOOKS_MAX 5 /* URLs, as on the PBX */
+#define SIM_WEBHOOK_QUEUE 10000
+
+struct sim_webhooks *sim_webhooks_new(const char *user_agent);
+/* Stops the sender thread; events still queued are dropped. */
+void sim_webhooks_free(struct sim_webhooks *w);
+/* url: http://host[:port]/path (plain HTTP only). 0, or -1 when full or
+ * the URL is not one. */
+int sim_webhooks_add(struct sim_webhooks *w, const char *url,
+                     const char *secret, const int *types, size_t n_types);
+void sim_webhooks_clear(struct sim_webhooks *w);
+json_t *sim_webhooks_json(struct sim_webhooks *w);
+/* Queues body for every webhook that takes event type. */
+void sim_webhooks_post(struct sim_webhooks *w, int type, const char *body);
+
+/* ---- sim_recordings.c: recording downloads ---- */
+
+struct sim_recordings;
+
+struct sim_recordings *sim_recordings_new(void);
+void sim_recordings_free(struct sim_recordings *r);
+void sim_api_recording_download(struct sim *sim, struct sim_request *req,
+                                struct sim_reply *out);
+void sim_api_download_file(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out);
+
+/* ---- sim_dial.c: click-to-call and the demo calls ---- */
+
+void sim_api_call_dial(struct sim *sim, struct sim_request *req,
+                       struct sim_reply *out);
+struct sim_demo;
+/* A thread that starts, answers, holds and ends calls every few seconds
+ * (and moves calls placed by call/dial along) until sim_demo_stop. */
+struct sim_demo *sim_demo_start(struct sim *sim);
+void sim_demo_stop(struct sim_demo *demo);
+
 /* ---- sim_control.c: the /sim/ control API ---- */
 
 void sim_ctl_requests(struct sim *sim, struct sim_request *req,
@@ -443,6 +554,20 @@ void sim_ctl_cdrs_add(struct sim *sim, struct sim_request *req,
                       struct sim_reply *out);
 void sim_ctl_ws(struct sim *sim, struct sim_request *req,
                 struct sim_reply *out);
+void sim_ctl_call_transfer(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out);
+void sim_ctl_register(struct sim *sim, struct sim_request *req,
+                      struct sim_reply *out);
+void sim_ctl_monitor_get(struct sim *sim, struct sim_request *req,
+                         struct sim_reply *out);
+void sim_ctl_monitor_set(struct sim *sim, struct sim_request *req,
+                         struct sim_reply *out);
+void sim_ctl_webhooks_get(struct sim *sim, struct sim_request *req,
+                          struct sim_reply *out);
+void sim_ctl_webhooks_add(struct sim *sim, struct sim_request *req,
+                          struct sim_reply *out);
+void sim_ctl_webhooks_clear(struct sim *sim, struct sim_request *req,
+                            struct sim_reply *out);
 void sim_ctl_ws_drop(struct sim *sim, struct sim_request *req,
                      struct sim_reply *out);
 void sim_ctl_ws_refuse(struct sim *sim, struct sim_request *req,

@@ -16,7 +16,9 @@
 #define UID_LEN 32
 #define RECORDING_LEN 128
 
-enum call_state { CALL_RINGING, CALL_TALKING, CALL_HOLD };
+/* CALL_CALLER_RINGING: a click-to-call (call/dial) rings the caller's own
+ * phone first; the callee is rung once the caller answers. */
+enum call_state { CALL_RINGING, CALL_TALKING, CALL_HOLD, CALL_CALLER_RINGING };
 
 struct call {
   char uid[UID_LEN];
@@ -26,7 +28,8 @@ struct call {
   enum call_state state;
   bool recording;
   int64_t ring_at, answer_at, last_at, hold_at;
-  int64_t held_s; /* total seconds on hold so far */
+  int64_t held_s;                  /* total seconds on hold so far */
+  char chan_from[48], chan_to[48]; /* each member's channel id */
 };
 
 struct cdr {
@@ -49,12 +52,15 @@ struct sim_calls {
   size_t cdr_len, cdr_cap, cdr_head;
   long next_id;  /* CDR sequence number */
   long next_seq; /* call id suffix */
+  unsigned next_chan;
 };
 
 static const char *const STATUS_TEXT[] = {"ANSWERED", "NO ANSWER", "BUSY",
                                           "FAILED", "VOICEMAIL"};
 static const char *const TYPE_TEXT[] = {"Inbound", "Outbound", "Internal"};
-static const char *const STATE_TEXT[] = {"ringing", "talking", "hold"};
+static const char *const STATE_TEXT[] = {"ringing", "talking", "hold",
+                                         "ringing_caller"};
+static const char *const TYPE_EVENT[] = {"inbound", "outbound", "internal"};
 
 int sim_cdr_status_parse(const char *s) {
   for (size_t i = 0; i < sizeof STATUS_TEXT / sizeof STATUS_TEXT[0]; i++)
@@ -191,18 +197,158 @@ static struct call *find_call(struct sim_calls *c, const char *uid) {
   return NULL;
 }
 
-enum sim_call_result sim_calls_ring(struct sim_calls *c, const char *from,
-                                    const char *to, enum sim_call_type type,
-                                    bool recording, int64_t at,
-                                    json_t **created) {
-  struct call *k;
-  enum sim_call_result rc = SIM_CALL_OK;
+/* ---- events (lock held): appended to a caller's array, sent later ---- */
 
-  pthread_mutex_lock(&c->mu);
-  if (c->n_calls == SIM_CALLS_MAX) {
-    rc = SIM_CALL_FULL;
-    goto out;
+static void add_event(json_t *events, int type, json_t *msg) {
+  if (events == NULL) {
+    json_decref(msg);
+    return;
   }
+  json_array_append_new(events, json_pack("{s:i,s:o}", "type", type, "msg",
+                                          msg ? msg : json_object()));
+}
+
+static bool from_is_ext(const struct call *k) {
+  return k->type != SIM_CALL_INBOUND;
+}
+
+static bool to_is_ext(const struct call *k) {
+  return k->type != SIM_CALL_OUTBOUND;
+}
+
+/* One member of a 30011 Call_Info: "extension", or "inbound"/"outbound"
+ * for the external party, as the guide's Members table shows them. */
+static json_t *member(const struct call *k, bool from_side,
+                      const char *status) {
+  bool ext = from_side ? from_is_ext(k) : to_is_ext(k);
+  const char *chan = from_side ? k->chan_from : k->chan_to;
+
+  if (ext)
+    return json_pack("{s:{s:s,s:s,s:s,s:s}}", "extension", "number",
+                     from_side ? k->from : k->to, "channel_id", chan,
+                     "member_status", status, "call_path", "");
+  return json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s}}",
+                   k->type == SIM_CALL_INBOUND ? "inbound" : "outbound", "from",
+                   k->from, "to", k->to, "trunk_name", SIM_TRUNK_NAME,
+                   "channel_id", chan, "member_status", status, "call_path",
+                   "");
+}
+
+/* 30011: the call and its members' states. from_status NULL: the caller
+ * is not a member yet (a click-to-call ringing the caller's phone is the
+ * caller alone, shown as the callee of that first leg). */
+static void call_event(json_t *events, const struct call *k,
+                       const char *from_status, const char *to_status) {
+  json_t *members = json_array();
+
+  if (from_status != NULL)
+    json_array_append_new(members, member(k, true, from_status));
+  if (to_status != NULL)
+    json_array_append_new(members, member(k, false, to_status));
+  add_event(events, SIM_EV_CALL,
+            json_pack("{s:s,s:o}", "call_id", k->uid, "members", members));
+}
+
+static void state_event(json_t *events, const struct call *k) {
+  switch (k->state) {
+  case CALL_CALLER_RINGING:
+    call_event(events, k, "RING", NULL);
+    break;
+  case CALL_RINGING:
+    call_event(events, k, "ALERT", "RING");
+    break;
+  case CALL_TALKING:
+    call_event(events, k, "ANSWERED", "ANSWER");
+    break;
+  case CALL_HOLD:
+    call_event(events, k, "HOLD", "HOLD");
+    break;
+  }
+}
+
+enum ext_status { EXT_IDLE, EXT_RINGING, EXT_BUSY };
+static const char *const EXT_STATUS_TEXT[] = {"Idle", "Ringing", "Busy"};
+
+/* An extension's call status over every call in progress (30008): Busy
+ * when it places a call or talks in one, else Ringing when a call rings
+ * it, else Idle. */
+static enum ext_status ext_status(struct sim_calls *c, const char *number) {
+  enum ext_status st = EXT_IDLE;
+
+  for (size_t i = 0; i < c->n_calls; i++) {
+    const struct call *k = &c->calls[i];
+    bool caller = from_is_ext(k) && strcmp(k->from, number) == 0;
+    bool callee = to_is_ext(k) && strcmp(k->to, number) == 0;
+
+    if (k->state == CALL_CALLER_RINGING) {
+      if (caller)
+        st = st == EXT_BUSY ? EXT_BUSY : EXT_RINGING;
+      continue;
+    }
+    if (caller || (callee && k->state != CALL_RINGING))
+      return EXT_BUSY;
+    if (callee)
+      st = EXT_RINGING;
+  }
+  return st;
+}
+
+/* The extensions a step may change, with their status before it. */
+struct snapshot {
+  size_t n;
+  char number[4][NUMBER_MAX + 1];
+  enum ext_status before[4];
+};
+
+static void snap_add(struct snapshot *sn, struct sim_calls *c,
+                     const char *number) {
+  for (size_t i = 0; i < sn->n; i++)
+    if (strcmp(sn->number[i], number) == 0)
+      return;
+  if (sn->n == 4)
+    return;
+  snprintf(sn->number[sn->n], sizeof sn->number[0], "%s", number);
+  sn->before[sn->n++] = ext_status(c, number);
+}
+
+static void snap_call(struct snapshot *sn, struct sim_calls *c,
+                      const struct call *k) {
+  if (from_is_ext(k))
+    snap_add(sn, c, k->from);
+  if (to_is_ext(k))
+    snap_add(sn, c, k->to);
+}
+
+/* 30008 for each extension whose status the step changed. */
+static void snap_events(const struct snapshot *sn, struct sim_calls *c,
+                        json_t *events) {
+  for (size_t i = 0; i < sn->n; i++) {
+    enum ext_status now = ext_status(c, sn->number[i]);
+    if (now != sn->before[i])
+      add_event(events, SIM_EV_EXT_CALL,
+                json_pack("{s:s,s:s}", "extension", sn->number[i], "status",
+                          EXT_STATUS_TEXT[now]));
+  }
+}
+
+static void channel(struct sim_calls *c, const char *number, bool ext,
+                    char *out, size_t size) {
+  unsigned n = c->next_chan++;
+
+  if (ext)
+    snprintf(out, size, "PJSIP/%s-%08x", number, n);
+  else
+    snprintf(out, size, "PJSIP/trunk-%s-%08x", SIM_TRUNK_NAME, n);
+}
+
+/* A new call in progress; lock held. */
+static struct call *new_call(struct sim_calls *c, const char *from,
+                             const char *to, enum sim_call_type type,
+                             bool recording, int64_t at) {
+  struct call *k;
+
+  if (c->n_calls == SIM_CALLS_MAX)
+    return NULL;
   k = &c->calls[c->n_calls++];
   memset(k, 0, sizeof *k);
   snprintf(k->uid, sizeof k->uid, "%lld.%ld", (long long)at, c->next_seq++);
@@ -212,16 +358,81 @@ enum sim_call_result sim_calls_ring(struct sim_calls *c, const char *from,
   k->state = CALL_RINGING;
   k->recording = recording;
   k->ring_at = k->last_at = at;
+  channel(c, from, from_is_ext(k), k->chan_from, sizeof k->chan_from);
+  channel(c, to, to_is_ext(k), k->chan_to, sizeof k->chan_to);
+  return k;
+}
+
+enum sim_call_result sim_calls_ring(struct sim_calls *c, const char *from,
+                                    const char *to, enum sim_call_type type,
+                                    bool recording, bool dial, int64_t at,
+                                    json_t **created, json_t *events) {
+  struct snapshot sn = {0};
+  struct call *k;
+  enum sim_call_result rc = SIM_CALL_OK;
+
+  pthread_mutex_lock(&c->mu);
+  k = new_call(c, from, to, type, recording, at);
+  if (k == NULL) {
+    rc = SIM_CALL_FULL;
+    goto out;
+  }
+  if (dial)
+    k->state = CALL_CALLER_RINGING;
+  c->n_calls--; /* statuses before the call existed */
+  snap_call(&sn, c, k);
+  c->n_calls++;
+  state_event(events, k);
+  snap_events(&sn, c, events);
   *created = call_json(k);
 out:
   pthread_mutex_unlock(&c->mu);
   return rc;
 }
 
+/* 30012 "New CDR": the guide's Call_Details. */
+static json_t *cdr_event_json(const struct cdr *r) {
+  char when[32];
+
+  sim_display_time(r->start, when, sizeof when);
+  return json_pack(
+      "{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "call_id",
+      r->uid, "time_start", when, "call_from", r->from, "call_to", r->to,
+      "call_duration", r->duration, "talk_duration", r->talk_duration,
+      "src_trunk_name", r->type == SIM_CALL_INBOUND ? SIM_TRUNK_NAME : "",
+      "dst_trunk_name", r->type == SIM_CALL_OUTBOUND ? SIM_TRUNK_NAME : "",
+      "pin_code", "", "status", STATUS_TEXT[r->status], "type",
+      TYPE_EVENT[r->type], "recording", r->recording, "did_number", "",
+      "agent_ring_time", 0);
+}
+
+/* Ends call k at `at` with status: BYE members, CDR stored, the call gone.
+ * Lock held; *cdr gets the CDR in cdr/search shape. */
+static enum sim_call_result end_call(struct sim_calls *c, struct call *k,
+                                     int64_t at, enum sim_cdr_status status,
+                                     json_t **cdr, json_t *events) {
+  struct snapshot sn = {0};
+
+  snap_call(&sn, c, k);
+  if (k->state == CALL_HOLD)
+    k->held_s += at - k->hold_at;
+  if (!store_cdr(c, k->uid, k->from, k->to, k->type, k->ring_at, k->answer_at,
+                 at, status, k->recording))
+    return SIM_CALL_FULL;
+  call_event(events, k, "BYE", k->state == CALL_CALLER_RINGING ? NULL : "BYE");
+  *cdr = sim_cdr_json_at(c, c->cdr_len - 1);
+  add_event(events, SIM_EV_CDR, cdr_event_json(cdr_at(c, c->cdr_len - 1)));
+  *k = c->calls[--c->n_calls]; /* order of calls in progress is not kept */
+  snap_events(&sn, c, events);
+  return SIM_CALL_OK;
+}
+
 enum sim_call_result sim_calls_step(struct sim_calls *c, const char *uid,
                                     enum sim_call_step step, int64_t at,
-                                    int hangup_status, json_t **result) {
+                                    int hangup_status, json_t **result,
+                                    json_t *events) {
   enum sim_call_result rc = SIM_CALL_OK;
+  struct snapshot sn = {0};
   struct call *k;
   enum sim_cdr_status status;
 
@@ -235,9 +446,12 @@ enum sim_call_result sim_calls_step(struct sim_calls *c, const char *uid,
     rc = SIM_CALL_BAD_TIME;
     goto out;
   }
+  snap_call(&sn, c, k);
   switch (step) {
   case SIM_STEP_ANSWER:
-    if (k->state != CALL_RINGING)
+    if (k->state == CALL_CALLER_RINGING)
+      k->state = CALL_RINGING; /* the caller took it: now the callee rings */
+    else if (k->state != CALL_RINGING)
       rc = SIM_CALL_BAD_STATE;
     else
       k->state = CALL_TALKING, k->answer_at = at;
@@ -255,7 +469,7 @@ enum sim_call_result sim_calls_step(struct sim_calls *c, const char *uid,
       k->state = CALL_TALKING, k->held_s += at - k->hold_at;
     break;
   case SIM_STEP_HANGUP:
-    if (k->state == CALL_RINGING) {
+    if (k->state == CALL_RINGING || k->state == CALL_CALLER_RINGING) {
       status = hangup_status < 0 ? SIM_CDR_NO_ANSWER
                                  : (enum sim_cdr_status)hangup_status;
       if (status == SIM_CDR_ANSWERED) {
@@ -268,22 +482,90 @@ enum sim_call_result sim_calls_step(struct sim_calls *c, const char *uid,
         break;
       }
       status = SIM_CDR_ANSWERED;
-      if (k->state == CALL_HOLD)
-        k->held_s += at - k->hold_at;
     }
-    if (!store_cdr(c, k->uid, k->from, k->to, k->type, k->ring_at, k->answer_at,
-                   at, status, k->recording)) {
-      rc = SIM_CALL_FULL;
-      break;
-    }
-    *result = sim_cdr_json_at(c, c->cdr_len - 1);
-    *k = c->calls[--c->n_calls]; /* order of calls in progress is not kept */
+    rc = end_call(c, k, at, status, result, events);
     goto out;
   }
   if (rc == SIM_CALL_OK) {
     k->last_at = at;
+    state_event(events, k);
+    snap_events(&sn, c, events);
     *result = call_json(k);
   }
+out:
+  pthread_mutex_unlock(&c->mu);
+  return rc;
+}
+
+/* A blind transfer: the transferring extension leaves, the answered leg
+ * ends with its CDR, and the party left rings the target in a new call
+ * (its own call id and CDR, so a log keyed by call id keeps both legs). */
+enum sim_call_result sim_calls_transfer(struct sim_calls *c, const char *uid,
+                                        int by_to_side, const char *target,
+                                        bool target_ext, int64_t at,
+                                        json_t **result, json_t *events) {
+  enum sim_call_result rc;
+  struct call *k, *n, old;
+  struct snapshot sn = {0};
+  char left[NUMBER_MAX + 1];
+  bool left_ext, by_to;
+  enum sim_call_type type;
+  bool recording;
+  json_t *cdr = NULL;
+
+  pthread_mutex_lock(&c->mu);
+  k = find_call(c, uid);
+  if (k == NULL) {
+    rc = SIM_CALL_NOT_FOUND;
+    goto out;
+  }
+  if (at < k->last_at) {
+    rc = SIM_CALL_BAD_TIME;
+    goto out;
+  }
+  if (k->state != CALL_TALKING && k->state != CALL_HOLD) {
+    rc = SIM_CALL_BAD_STATE;
+    goto out;
+  }
+  /* Default transferor: the extension that took the call (the callee),
+   * or the caller of an outbound call. */
+  by_to = by_to_side < 0 ? to_is_ext(k) : by_to_side != 0;
+  if (by_to ? !to_is_ext(k) : !from_is_ext(k)) {
+    rc = SIM_CALL_BAD_PARTY;
+    goto out;
+  }
+  snprintf(left, sizeof left, "%s", by_to ? k->from : k->to);
+  left_ext = by_to ? from_is_ext(k) : to_is_ext(k);
+  if (strcmp(left, target) == 0 ||
+      strcmp(by_to ? k->to : k->from, target) == 0 ||
+      (!left_ext && !target_ext)) {
+    rc = SIM_CALL_BAD_PARTY;
+    goto out;
+  }
+  type = left_ext && target_ext ? SIM_CALL_INTERNAL
+         : left_ext             ? SIM_CALL_OUTBOUND
+                                : SIM_CALL_INBOUND;
+  recording = k->recording;
+  old = *k;
+  snap_call(&sn, c, k);
+  if (target_ext)
+    snap_add(&sn, c, target);
+  rc = end_call(c, k, at, SIM_CDR_ANSWERED, &cdr, NULL);
+  if (rc != SIM_CALL_OK)
+    goto out;
+  /* end_call's own events are replaced by the whole transfer's below. */
+  n = new_call(c, left, target, type, recording, at);
+  if (n == NULL) {
+    json_decref(cdr);
+    rc = SIM_CALL_FULL;
+    goto out;
+  }
+  /* The leg that ended: its members leave, then its CDR. */
+  call_event(events, &old, "BYE", "BYE");
+  add_event(events, SIM_EV_CDR, cdr_event_json(cdr_at(c, c->cdr_len - 1)));
+  state_event(events, n);
+  snap_events(&sn, c, events);
+  *result = json_pack("{s:o,s:o}", "cdr", cdr, "call", call_json(n));
 out:
   pthread_mutex_unlock(&c->mu);
   return rc;
@@ -351,8 +633,10 @@ static json_t *cdr_json(const struct cdr *r) {
       r->from, "call_to", r->to, "timestamp", (json_int_t)r->start, "duration",
       r->duration, "ring_duration", r->ring_duration, "talk_duration",
       r->talk_duration, "disposition", STATUS_TEXT[r->status], "call_type",
-      TYPE_TEXT[r->type], "recording", r->recording, "src_trunk", "",
-      "dst_trunk", "", "did_number", "", "dod_number", "", "src_addr", "");
+      TYPE_TEXT[r->type], "recording", r->recording, "src_trunk",
+      r->type == SIM_CALL_INBOUND ? SIM_TRUNK_NAME : "", "dst_trunk",
+      r->type == SIM_CALL_OUTBOUND ? SIM_TRUNK_NAME : "", "did_number", "",
+      "dod_number", "", "src_addr", "");
 }
 
 /* Lock held; i counts from the oldest. */
@@ -440,6 +724,24 @@ json_t *sim_calls_query(struct sim_calls *c, const struct sim_cdr_query *q,
   pthread_mutex_unlock(&c->mu);
   free(hits);
   return data;
+}
+
+int sim_calls_recording(struct sim_calls *c, long id, const char *file,
+                        char *out, size_t size) {
+  int rc = -1;
+
+  pthread_mutex_lock(&c->mu);
+  for (size_t i = c->cdr_len; i-- > 0;) {
+    const struct cdr *r = cdr_at(c, i);
+    if (r->recording[0] == '\0' || (id > 0 && r->id != id) ||
+        (file != NULL && strcmp(r->recording, file) != 0))
+      continue;
+    snprintf(out, size, "%s", r->recording);
+    rc = 0;
+    break;
+  }
+  pthread_mutex_unlock(&c->mu);
+  return rc;
 }
 
 size_t sim_calls_cdr_count(struct sim_calls *c) {

@@ -65,6 +65,13 @@ static void reply_result(enum sim_call_result rc, json_t *result,
   case SIM_CALL_FULL:
     sim_reply_control_error(out, 400, "too many calls in progress");
     break;
+  case SIM_CALL_BAD_PARTY:
+    sim_reply_control_error(out, 400,
+                            "no such transfer: the transferor must be an "
+                            "extension of the call, the target another "
+                            "party, and one side of the new call an "
+                            "extension");
+    break;
   }
   json_decref(result);
 }
@@ -77,7 +84,7 @@ void sim_ctl_calls(struct sim *sim, struct sim_request *req,
 
 void sim_ctl_call_ring(struct sim *sim, struct sim_request *req,
                        struct sim_reply *out) {
-  json_t *body = body_object(req, out), *rec, *created = NULL;
+  json_t *body = body_object(req, out), *rec, *created = NULL, *events;
   const char *from, *to;
   bool from_ext, to_ext;
   enum sim_call_type type;
@@ -117,8 +124,10 @@ void sim_ctl_call_ring(struct sim *sim, struct sim_request *req,
   type = from_ext && to_ext ? SIM_CALL_INTERNAL
          : from_ext         ? SIM_CALL_OUTBOUND
                             : SIM_CALL_INBOUND;
-  rc = sim_calls_ring(sim->calls, from, to, type, json_is_true(rec), at,
-                      &created);
+  events = json_array();
+  rc = sim_calls_ring(sim->calls, from, to, type, json_is_true(rec), false, at,
+                      &created, events);
+  sim_events_emit_list(sim->events, events);
   reply_result(rc, created, 201, out);
 out:
   json_decref(body);
@@ -126,7 +135,7 @@ out:
 
 static void step(struct sim *sim, struct sim_request *req,
                  struct sim_reply *out, enum sim_call_step which) {
-  json_t *body = body_object(req, out), *result = NULL;
+  json_t *body = body_object(req, out), *result = NULL, *events;
   const char *uid, *status;
   enum sim_call_result rc;
   int st = -1;
@@ -150,7 +159,9 @@ static void step(struct sim *sim, struct sim_request *req,
       goto out;
     }
   }
-  rc = sim_calls_step(sim->calls, uid, which, at, st, &result);
+  events = json_array();
+  rc = sim_calls_step(sim->calls, uid, which, at, st, &result, events);
+  sim_events_emit_list(sim->events, events);
   reply_result(rc, result, 200, out);
 out:
   json_decref(body);
@@ -174,6 +185,51 @@ void sim_ctl_call_unhold(struct sim *sim, struct sim_request *req,
 void sim_ctl_call_hangup(struct sim *sim, struct sim_request *req,
                          struct sim_reply *out) {
   step(sim, req, out, SIM_STEP_HANGUP);
+}
+
+/* {"call_id":"...","to":"2003"} (optional "by": "from" or "to", the side
+ * that transfers; optional "at"): a blind transfer. */
+void sim_ctl_call_transfer(struct sim *sim, struct sim_request *req,
+                           struct sim_reply *out) {
+  json_t *body = body_object(req, out), *result = NULL, *events, *by;
+  const char *uid, *to;
+  enum sim_call_result rc;
+  int by_side = -1;
+  bool to_ext;
+  int64_t at;
+
+  if (body == NULL)
+    return;
+  uid = body_str(body, "call_id");
+  to = body_str(body, "to");
+  by = json_object_get(body, "by");
+  if (uid == NULL || to == NULL ||
+      (by != NULL &&
+       (!json_is_string(by) || (strcmp(json_string_value(by), "from") != 0 &&
+                                strcmp(json_string_value(by), "to") != 0)))) {
+    sim_reply_control_error(out, 400,
+                            "need string call_id and to (optional by: from "
+                            "or to, integer at)");
+    goto out;
+  }
+  if (by != NULL)
+    by_side = strcmp(json_string_value(by), "to") == 0;
+  if (!body_at(body, &at, out))
+    goto out;
+  to_ext = sim_dir_has_number(sim->dir, to);
+  if (!to_ext && !sim_external_number_valid(to)) {
+    sim_reply_control_error(out, 400,
+                            "to must be an extension or an external number "
+                            "(3-32 digits, optional leading +)");
+    goto out;
+  }
+  events = json_array();
+  rc = sim_calls_transfer(sim->calls, uid, by_side, to, to_ext, at, &result,
+                          events);
+  sim_events_emit_list(sim->events, events);
+  reply_result(rc, result, 200, out);
+out:
+  json_decref(body);
 }
 
 void sim_ctl_cdrs_add(struct sim *sim, struct sim_request *req,

@@ -67,7 +67,14 @@ struct sim_dir {
   struct ext *v;
   size_t n, cap;
   long next_id;
+  sim_dir_hook_fn hook; /* told of presence and registration changes */
+  void *hook_ctx;
 };
+
+void sim_dir_set_hook(struct sim_dir *d, sim_dir_hook_fn fn, void *ctx) {
+  d->hook = fn;
+  d->hook_ctx = ctx;
+}
 
 bool sim_presence_valid(const char *presence) {
   if (presence == NULL)
@@ -271,25 +278,40 @@ json_t *sim_dir_get(struct sim_dir *d, long id) {
   return j;
 }
 
-static void set_presence(struct ext *e, const char *presence,
-                         const char *source) {
+/* Returns whether the presence changed; number gets the extension's. */
+static bool set_presence(struct ext *e, const char *presence,
+                         const char *source, char *number, size_t size) {
+  bool changed = strcmp(e->presence, presence) != 0;
+
+  snprintf(number, size, "%s", e->number);
   snprintf(e->presence, sizeof e->presence, "%s", presence);
   snprintf(e->changed_by, sizeof e->changed_by, "%s", source);
   sim_clock_wall(e->changed_at, sizeof e->changed_at);
+  return changed;
+}
+
+/* After the lock is released: the hook may take other locks. */
+static void tell_presence(struct sim_dir *d, bool changed, const char *number,
+                          const char *presence) {
+  if (changed && d->hook != NULL)
+    d->hook(d->hook_ctx, number, "presence", presence);
 }
 
 enum sim_dir_status sim_dir_set_presence_id(struct sim_dir *d, long id,
                                             const char *presence,
                                             const char *source) {
   struct ext *e;
+  char number[32] = "";
+  bool changed = false;
 
   if (!sim_presence_valid(presence))
     return SIM_DIR_INVALID;
   pthread_mutex_lock(&d->mu);
   e = find_id(d, id);
   if (e != NULL)
-    set_presence(e, presence, source);
+    changed = set_presence(e, presence, source, number, sizeof number);
   pthread_mutex_unlock(&d->mu);
+  tell_presence(d, changed, number, presence);
   return e != NULL ? SIM_DIR_OK : SIM_DIR_NOT_FOUND;
 }
 
@@ -298,13 +320,40 @@ enum sim_dir_status sim_dir_set_presence_number(struct sim_dir *d,
                                                 const char *presence,
                                                 const char *source) {
   struct ext *e;
+  char num[32] = "";
+  bool changed = false;
 
   if (number == NULL || !sim_presence_valid(presence))
     return SIM_DIR_INVALID;
   pthread_mutex_lock(&d->mu);
   e = find_number(d, number);
   if (e != NULL)
-    set_presence(e, presence, source);
+    changed = set_presence(e, presence, source, num, sizeof num);
+  pthread_mutex_unlock(&d->mu);
+  tell_presence(d, changed, num, presence);
+  return e != NULL ? SIM_DIR_OK : SIM_DIR_NOT_FOUND;
+}
+
+int sim_device_index(const char *name) {
+  for (size_t i = 0; i < N_DEVICES; i++)
+    if (strcmp(name, devices[i]) == 0)
+      return (int)i;
+  return -1;
+}
+
+enum sim_dir_status sim_dir_set_device(struct sim_dir *d, const char *number,
+                                       int device, bool online, bool *changed) {
+  struct ext *e;
+
+  *changed = false;
+  if (number == NULL || device < 0 || device >= (int)N_DEVICES)
+    return SIM_DIR_INVALID;
+  pthread_mutex_lock(&d->mu);
+  e = find_number(d, number);
+  if (e != NULL) {
+    *changed = e->online[device] != (int)online;
+    e->online[device] = online;
+  }
   pthread_mutex_unlock(&d->mu);
   return e != NULL ? SIM_DIR_OK : SIM_DIR_NOT_FOUND;
 }

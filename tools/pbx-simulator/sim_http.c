@@ -27,12 +27,13 @@ struct route {
   enum area area;
   bool needs_token; /* access_token query parameter checked first */
   sim_handler_fn fn;
+  bool prefix; /* path is a prefix: /api/download/<name> */
 };
 
 #define API(m, p, tok, fn)                                                     \
-  { m, SIM_OPENAPI_PREFIX p, AREA_OPENAPI, tok, fn }
+  { m, SIM_OPENAPI_PREFIX p, AREA_OPENAPI, tok, fn, false }
 #define CTL(m, p, fn)                                                          \
-  { m, SIM_CONTROL_PREFIX p, AREA_CONTROL, false, fn }
+  { m, SIM_CONTROL_PREFIX p, AREA_CONTROL, false, fn, false }
 
 static const struct route routes[] = {
     API("POST", "get_token", false, sim_api_get_token),
@@ -45,6 +46,10 @@ static const struct route routes[] = {
     API("GET", "cdr/list", true, sim_api_cdr_list),
     API("GET", "cdr/search", true, sim_api_cdr_search),
     API("GET", "subscribe", true, sim_api_subscribe),
+    API("GET", "recording/download", true, sim_api_recording_download),
+    API("POST", "call/dial", true, sim_api_call_dial),
+    {"GET", SIM_DOWNLOAD_PREFIX, AREA_OPENAPI, true, sim_api_download_file,
+     true},
     CTL("GET", "requests", sim_ctl_requests),
     CTL("POST", "requests/clear", sim_ctl_requests_clear),
     CTL("GET", "stats", sim_ctl_stats),
@@ -62,6 +67,13 @@ static const struct route routes[] = {
     CTL("POST", "calls/hold", sim_ctl_call_hold),
     CTL("POST", "calls/unhold", sim_ctl_call_unhold),
     CTL("POST", "calls/hangup", sim_ctl_call_hangup),
+    CTL("POST", "calls/transfer", sim_ctl_call_transfer),
+    CTL("POST", "register", sim_ctl_register),
+    CTL("GET", "monitor", sim_ctl_monitor_get),
+    CTL("POST", "monitor", sim_ctl_monitor_set),
+    CTL("GET", "webhooks", sim_ctl_webhooks_get),
+    CTL("POST", "webhooks", sim_ctl_webhooks_add),
+    CTL("POST", "webhooks/clear", sim_ctl_webhooks_clear),
     CTL("POST", "cdrs", sim_ctl_cdrs_add),
     CTL("GET", "ws", sim_ctl_ws),
     CTL("POST", "ws/drop", sim_ctl_ws_drop),
@@ -86,7 +98,8 @@ static const char unavailable_page[] =
 
 struct sim_request {
   struct MHD_Connection *conn;
-  char *uri; /* raw request target, from the URI log callback */
+  const char *path; /* libmicrohttpd's, valid for the request */
+  char *uri;        /* raw request target, from the URI log callback */
   enum area area;
   bool started;
   bool entered;       /* counted as in flight */
@@ -107,6 +120,10 @@ const char *sim_request_arg(struct sim_request *req, const char *name) {
 
 const char *sim_request_header(struct sim_request *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *sim_request_path(struct sim_request *req) {
+  return req->path ? req->path : "";
 }
 
 const char *sim_request_body(struct sim_request *req, size_t *len) {
@@ -167,7 +184,10 @@ static const struct route *find_route(struct sim_request *req, const char *path,
   *path_known = false;
   req->allow[0] = '\0';
   for (size_t i = 0; i < N_ROUTES; i++) {
-    if (strcmp(routes[i].path, path) != 0)
+    if (routes[i].prefix
+            ? strncmp(routes[i].path, path, strlen(routes[i].path)) != 0 ||
+                  path[strlen(routes[i].path)] == '\0'
+            : strcmp(routes[i].path, path) != 0)
       continue;
     if (strcmp(routes[i].method, method) == 0)
       return &routes[i];
@@ -375,7 +395,18 @@ static enum MHD_Result send_reply(struct sim_request *req,
   struct MHD_Response *resp;
   enum MHD_Result rc;
 
-  if (reply->json != NULL) {
+  if (reply->data != NULL) {
+    resp = MHD_create_response_from_buffer(reply->data_len, reply->data,
+                                           MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+      return MHD_NO;
+    reply->data = NULL; /* libmicrohttpd frees it */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            reply->content_type ? reply->content_type
+                                                : "application/octet-stream");
+    if (reply->disposition[0])
+      MHD_add_response_header(resp, "Content-Disposition", reply->disposition);
+  } else if (reply->json != NULL) {
     char *text = json_dumps(reply->json, JSON_COMPACT);
     if (text == NULL)
       return MHD_NO;
@@ -460,6 +491,7 @@ static enum MHD_Result serve_openapi(struct sim *sim, struct sim_request *req,
   leave(sim, req);
   rc = reply.upgrade ? send_upgrade(sim, req, &reply) : send_reply(req, &reply);
   json_decref(reply.json);
+  free(reply.data);
   return rc;
 }
 
@@ -479,7 +511,8 @@ static void take_body(struct sim_request *req, const char *data, size_t size) {
 }
 
 static enum area area_of(const char *url) {
-  if (strncmp(url, "/openapi/", 9) == 0)
+  if (strncmp(url, "/openapi/", 9) == 0 ||
+      strncmp(url, SIM_DOWNLOAD_PREFIX, strlen(SIM_DOWNLOAD_PREFIX)) == 0)
     return AREA_OPENAPI;
   if (strncmp(url, SIM_CONTROL_PREFIX, strlen(SIM_CONTROL_PREFIX)) == 0)
     return AREA_CONTROL;
@@ -507,6 +540,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
     req->started = true;
     req->conn = conn;
+    req->path = url;
     req->area = area_of(url);
     if (req->area != AREA_OPENAPI)
       return MHD_YES;
@@ -531,6 +565,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     sim_reply_control_error(&reply, MHD_HTTP_NOT_FOUND, "not found");
   rc = send_reply(req, &reply);
   json_decref(reply.json);
+  free(reply.data);
   return rc;
 }
 
