@@ -3,7 +3,6 @@
  * R/events/error naming the field; the service goes on. */
 #include "calllog.h"
 #include "pb/bus.h"
-#include "pb/log.h"
 #include "pb/topics.h"
 
 static void on_cdr(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
@@ -14,7 +13,7 @@ static void on_cdr(struct pb_bus *bus, const struct pb_bus_msg *msg, void *ud) {
   int rc = j ? pb_cdr_from_json(j, &c, err, sizeof err) : PB_EPARSE;
   json_decref(j);
   if (rc) {
-    pb_warn("a call record on %s is refused: %s", msg->topic, err);
+    /* Logged there too. */
     pb_bus_error_event(bus, msg, err);
     return;
   }
