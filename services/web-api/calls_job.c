@@ -116,9 +116,14 @@ void web_calls_job_fail(struct web_calls_job *j, const json_t *answer) {
                    json_pack("{s:s,s:i,s:s}", "error", msg, "status", 504,
                              "service", j->service));
   } else {
+    /* call-log says "call not found: ...", the gateway "recording not
+     * found" (docs/topics.md); a service may also give code not_found. */
     const char *code = pb_json_str(answer, "code");
-    unsigned status = code && strcmp(code, "not_found") == 0 ? 404 : 400;
     const char *err = pb_json_str(answer, "error");
+    unsigned status = (code && strcmp(code, "not_found") == 0) ||
+                              (err && strstr(err, "not found"))
+                          ? 404
+                          : 400;
     web_reply_json(&r, status,
                    json_pack("{s:s,s:i,s:s}", "error", err ? err : "refused",
                              "status", (int)status, "service", j->service));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pb/clock.h"
 #include "pb/config.h"
 #include "pb/map.h"
 #include "pb/payload_call.h"
@@ -230,6 +231,12 @@ void web_get_calls_stats(struct web *w, const struct web_request *req,
   }
   if (!json_object_get(q, "group"))
     json_object_set_new(q, "group", json_string("none"));
+  /* call-log wants a period: the last 30 days unless one is given. */
+  int64_t now = pb_clock_now();
+  if (!json_object_get(q, "to"))
+    pb_json_set_time_tz(q, "to", now, w->tz);
+  if (!json_object_get(q, "from"))
+    pb_json_set_time_tz(q, "from", now - 30 * 86400, w->tz);
   web_service_request(w, req, resp, CALL_LOG, PB_ACTION_CALLS_STATS, q);
 }
 

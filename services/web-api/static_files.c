@@ -8,12 +8,13 @@
 #include "web.h"
 
 /* A strict policy: the dashboard loads nothing from anywhere else, runs no
- * inline script and cannot be framed. */
+ * inline script and cannot be framed; its audio player plays recordings
+ * from web-api only. */
 static const char csp[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' "
     "data:; "
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'";
+    "connect-src 'self'; font-src 'self'; media-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
 
 static const struct {
   const char *ext;

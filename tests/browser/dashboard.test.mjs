@@ -126,7 +126,7 @@ try {
     assert.equal(await page.textContent('nav button[data-view=logs]'), 'Journal');
     assert.match(await page.textContent('[id="ext-main-2000"] .desired'), /Ne pas déranger/);
     const heads = await page.$$eval('#ext-table thead th', (ths) => ths.map((th) => th.textContent.trim()));
-    assert.deepEqual(heads, ['Poste', 'Nom', 'Voulu', 'IPBX', 'Pourquoi', 'Prochain changement',
+    assert.deepEqual(heads, ['Poste', 'Nom', 'Voulu', 'IPBX', 'Appel', 'Pourquoi', 'Prochain changement',
                              'Forçage', 'Planning', '']);
     const planning = () => page.$$eval('#ext-table tbody td.planning', (tds) => tds.map((td) => td.textContent.trim()));
     assert.deepEqual(await planning(), ['activé', 'activé', 'activé']);

@@ -346,6 +346,9 @@ static void stats(void) {
   req_as(&f, "root", "GET", "/api/calls/stats");
   web_route(&w, &f.req, &f.resp);
   CHECK_STR(sent_str("group"), "none");
+  /* The last 30 days by default (the clock is fixed at 1700000000). */
+  CHECK_STR(sent_str("to"), "2023-11-14T23:13:20+01:00");
+  CHECK_STR(sent_str("from"), "2023-10-16T00:13:20+02:00");
   answer("{\"status\":\"ok\",\"data\":{}}");
   fake_req_cleanup(&f);
   int before = nsent;
@@ -712,8 +715,8 @@ static void recording(void) {
   fake_req_cleanup(&f);
   req_as(&f, "root", "GET", "/api/calls/hq/17.5/recording");
   web_route(&w, &f.req, &f.resp);
-  answer("{\"status\":\"error\",\"error\":\"no call 17.5 on site hq\","
-         "\"code\":\"not_found\"}");
+  answer("{\"status\":\"error\",\"error\":\"call not found: no call '17.5' "
+         "on site 'hq'\"}");
   CHECK_INT(f.http.finished.status, 404);
   fake_req_cleanup(&f);
   req_as(&f, "root", "GET", "/api/calls/hq/17.5/recording");

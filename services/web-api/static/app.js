@@ -285,6 +285,7 @@ async function startSession(session) {
   state.user = session.user;
   state.role = session.role;
   document.body.classList.toggle("readonly", session.role !== "admin");
+  callsSession(session);
   setWhoami();
   $("#logout").hidden = false;
   $("#nav").hidden = false;
@@ -344,6 +345,7 @@ function extRow(e) {
     el("td", { class: "desired" }, statusChip(e.desired.status)),
     el("td", { class: "pbx" }, statusChip(e.pbx.status),
        e.pbx.in_sync === false ? el("span", { class: "sync-bad", title: t("ext.notsync") }, "≠") : null),
+    el("td", { class: "call" }, callCell(e)),
     el("td", { class: "cause" }, e.desired.cause ? valueText("cause", e.desired.cause) : t("ext.none"),
        e.desired.slot && e.desired.slot.summary ? el("div", { class: "muted small" }, e.desired.slot.summary) : null),
     el("td", { class: "next" }, next ? statusText(next.status) + " · " + fmtTime(next.at) : t("ext.none")),
@@ -363,7 +365,7 @@ function extRow(e) {
       admin && ov ? el("button", { type: "button", class: "clear-btn admin-action",
                                    onclick: () => clearOverride(e) }, t("ext.clear")) : null, " ",
       el("button", { type: "button", onclick: () => { state.weekExt = extKey(e); show("week"); } },
-         t("ext.week"))));
+         t("ext.week")), " ", dialButton(e)));
   return tr;
 }
 
@@ -404,7 +406,11 @@ function connectEvents() {
   es.onopen = () => setLive(true);
   es.onerror = () => setLive(false);
   es.addEventListener("extension", (m) => updateExtension(JSON.parse(m.data)));
-  es.addEventListener("resync", () => { loadExtensions(); flash(t("resync")); });
+  es.addEventListener("resync", () => {
+    loadExtensions(); flash(t("resync"));
+    if (state.view === "calls") loadCalls();
+  });
+  callsListen(es);
   for (const kind of ["override", "apply", "apply_failed", "error", "source", "settings", "pbx_error"])
     es.addEventListener(kind, () => { if (state.view === "logs" && state.logsPage === 1) loadLogs(); });
   // Settings changed elsewhere (another admin, the API): show them.
@@ -892,6 +898,7 @@ function formHandler(fn) {
 
 /* ---- start ---- */
 function init() {
+  callsInit();
   state.lang = localStorage.getItem("pb-lang") ||
     ((navigator.language || "en").toLowerCase().startsWith("fr") ? "fr" : "en");
   $("#lang").value = state.lang;
