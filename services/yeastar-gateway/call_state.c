@@ -283,11 +283,19 @@ static void refresh_members(struct gw_callstate *c, const struct lcall *l,
   }
 }
 
-/* Ends a call: forgotten, its id remembered, its extensions re-derived. */
+/* Ends a call: forgotten, its id remembered, its extensions re-derived.
+ * What 30008 said of them (Busy during this call) is over with it. */
 static void call_end(struct gw_callstate *c, struct lcall *l, int64_t now_ms) {
   pb_map_remove(c->calls, l->id);
   done_mark(c, l->id, DONE_ENDED);
   c->site_dirty = true;
+  for (size_t i = 0; i < l->n; i++) {
+    struct xstate *x = l->m[i].kind == PB_MEMBER_EXTENSION
+                           ? pb_map_get(c->exts, l->m[i].number)
+                           : NULL;
+    if (x)
+      x->hint = PB_CALL_IDLE;
+  }
   refresh_members(c, l, now_ms);
   free(l);
 }

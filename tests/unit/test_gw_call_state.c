@@ -356,6 +356,17 @@ static void registration_and_ext_status(void) {
                err),
             0);
   CHECK_INT(state_of(c, "2002"), PB_CALL_IDLE);
+  /* a 30008 Busy during a call is over with the call's BYE */
+  CHECK_INT(call(c, T0, "5.0", "extension:2002:ALERT", "extension:2001:RING"),
+            0);
+  CHECK_INT(ev(c, T0,
+               "{\"type\":30008,\"msg\":{\"extension\":\"2002\",\"status\":"
+               "\"Busy\"}}",
+               err),
+            0);
+  CHECK_INT(call(c, T0 + 1, "5.0", "extension:2002:BYE", "extension:2001:BYE"),
+            0);
+  CHECK_INT(state_of(c, "2002"), PB_CALL_IDLE);
   /* 30008 Idle ends the calls the phone was in (a lost BYE) */
   CHECK_INT(
       call(c, T0, "5.1", "inbound:+331:ANSWERED", "extension:2000:ANSWER"), 0);
