@@ -46,6 +46,8 @@ struct download {
   char name[PB_TEXT_MAX];
   struct waiter *waiters;
   size_t nwaiters;
+  int64_t started_ms;
+  bool orphan; /* given up (no answer in time): freed by its callback */
 };
 
 struct cached {
@@ -291,6 +293,33 @@ static void download_fail(struct download *d, const char *error) {
   free(d);
 }
 
+/* A fetch whose answer never came (its site removed while the request
+ * was on the wire, which drops its callback): its waiters are answered
+ * and its slot freed; the struct waits for a callback that may still
+ * come. */
+static void downloads_expire(struct gw_recordings *rs) {
+  int64_t now = pb_clock_mono_ms();
+  struct download *d = rs->downloads;
+  while (d) {
+    struct download *next = d->next;
+    if (now - d->started_ms > 2 * FETCH_TIMEOUT_MS) {
+      pb_warn("site %s: recording %s: no answer from the PBX in %d minutes: "
+              "given up",
+              d->site, d->name, 2 * FETCH_TIMEOUT_MS / 60000);
+      download_unlink(d);
+      while (d->waiters) {
+        struct waiter *w = d->waiters;
+        d->waiters = w->next;
+        gw_reply_error(rs->gw, w->reply,
+                       "the PBX did not answer the recording download", NULL);
+        free(w);
+      }
+      d->orphan = true;
+    }
+    d = next;
+  }
+}
+
 static void download_done(struct download *d, const unsigned char *data,
                           size_t len) {
   struct gw_recordings *rs = d->rs;
@@ -316,6 +345,10 @@ static void download_done(struct download *d, const unsigned char *data,
 
 static void on_file(const struct pb_http_response *r, void *ud) {
   struct download *d = ud;
+  if (d->orphan) {
+    free(d);
+    return;
+  }
   char why[300];
   int64_t code = 0;
   const char *errmsg = NULL;
@@ -421,6 +454,10 @@ static void on_link(struct gw_site *s, int err, const char *errmsg,
                     json_t *resp, void *ud) {
   struct download *d = ud;
   char why[400];
+  if (d->orphan) {
+    free(d);
+    return;
+  }
   if (err == PB_EPBX && not_found(resp)) {
     pb_info("site %s: recording %s: the PBX has no such file (%s)", s->name,
             d->name, errmsg);
@@ -473,6 +510,7 @@ static int download_start(struct gw_recordings *rs, struct gw_site *s,
   if (!d)
     return PB_ENOMEM;
   d->rs = rs;
+  d->started_ms = pb_clock_mono_ms();
   pb_strlcpy(d->site, s->name, sizeof d->site);
   pb_strlcpy(d->name, name, sizeof d->name);
   char query[PB_TEXT_MAX * 3 + 8];
@@ -550,6 +588,7 @@ void gw_recording_get(struct gw *gw, const json_t *req,
   }
   *w =
       (struct waiter){.reply = reply, .offset = offset, .max_bytes = max_bytes};
+  downloads_expire(rs);
   struct download *d = download_find(rs, s->name, name);
   if (d && d->nwaiters < WAITERS_MAX) {
     w->next = d->waiters;
