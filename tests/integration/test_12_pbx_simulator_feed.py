@@ -13,11 +13,15 @@ also send what a correct client never would (unmasked frames...)."""
 import base64
 import hashlib
 import hmac
+import http.client
 import http.server
 import json
 import os
 import socket
+import ssl
 import struct
+import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -25,7 +29,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_10_pbx_simulator import API, UA, SimTestCase  # noqa: E402
+from test_10_pbx_simulator import API, SIM_BIN, UA, SimTestCase  # noqa: E402
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 T0 = 1767268800  # 2026-01-01 12:00:00 UTC
@@ -42,9 +46,12 @@ class Ws:
     """A minimal WebSocket client on a blocking socket."""
 
     def __init__(self, port, token, ua=UA, headers=None, key=None,
-                 timeout=10):
+                 timeout=10, tls=None):
         self.sock = socket.create_connection(("127.0.0.1", port),
                                              timeout=timeout)
+        if tls is not None:  # wss: an ssl.SSLContext
+            self.sock = tls.wrap_socket(self.sock,
+                                        server_hostname="127.0.0.1")
         self.buf = b""
         key = key or base64.b64encode(os.urandom(16)).decode()
         query = "" if token is None else "?" + urllib.parse.urlencode(
@@ -325,6 +332,57 @@ class TestSubscription(FeedCase):
         ws = self.ws()
         ws.send_frame(0x1, "x" * (64 * 1024 + 1))
         self.assertEqual(ws.expect_close(), 1009)
+
+
+class TestFeedFlags(unittest.TestCase):
+    def test_help_and_bad_values(self):
+        out = subprocess.run([SIM_BIN, "--help"], capture_output=True,
+                             text=True, timeout=10)
+        for flag in ("--ws-idle-timeout", "--demo-calls", "--sn"):
+            self.assertIn(flag, out.stdout)
+        for args in (["--ws-idle-timeout", "0"], ["--ws-idle-timeout", "x"],
+                     ["--ws-idle-timeout", "3601"], ["--demo-calls", "yes"]):
+            out = subprocess.run([SIM_BIN, "--listen", "127.0.0.1:0", *args],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertNotEqual(out.returncode, 0, args)
+
+
+class TestWss(SimTestCase):
+    def test_feed_over_tls(self):
+        tmp = tempfile.TemporaryDirectory(prefix="pbsim-wss-")
+        self.addCleanup(tmp.cleanup)
+        cert = os.path.join(tmp.name, "c.pem")
+        key = os.path.join(tmp.name, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        sim = self.start("--tls-cert", cert, "--tls-key", key)
+        ctx = ssl.create_default_context(cafile=cert)
+        conn = http.client.HTTPSConnection("127.0.0.1", sim.port, context=ctx,
+                                           timeout=10)
+        conn.request("POST", API + "get_token", headers={"User-Agent": UA},
+                     body=json.dumps({"username": "presencebus-demo",
+                                      "password": "demo-secret-0123456789"
+                                                  "abcdef0123"}))
+        tok = json.loads(conn.getresponse().read())["access_token"]
+        conn.close()
+        ws = Ws(sim.port, tok, tls=ctx)
+        self.addCleanup(ws.close)
+        ws.send('{"topic_list":[30009]}')
+        self.assertEqual(ws.recv_json()["errcode"], 0)
+        ws.send("heartbeat")
+        self.assertEqual(ws.recv(), "heartbeat response")
+        # the control API shares the HTTPS port: post the change over TLS
+        conn = http.client.HTTPSConnection("127.0.0.1", sim.port, context=ctx,
+                                           timeout=10)
+        conn.request("POST", "/sim/presence", body=json.dumps(
+            {"number": "2003", "presence_status": "away"}))
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+        self.assertEqual(event(ws), (30009, {"extension": "2003",
+                                             "status": "away"}))
 
 
 class TestIdleAndFaults(FeedCase):
