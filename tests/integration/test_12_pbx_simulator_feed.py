@@ -413,6 +413,15 @@ class TestIdleAndFaults(FeedCase):
         # new connections are welcome again
         self.subscribe([30011])
 
+    def test_outage_cuts_the_feed(self):
+        ws = self.subscribe([30011])
+        self.sim.ctl("POST", "outage", body={"on": True})
+        self.assertIsNone(ws.expect_close())
+        with self.assertRaises((ConnectionError, OSError, Refused)):
+            Ws(self.sim.port, self.tok)
+        self.sim.ctl("POST", "outage", body={"on": False})
+        self.subscribe([30011])
+
     def test_token_end_closes_the_feed(self):
         ws = self.subscribe([30011])
         self.sim.api("GET", "del_token", self.tok)

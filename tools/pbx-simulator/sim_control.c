@@ -183,6 +183,8 @@ void sim_ctl_outage(struct sim *sim, struct sim_request *req,
   } else {
     set.outage = json_is_true(on);
     sim_state_update(sim->state, &set, SIM_SET_OUTAGE);
+    if (set.outage) /* a PBX that is down keeps no WebSocket open */
+      sim_ws_drop_all(sim->ws);
     sim_reply_json(out, 200, json_pack("{s:b}", "outage", set.outage));
   }
   json_decref(body);
