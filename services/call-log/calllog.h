@@ -113,11 +113,8 @@ json_t *calllog_stats_run(struct pb_store *st,
 enum calllog_sql {
   CALLLOG_SQL_COUNT,  /* COUNT(*) */
   CALLLOG_SQL_PAGE,   /* the CDR columns, newest first, ?11 LIMIT ?12 OFFSET */
-  CALLLOG_SQL_STREAM, /* start, answered, talk_seconds, oldest first */
-  CALLLOG_SQL_BY_EXT, /* per extension counters, ?11 rows */
-  CALLLOG_SQL_BY_NUMBER,   /* per outside number counters, ?11 rows */
-  CALLLOG_SQL_EXT_LAST,    /* the last calls of extension ?13 */
-  CALLLOG_SQL_NUMBER_LAST, /* the last calls of outside number ?13 */
+  CALLLOG_SQL_STREAM, /* start, answered, talk_seconds, extension, peer, id,
+                        oldest first */
   CALLLOG_SQL__COUNT
 };
 struct pb_stmt;

@@ -41,30 +41,15 @@
         head W_COMMON T_NOIDX N_SUFFIX E_EXT tail                              \
   }
 
-#define COUNTERS                                                               \
-  "COUNT(*), SUM(status = 'answered'), SUM(talk_seconds), MAX(talk_seconds)"
-
 static const char *const SQL[CALLLOG_SQL__COUNT][6] = {
     [CALLLOG_SQL_COUNT] = VARIANTS("SELECT COUNT(*) FROM cdrs", ""),
     [CALLLOG_SQL_PAGE] = VARIANTS("SELECT " CALLLOG_CDR_COLUMNS " FROM cdrs",
                                   " ORDER BY start DESC, id DESC LIMIT ?11 "
                                   "OFFSET ?12"),
     [CALLLOG_SQL_STREAM] =
-        VARIANTS("SELECT start, status = 'answered', talk_seconds FROM cdrs",
-                 " ORDER BY start"),
-    [CALLLOG_SQL_BY_EXT] = VARIANTS("SELECT extension, " COUNTERS " FROM cdrs",
-                                    " AND extension IS NOT NULL GROUP BY "
-                                    "extension ORDER BY 2 DESC, 1 LIMIT ?11"),
-    [CALLLOG_SQL_BY_NUMBER] =
-        VARIANTS("SELECT peer, " COUNTERS " FROM cdrs",
-                 " AND peer IS NOT NULL GROUP BY peer ORDER BY 2 DESC, 1 "
-                 "LIMIT ?11"),
-    [CALLLOG_SQL_EXT_LAST] =
-        VARIANTS("SELECT " CALLLOG_CDR_COLUMNS " FROM cdrs",
-                 " AND extension = ?13 ORDER BY start DESC, id DESC LIMIT 5"),
-    [CALLLOG_SQL_NUMBER_LAST] =
-        VARIANTS("SELECT " CALLLOG_CDR_COLUMNS " FROM cdrs",
-                 " AND peer = ?13 ORDER BY start DESC, id DESC LIMIT 5"),
+        VARIANTS("SELECT start, status = 'answered', talk_seconds, extension, "
+                 "peer, id FROM cdrs",
+                 " ORDER BY start, id"),
 };
 
 struct pb_stmt *calllog_filter_stmt(struct pb_store *store,

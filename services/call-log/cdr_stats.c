@@ -1,8 +1,12 @@
 /* The call log's `stats` answer (docs/call-log.md): totals, per extension
  * and per outside number (calls, answered, missed, talk time, average and
- * longest, last calls) and per day, week or month in TIMEZONE. Counters are
- * summed by SQLite over the filter's index; periods are cut in C from one
- * pass over the calls in start order, since local midnights move with DST. */
+ * longest, last calls) and per day, week or month in TIMEZONE. One pass over
+ * the selected calls in start order (by the filter's index) feeds every
+ * counter, each key's last calls (the newest ids seen) and the periods,
+ * whose local midnights move with DST; then only the calls shown are read
+ * whole. A month of a thousand extensions is one scan, not a query each. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,46 +68,189 @@ struct period {
   struct counters c;
 };
 
-/* One pass over the selected calls: the totals and each period's. */
+/* One extension's or outside number's counters and newest call ids. */
+struct agg {
+  struct counters c;
+  int64_t last[CALLLOG_LAST_CALLS]; /* a ring: last[(seen - 1) % N] newest */
+  int64_t seen;
+  char key[PB_NUMBER_MAX];
+};
+
+/* The aggregates by key: one array and an open-addressing index into it,
+ * so a month with 60,000 outside numbers costs two allocations that grow,
+ * not two per number. */
+struct aggs {
+  struct agg *v;
+  size_t n, cap;
+  uint32_t *slots; /* index + 1 into v; 0: empty */
+  size_t nslots;   /* a power of two, at least twice n */
+};
+
+static uint64_t hash(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+static int place(struct aggs *t, size_t idx) {
+  size_t mask = t->nslots - 1, i = hash(t->v[idx].key) & mask;
+  while (t->slots[i])
+    i = (i + 1) & mask;
+  t->slots[i] = (uint32_t)(idx + 1);
+  return 0;
+}
+
+static struct agg *agg_get(struct aggs *t, const char *key) {
+  if ((t->n + 1) * 2 > t->nslots) {
+    size_t ns = t->nslots ? t->nslots * 2 : 1024;
+    uint32_t *slots = calloc(ns, sizeof *slots);
+    if (!slots || ns > UINT32_MAX)
+      return free(slots), NULL;
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = ns;
+    for (size_t k = 0; k < t->n; k++)
+      place(t, k);
+  }
+  size_t mask = t->nslots - 1, i = hash(key) & mask;
+  for (; t->slots[i]; i = (i + 1) & mask)
+    if (strcmp(t->v[t->slots[i] - 1].key, key) == 0)
+      return &t->v[t->slots[i] - 1];
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    struct agg *v = realloc(t->v, cap * sizeof *v);
+    if (!v)
+      return NULL;
+    t->v = v;
+    t->cap = cap;
+  }
+  struct agg *a = &t->v[t->n];
+  memset(a, 0, sizeof *a);
+  snprintf(a->key, sizeof a->key, "%s", key);
+  t->slots[i] = (uint32_t)(++t->n);
+  return a;
+}
+
+static void count(struct counters *c, bool answered, int64_t talk) {
+  c->calls++;
+  c->answered += answered;
+  c->talk += talk;
+  if (talk > c->longest)
+    c->longest = talk;
+}
+
+static int tally(struct aggs *t, const char *key, bool answered, int64_t talk,
+                 int64_t id) {
+  struct agg *a = agg_get(t, key);
+  if (!a)
+    return PB_ENOMEM;
+  count(&a->c, answered, talk);
+  a->last[a->seen++ % CALLLOG_LAST_CALLS] = id;
+  return 0;
+}
+
+static void aggs_free(struct aggs *t) {
+  free(t->v);
+  free(t->slots);
+}
+
+static int by_calls(const void *x, const void *y) {
+  const struct agg *a = *(const struct agg *const *)x;
+  const struct agg *b = *(const struct agg *const *)y;
+  if (a->c.calls != b->c.calls)
+    return a->c.calls > b->c.calls ? -1 : 1;
+  return strcmp(a->key, b->key);
+}
+
+/* The `top` keys with the most calls, each with its last calls. */
+static int ranked_json(struct pb_store *store, const struct aggs *t,
+                       int64_t top, const char *name, const struct pb_tz *tz,
+                       json_t *out) {
+  const struct agg **r = calloc(t->n ? t->n : 1, sizeof *r);
+  if (!r)
+    return PB_ENOMEM;
+  for (size_t k = 0; k < t->n; k++)
+    r[k] = &t->v[k];
+  qsort(r, t->n, sizeof *r, by_calls);
+  int rc = 0;
+  for (size_t k = 0; k < t->n && (int64_t)k < top && !rc; k++) {
+    json_t *o = json_object(), *calls = json_array();
+    json_object_set_new(o, name, json_string(r[k]->key));
+    json_array_append_new(out, counters_json(&r[k]->c, o));
+    json_object_set_new(o, "last_calls", calls);
+    int64_t shown =
+        r[k]->seen < CALLLOG_LAST_CALLS ? r[k]->seen : CALLLOG_LAST_CALLS;
+    for (int64_t j = 1; j <= shown && !rc; j++) {
+      struct pb_stmt *st = pb_store_stmt(store, "SELECT " CALLLOG_CDR_COLUMNS
+                                                " FROM cdrs WHERE id = ?1");
+      int64_t id = r[k]->last[(r[k]->seen - j) % CALLLOG_LAST_CALLS];
+      if (!st || pb_stmt_bind_int(st, 1, id)) {
+        rc = PB_EDB;
+        break;
+      }
+      int step = pb_stmt_step(st);
+      if (step == PB_STMT_ROW) {
+        struct pb_cdr cdr;
+        calllog_cdr_from_row(st, &cdr);
+        json_array_append_new(calls, pb_cdr_to_json(&cdr, tz));
+      } else if (step < 0) {
+        rc = step;
+      }
+    }
+  }
+  free(r);
+  return rc;
+}
+
+/* One pass over the selected calls: totals, periods, extensions, numbers. */
 static int stream(struct pb_store *store, const struct calllog_stats_req *r,
-                  const struct pb_tz *tz, struct counters *total,
-                  json_t *periods_out) {
+                  const struct pb_tz *tz, json_t *out) {
+  struct counters total = {0};
   struct period *p = NULL;
   size_t n = 0;
-  if (r->group != CALLLOG_GROUP_NONE) {
+  struct aggs exts = {0}, nums = {0};
+  int rc = 0;
+  if (!rc && r->group != CALLLOG_GROUP_NONE) {
     p = calloc(CALLLOG_PERIODS_MAX, sizeof *p);
     if (!p)
-      return PB_ENOMEM;
+      rc = PB_ENOMEM;
     for (int64_t t = period_floor(tz, r->f.from, r->group);
-         t < r->f.to && n < CALLLOG_PERIODS_MAX;
+         p && t < r->f.to && n < CALLLOG_PERIODS_MAX;
          t = period_next(tz, t, r->group))
       p[n++].start = t;
   }
-  struct pb_stmt *st = calllog_filter_stmt(store, CALLLOG_SQL_STREAM, &r->f);
-  if (!st) {
-    free(p);
-    return PB_EDB;
-  }
+  struct pb_stmt *st =
+      rc ? NULL : calllog_filter_stmt(store, CALLLOG_SQL_STREAM, &r->f);
+  if (!rc && !st)
+    rc = PB_EDB;
   size_t i = 0;
-  int rc;
-  while ((rc = pb_stmt_step(st)) == PB_STMT_ROW) {
+  while (!rc && (rc = pb_stmt_step(st)) == PB_STMT_ROW) {
+    rc = 0;
     int64_t start = pb_stmt_int(st, 0), talk = pb_stmt_int(st, 2);
+    int64_t id = pb_stmt_int(st, 5);
     bool answered = pb_stmt_int(st, 1) != 0;
-    struct counters *cs[2] = {total, NULL};
+    count(&total, answered, talk);
     if (n) {
       while (i + 1 < n && p[i + 1].start <= start)
         i++;
-      cs[1] = &p[i].c;
+      count(&p[i].c, answered, talk);
     }
-    for (int k = 0; k < 2 && cs[k]; k++) {
-      cs[k]->calls++;
-      cs[k]->answered += answered;
-      cs[k]->talk += talk;
-      if (talk > cs[k]->longest)
-        cs[k]->longest = talk;
-    }
+    if (!pb_stmt_is_null(st, 3))
+      rc = tally(&exts, pb_stmt_text(st, 3), answered, talk, id);
+    if (!rc && !pb_stmt_is_null(st, 4))
+      rc = tally(&nums, pb_stmt_text(st, 4), answered, talk, id);
   }
-  for (size_t k = 0; k < n; k++) {
+  json_t *periods = json_array(), *e = json_array(), *nu = json_array();
+  json_object_set_new(out, "totals", counters_json(&total, json_object()));
+  json_object_set_new(out, "extensions", e);
+  json_object_set_new(out, "numbers", nu);
+  json_object_set_new(out, "periods", periods);
+  if (rc == PB_STMT_DONE)
+    rc = ranked_json(store, &exts, r->top, "ext", tz, e);
+  if (!rc)
+    rc = ranked_json(store, &nums, r->top, "number", tz, nu);
+  for (size_t k = 0; k < n && !rc; k++) {
     json_t *o = json_object();
     pb_json_set_time_tz(o, "start", p[k].start, tz);
     json_object_set_new(o, "calls", json_integer(p[k].c.calls));
@@ -111,72 +258,28 @@ static int stream(struct pb_store *store, const struct calllog_stats_req *r,
     json_object_set_new(o, "missed",
                         json_integer(p[k].c.calls - p[k].c.answered));
     json_object_set_new(o, "talk_seconds", json_integer(p[k].c.talk));
-    json_array_append_new(periods_out, o);
+    json_array_append_new(periods, o);
   }
   free(p);
-  return rc < 0 ? rc : 0;
-}
-
-/* Per extension (by_number false) or outside number: the top rows, each
- * with its last calls within the same filter. */
-static int grouped(struct pb_store *store, const struct calllog_stats_req *r,
-                   const struct pb_tz *tz, bool by_number, json_t *out) {
-  struct pb_stmt *st = calllog_filter_stmt(
-      store, by_number ? CALLLOG_SQL_BY_NUMBER : CALLLOG_SQL_BY_EXT, &r->f);
-  if (!st || pb_stmt_bind_int(st, 11, r->top))
-    return PB_EDB;
-  int rc;
-  while ((rc = pb_stmt_step(st)) == PB_STMT_ROW) {
-    struct counters c = {pb_stmt_int(st, 1), pb_stmt_int(st, 2),
-                         pb_stmt_int(st, 3), pb_stmt_int(st, 4)};
-    json_t *o = json_object();
-    json_object_set_new(o, by_number ? "number" : "ext",
-                        json_string(pb_stmt_text(st, 0)));
-    json_array_append_new(out, counters_json(&c, o));
-  }
-  if (rc < 0)
-    return rc;
-  /* The last calls, once the grouping statement is done with. */
-  size_t idx;
-  json_t *o;
-  json_array_foreach(out, idx, o) {
-    const char *key =
-        json_string_value(json_object_get(o, by_number ? "number" : "ext"));
-    struct pb_stmt *last = calllog_filter_stmt(
-        store, by_number ? CALLLOG_SQL_NUMBER_LAST : CALLLOG_SQL_EXT_LAST,
-        &r->f);
-    if (!last || pb_stmt_bind_text(last, 13, key))
-      return PB_EDB;
-    json_t *calls = json_array();
-    json_object_set_new(o, "last_calls", calls);
-    while ((rc = pb_stmt_step(last)) == PB_STMT_ROW) {
-      struct pb_cdr cdr;
-      calllog_cdr_from_row(last, &cdr);
-      json_array_append_new(calls, pb_cdr_to_json(&cdr, tz));
-    }
-    if (rc < 0)
-      return rc;
-  }
-  return 0;
+  aggs_free(&exts);
+  aggs_free(&nums);
+  return rc;
 }
 
 json_t *calllog_stats_run(struct pb_store *store,
                           const struct calllog_stats_req *r,
                           const struct pb_tz *tz) {
-  struct counters total = {0};
-  json_t *out = json_object(), *exts = json_array(), *nums = json_array(),
-         *periods = json_array();
+  json_t *out = json_object();
   pb_json_set_time_tz(out, "from", r->f.from, tz);
   pb_json_set_time_tz(out, "to", r->f.to, tz);
-  int rc = stream(store, r, tz, &total, periods);
-  if (!rc)
-    rc = grouped(store, r, tz, false, exts);
-  if (!rc)
-    rc = grouped(store, r, tz, true, nums);
-  json_object_set_new(out, "totals", counters_json(&total, json_object()));
-  json_object_set_new(out, "extensions", exts);
-  json_object_set_new(out, "numbers", nums);
-  json_object_set_new(out, "periods", periods);
+  /* One read transaction: the thousands of small reads of the last calls
+   * take SQLite's locks once, and see the same log as the scan. */
+  int rc = pb_store_begin(store);
+  if (!rc) {
+    rc = stream(store, r, tz, out);
+    if (pb_store_commit(store))
+      pb_store_rollback(store);
+  }
   if (rc) {
     json_decref(out);
     return NULL;
