@@ -170,37 +170,44 @@ static void demo_advance(struct sim *sim, json_t *call, int64_t now) {
   }
 }
 
-/* A new call between two of the first extensions, or an extension and an
- * external number, a recording on every other one. */
-static void demo_start_call(struct sim_demo *d) {
+static bool in_a_call(json_t *calls, const char *number) {
+  size_t i;
+  json_t *c;
+
+  json_array_foreach(calls, i, c) {
+    if (strcmp(json_string_value(json_object_get(c, "from")), number) == 0 ||
+        strcmp(json_string_value(json_object_get(c, "to")), number) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* A new call between two free extensions among the first 20, or a free
+ * extension and an external number; a recording on every other one. */
+static void demo_start_call(struct sim_demo *d, json_t *calls) {
   struct sim_dir_query q = {NULL, 0, false, 1, 20};
-  size_t total = 0, n;
-  json_t *list = sim_dir_list(d->sim->dir, &q, &total), *events, *created;
-  char ext[2][32], external[32];
+  size_t total = 0, n = 0, i;
+  json_t *list = sim_dir_list(d->sim->dir, &q, &total), *events, *created, *e;
+  char free_ext[20][32], external[32];
   unsigned r = (unsigned)rand_r(&d->seed);
   enum sim_call_type type = (enum sim_call_type)(r % 3);
-  const char *from, *to;
+  const char *from, *to, *a, *b;
 
-  n = json_array_size(list);
-  if (n < 2) {
-    json_decref(list);
-    return;
-  }
-  for (int i = 0; i < 2; i++) {
-    size_t k = (size_t)rand_r(&d->seed) % n;
-    if (i == 1 && k == (size_t)(r % n))
-      k = (k + 1) % n;
-    snprintf(ext[i], sizeof ext[i], "%s",
-             json_string_value(json_object_get(
-                 json_array_get(list, i == 0 ? r % n : k), "number")));
+  json_array_foreach(list, i, e) {
+    const char *number = json_string_value(json_object_get(e, "number"));
+    if (n < 20 && number != NULL && !in_a_call(calls, number))
+      snprintf(free_ext[n++], sizeof free_ext[0], "%s", number);
   }
   json_decref(list);
+  if (n == 0 || (type == SIM_CALL_INTERNAL && n < 2))
+    return;
+  i = (size_t)rand_r(&d->seed) % n;
+  a = free_ext[i];
+  b = free_ext[(i + 1 + (size_t)rand_r(&d->seed) % (n > 1 ? n - 1 : 1)) % n];
   snprintf(external, sizeof external, "+3314%07u",
            (unsigned)rand_r(&d->seed) % 10000000u);
-  from = type == SIM_CALL_INBOUND ? external : ext[0];
-  to = type == SIM_CALL_OUTBOUND  ? external
-       : type == SIM_CALL_INBOUND ? ext[0]
-                                  : ext[1];
+  from = type == SIM_CALL_INBOUND ? external : a;
+  to = type == SIM_CALL_OUTBOUND ? external : type == SIM_CALL_INBOUND ? a : b;
   if (strcmp(from, to) == 0)
     return;
   events = json_array();
@@ -228,7 +235,7 @@ static void *demo_run(void *arg) {
     calls = sim_calls_active(d->sim->calls);
     json_array_foreach(calls, i, call) demo_advance(d->sim, call, now);
     if (json_array_size(calls) < DEMO_MAX_CALLS && now >= next_start) {
-      demo_start_call(d);
+      demo_start_call(d, calls);
       next_start = now + 3 + rand_r(&d->seed) % 4;
     }
     json_decref(calls);

@@ -144,7 +144,7 @@ static bool key_valid(const char *key) {
   if (strlen(key) != 24 || strcmp(key + 22, "==") != 0)
     return false;
   for (size_t i = 0; i < 22; i++)
-    if (strchr(B64, key[i]) == NULL || key[i] == '\0')
+    if (strchr(B64, key[i]) == NULL)
       return false;
   return strchr("AQgw", key[21]) != NULL; /* the 4 low bits are padding */
 }
