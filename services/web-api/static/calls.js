@@ -201,7 +201,7 @@ function cdrRow(c) {
   return el("tr", { "data-call-id": c.call_id, class: "cdr " + c.status },
     el("td", {}, fmtTime(c.start)), el("td", { class: "from" }, c.from || ""), el("td", { class: "to" }, c.to || ""),
     el("td", {}, valueText("dir", c.direction)),
-    el("td", { class: "status" }, el("span", { class: "cdrstatus " + c.status }, valueText("cdrstatus", c.status))),
+    el("td", { class: "outcome" }, el("span", { class: "cdrstatus " + c.status }, valueText("cdrstatus", c.status))),
     el("td", {}, duration(c.talk_seconds)), el("td", {}, c.extension || ""),
     el("td", {}, c.recording ? el("button", { type: "button", class: "play-btn",
       onclick: () => play(c) }, "▶ " + t("calls.play")) : ""));
