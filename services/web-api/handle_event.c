@@ -113,13 +113,16 @@ void web_handle_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
   describe(w, kind, ev, text, sizeof text, &actor);
   char actor_copy[PB_TEXT_MAX];
   pb_strlcpy(actor_copy, actor, sizeof actor_copy);
-  web_sse_publish(w, kind, json_incref(ev));
   /* A finished call is kept by call-log (GET /api/calls), not twice here:
-   * the audit log stays who changed what. */
+   * the audit log stays who changed what. Like the call log, it is shown
+   * only to admins and to the users who own its extension. */
   if (strcmp(kind, "cdr") == 0) {
+    web_sse_publish_ext(w, kind, json_incref(ev), str_or(ev, "site", ""),
+                        str_or(ev, "extension", ""));
     json_decref(ev);
     return;
   }
+  web_sse_publish(w, kind, json_incref(ev));
   web_audit_add(w, kind, str_or(ev, "site", ""), str_or(ev, "ext", ""),
                 actor_copy, text, json_incref(ev));
   json_decref(ev);

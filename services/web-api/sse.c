@@ -6,7 +6,8 @@
  * it falls behind, and once the ring has overwritten what it has not read yet
  * it is dropped (it reconnects with Last-Event-ID and is told to resync).
  * An idle client's connection is suspended and resumed by the next event
- * or heartbeat. */
+ * or heartbeat. A finished call (`cdr`) goes only to admins and to the
+ * readonly users who own its extension (user_exts.c), as the call log. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +23,23 @@ struct ring_ev {
   uint64_t id;
   char *text; /* "id: N\nevent: T\ndata: {...}\n\n" */
   size_t len;
+  bool restricted;           /* only for admins and the owner of `owner` */
+  char owner[2 * PB_ID_MAX]; /* "site/ext"; "" when no extension */
 };
+
+#define CLIENT_EXTS_MAX 64 /* as many as an account may own */
 
 struct sse_client {
   struct sse_client *next, *prev;
   struct web *w;
   struct web_stream *stream;
   char user[PB_ID_MAX]; /* whose credentials opened it */
-  uint64_t next_id;     /* the next event it must get */
-  size_t partial;       /* bytes of that event already written */
-  char intro[256];      /* retry/resync lines sent first */
+  bool admin;
+  char (*exts)[2 * PB_ID_MAX]; /* the user's "site/ext", when it opened */
+  size_t nexts;
+  uint64_t next_id; /* the next event it must get */
+  size_t partial;   /* bytes of that event already written */
+  char intro[256];  /* retry/resync lines sent first */
   size_t intro_len, intro_off;
   bool suspended;
   bool heartbeat_due;
@@ -72,7 +80,20 @@ static void wake_all(struct web *w) {
   web_http_kick(w);
 }
 
+static void publish(struct web *w, const char *type, json_t *data,
+                    bool restricted, const char *site, const char *ext);
+
 void web_sse_publish(struct web *w, const char *type, json_t *data) {
+  publish(w, type, data, false, NULL, NULL);
+}
+
+void web_sse_publish_ext(struct web *w, const char *type, json_t *data,
+                         const char *site, const char *ext) {
+  publish(w, type, data, true, site, ext);
+}
+
+static void publish(struct web *w, const char *type, json_t *data,
+                    bool restricted, const char *site, const char *ext) {
   struct web_sse *s = w->sse;
   if (!s || !data) {
     json_decref(data);
@@ -104,6 +125,10 @@ void web_sse_publish(struct web *w, const char *type, json_t *data) {
   slot->id = id;
   slot->text = text;
   slot->len = (size_t)n;
+  slot->restricted = restricted;
+  slot->owner[0] = '\0';
+  if (restricted && site && ext && *site && *ext)
+    snprintf(slot->owner, sizeof slot->owner, "%s/%s", site, ext);
   s->next_id++;
   wake_all(w);
 }
@@ -116,6 +141,15 @@ static size_t copy_out(char *buf, size_t max, const char *src, size_t len,
   memcpy(buf, src + *off, n);
   *off += n;
   return n;
+}
+
+static bool may_see(const struct sse_client *c, const struct ring_ev *ev) {
+  if (!ev->restricted || c->admin)
+    return true;
+  for (size_t i = 0; ev->owner[0] && i < c->nexts; i++)
+    if (strcmp(c->exts[i], ev->owner) == 0)
+      return true;
+  return false;
 }
 
 static long reader(void *cls, char *buf, size_t max) {
@@ -137,6 +171,10 @@ static long reader(void *cls, char *buf, size_t max) {
       w->metrics.sse_dropped++;
       c->dropped = true;
       return WEB_STREAM_ERROR;
+    }
+    if (c->partial == 0 && !may_see(c, ev)) {
+      c->next_id++;
+      continue;
     }
     out += copy_out(buf + out, max - out, ev->text, ev->len, &c->partial);
     if (c->partial == ev->len) {
@@ -178,6 +216,7 @@ static void free_client(void *cls) {
       c->next->prev = c->prev;
     s->nclients--;
   }
+  free(c->exts);
   free(c);
 }
 
@@ -243,6 +282,21 @@ struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
   }
   c->w = w;
   pb_strlcpy(c->user, user, sizeof c->user);
+  c->admin = wc->auth.role == WEB_ROLE_ADMIN;
+  if (!c->admin) {
+    json_t *mine = web_user_extensions(w, user);
+    size_t n = json_array_size(mine);
+    if (n > CLIENT_EXTS_MAX)
+      n = CLIENT_EXTS_MAX;
+    c->exts = n ? calloc(n, sizeof *c->exts) : NULL;
+    for (size_t i = 0; c->exts && i < n; i++) {
+      json_t *x = json_array_get(mine, i);
+      snprintf(c->exts[i], sizeof c->exts[i], "%s/%s", pb_json_str(x, "site"),
+               pb_json_str(x, "ext"));
+      c->nexts++;
+    }
+    json_decref(mine);
+  }
   c->next_id = s->next_id;
   int n = snprintf(c->intro, sizeof c->intro,
                    "retry: 3000\n: PresenceBus live events\n\n");
@@ -270,6 +324,7 @@ struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,
                              (unsigned)(s->heartbeat_ms / 1000 * 2 + 5), reader,
                              free_client, c);
   if (!c->stream) {
+    free(c->exts);
     free(c);
     web_reply_error(refusal, 503, "out of memory");
     return NULL;

@@ -548,6 +548,10 @@ int web_sse_init(struct web *w);
 void web_sse_cleanup(struct web *w);
 /* Appends an event to the ring and wakes the clients; `data` is taken. */
 void web_sse_publish(struct web *w, const char *type, json_t *data);
+/* The same, for admins and the users who own site/ext only (a finished
+ * call); `ext` NULL or "": admins only. */
+void web_sse_publish_ext(struct web *w, const char *type, json_t *data,
+                         const char *site, const char *ext);
 /* Hands a connection over to the stream (from http_server.c); NULL with
  * the refusal (429 per user, 503 in all) in `refusal`. */
 struct web_stream *web_sse_response(struct web *w, struct web_conn *wc,

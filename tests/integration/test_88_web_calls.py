@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import Stack
-from web_client import ADMIN_PASSWORD, Web, admin_token
+from web_client import ADMIN_PASSWORD, EventStream, Web, admin_token
 
 CALLER = "+33612345678"
 
@@ -183,6 +183,27 @@ class WebCalls(unittest.TestCase):
         self.assertEqual(status, 400)
         status, body, _ = self.web.put("/api/users/nobody/extensions", {"extensions": []})
         self.assertEqual(status, 404)
+
+    def test_cdr_events_only_to_owners(self):
+        # As the call log: a finished call reaches an admin's stream and
+        # the stream of the user who owns its extension, no other.
+        streams = {"bob": EventStream(self.port, self.bob.token),
+                   "admin": EventStream(self.port, self.web.token)}
+        october = dict(start="2026-10-02T09:00:00+02:00", answer="2026-10-02T09:00:05+02:00",
+                       end="2026-10-02T09:01:40+02:00", **{"from": "+33677777777"})
+        for cid, ext in (("950.1", "2002"), ("950.3", None), ("950.2", "2000")):
+            self.stack.bus.publish("events/cdr", json.dumps(
+                cdr_event(cid, to=ext or "+33100000000", extension=ext, **october)))
+        seen = {}
+        for who, es in streams.items():
+            # The last one published ends the reading.
+            ids = [json.loads(e["data"])["call_id"] for e in es.events(
+                lambda e: e["event"] == "cdr" and '"950.2"' in e["data"])
+                if e["event"] == "cdr"]
+            seen[who] = ids
+            es.close()
+        self.assertEqual(seen["admin"], ["950.1", "950.3", "950.2"])
+        self.assertEqual(seen["bob"], ["950.2"])
 
     # ---- click-to-call ----
     def dial_requests(self):
