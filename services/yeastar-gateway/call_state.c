@@ -5,8 +5,11 @@
  * rules that keep the result right:
  * - a member's status only moves forward (ringing/dialing -> talking <->
  *   hold -> gone): a late RING after ANSWER changes nothing;
- * - the same member status of a call seen again within GW_CALL_DEDUPE_MS
- *   after it was applied, while the member has moved on, is a late copy;
+ * - each source (the webhook relay, each connection of the feed) delivers
+ *   in order; a member status of a call that a source delivers for the
+ *   n-th time while another source delivered it n times already is that
+ *   source's copy (so ANSWER, HOLD, ANSWER from one source is an unhold,
+ *   and the other source's late ANSWER, HOLD, ANSWER changes nothing);
  * - a call ends at BYE (when fewer than two members remain), at its CDR,
  *   when 30008 says an extension is Idle, or after the stale limit without
  *   news; an ended call id is remembered, so nothing brings it back.
@@ -20,7 +23,7 @@
 #include "pb/map.h"
 
 #define MEMBER_KEY_MAX (PB_NUMBER_MAX + 4)
-#define RECENT_MAX 32 /* applied member statuses remembered per call */
+#define SEEN_MAX 64 /* (member, status, source) counters per call */
 
 enum mstate { M_RINGING, M_DIALING, M_TALKING, M_HOLD, M_GONE };
 
@@ -34,10 +37,12 @@ struct member {
   char to[PB_NUMBER_MAX]; /* inbound: the number dialled */
 };
 
-struct applied {
+/* How many times a source delivered a member status of the call. */
+struct seen {
   char key[MEMBER_KEY_MAX];
   enum mstate st;
-  int64_t at_ms;
+  unsigned source; /* GW_SOURCE_RELAY, or a feed connection's number */
+  unsigned count;
 };
 
 struct lcall {
@@ -45,8 +50,8 @@ struct lcall {
   int64_t started_ms, answered_ms, news_ms;
   size_t n;
   struct member m[PB_CALL_MEMBERS_MAX];
-  struct applied recent[RECENT_MAX];
-  size_t nrecent;
+  struct seen seen[SEEN_MAX];
+  size_t nseen;
 };
 
 struct xstate {
@@ -374,31 +379,39 @@ static int rank(enum mstate s) {
   return s == M_GONE ? 3 : (s == M_TALKING || s == M_HOLD) ? 2 : 1;
 }
 
-static bool late_copy(const struct lcall *l, const struct member *cur,
-                      const struct member *in, int64_t now_ms) {
-  for (size_t i = 0; i < l->nrecent; i++) {
-    const struct applied *a = &l->recent[i];
-    if (a->st == in->st && strcmp(a->key, in->key) == 0 &&
-        now_ms - a->at_ms <= GW_CALL_DEDUPE_MS && cur->st != in->st)
-      return true;
+/* Counts a delivery of `in` by `source`; true when another source has
+ * delivered this member status as often already: this one is its copy. */
+static bool is_copy(struct lcall *l, const struct member *in,
+                    unsigned source) {
+  struct seen *mine = NULL;
+  unsigned others = 0;
+  for (size_t i = 0; i < l->nseen; i++) {
+    struct seen *e = &l->seen[i];
+    if (e->st != in->st || strcmp(e->key, in->key) != 0)
+      continue;
+    if (e->source == source)
+      mine = e;
+    else if (e->count > others)
+      others = e->count;
   }
-  return false;
-}
-
-static void remember(struct lcall *l, const struct member *m, int64_t now_ms) {
-  if (l->nrecent == RECENT_MAX) {
-    memmove(l->recent, l->recent + 1, (RECENT_MAX - 1) * sizeof *l->recent);
-    l->nrecent--;
+  if (!mine) {
+    if (l->nseen == SEEN_MAX)
+      return false; /* no room to tell: taken as news */
+    mine = &l->seen[l->nseen++];
+    pb_strlcpy(mine->key, in->key, sizeof mine->key);
+    mine->st = in->st;
+    mine->source = source;
+    mine->count = 0;
   }
-  struct applied *a = &l->recent[l->nrecent++];
-  pb_strlcpy(a->key, m->key, sizeof a->key);
-  a->st = m->st;
-  a->at_ms = now_ms;
+  mine->count++;
+  return mine->count <= others;
 }
 
 /* Applies one member's news; true when something changed. */
 static bool apply_member(struct lcall *l, const struct member *in,
-                         int64_t now_ms) {
+                         unsigned source) {
+  if (is_copy(l, in, source))
+    return false;
   struct member *cur = NULL;
   for (size_t i = 0; i < l->n && !cur; i++)
     if (strcmp(l->m[i].key, in->key) == 0)
@@ -408,17 +421,14 @@ static bool apply_member(struct lcall *l, const struct member *in,
       return false;
     cur = &l->m[l->n++];
     *cur = *in;
-    remember(l, in, now_ms);
     return true;
   }
-  if (cur->st == in->st || cur->st == M_GONE || rank(in->st) < rank(cur->st) ||
-      late_copy(l, cur, in, now_ms))
+  if (cur->st == in->st || cur->st == M_GONE || rank(in->st) < rank(cur->st))
     return false;
   cur->st = in->st;
   cur->caller |= in->caller;
   if (in->trunk[0])
     pb_strlcpy(cur->trunk, in->trunk, sizeof cur->trunk);
-  remember(l, in, now_ms);
   return true;
 }
 
@@ -429,8 +439,9 @@ static size_t active_members(const struct lcall *l) {
   return n;
 }
 
-static int call_event(struct gw_callstate *c, const json_t *msg, int64_t now_ms,
-                      char *err, size_t errlen) {
+static int call_event(struct gw_callstate *c, const json_t *msg,
+                      unsigned source, int64_t now_ms, char *err,
+                      size_t errlen) {
   const char *id = NULL;
   int rc = pb_json_get_str(msg, "call_id", true, &id, err, errlen);
   if (rc)
@@ -481,7 +492,7 @@ static int call_event(struct gw_callstate *c, const json_t *msg, int64_t now_ms,
   }
   bool changed = created, hung_up = false;
   for (size_t i = 0; i < nin; i++) {
-    if (apply_member(l, &in[i], now_ms)) {
+    if (apply_member(l, &in[i], source)) {
       changed = true;
       hung_up |= in[i].st == M_GONE;
     }
@@ -605,14 +616,15 @@ static int ext_status_event(struct gw_callstate *c, const json_t *msg,
 }
 
 int gw_callstate_event(struct gw_callstate *c, const struct pb_pbx_event *ev,
-                       int64_t now_ms, char *err, size_t errlen) {
+                       unsigned source, int64_t now_ms, char *err,
+                       size_t errlen) {
   switch (ev->type) {
   case GW_EVENT_REGISTRATION:
     return registration_event(c, ev->msg, now_ms, err, errlen);
   case GW_EVENT_EXT_CALL_STATUS:
     return ext_status_event(c, ev->msg, now_ms, err, errlen);
   case GW_EVENT_CALL_STATUS:
-    return call_event(c, ev->msg, now_ms, err, errlen);
+    return call_event(c, ev->msg, source, now_ms, err, errlen);
   default:
     snprintf(err, errlen, "event type %lld is not a call event",
              (long long)ev->type);

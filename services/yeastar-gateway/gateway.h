@@ -200,8 +200,10 @@ struct gw {
                                published (from the database) */
   bool feed_on;             /* PBX_EVENT_FEED=websocket */
   int64_t call_stale_s;     /* CALL_STALE_SECONDS */
-  /* calls (pbx_cdr.c, pbx_recording.c): PBX_DATE_ORDER, the recordings */
+  /* calls (pbx_cdr.c, pbx_recording.c): PBX_DATE_ORDER, PBX_TIMEZONE
+   * (NULL: tz), the recordings */
   enum gw_date_order date_order;
+  struct pb_tz *pbx_tz;
   struct gw_recordings *recordings;
 };
 
@@ -432,19 +434,20 @@ int gw_pbx_event_register(struct gw *gw);
 /* One PBX event, from the WebSocket feed or the webhook relay (the same
  * path, so an event that comes both ways is handled once): 30009 to
  * drift, 30007/30008/30011 to the call state, 30012 to R/events/cdr once
- * per call id. `source` names where it came from in logs. 0, or an error
+ * per call id. `source`: GW_SOURCE_RELAY or the feed connection's number.
+ * 0, or an error
  * with the sentence in err (malformed: PB_EINVAL). */
 int gw_pbx_event_handle(struct gw_site *s, const struct pb_pbx_event *ev,
-                        const char *source, char *err, size_t errlen);
+                        unsigned source, char *err, size_t errlen);
 
 /* ---- call state (call_state.c: pure) ---- */
 #define GW_EVENT_REGISTRATION 30007
 #define GW_EVENT_EXT_CALL_STATUS 30008
 #define GW_EVENT_CALL_STATUS 30011
 #define GW_EVENT_NEW_CDR 30012
-/* A member status seen again this soon after it was applied, while the
- * member has moved on, is a late copy (the webhook relay after the feed). */
-#define GW_CALL_DEDUPE_MS 5000
+/* Where an event came from: the webhook relay, or connection n (1, 2...)
+ * of the feed; each source delivers in order. */
+#define GW_SOURCE_RELAY 0u
 #define GW_CALLSTATE_MAX 10000      /* calls in progress per site */
 #define GW_CALLSTATE_DONE_MAX 20000 /* ended call ids remembered */
 #define GW_CALLSTATE_DUPLICATE 1    /* gw_callstate_event: nothing new */
@@ -459,7 +462,8 @@ size_t gw_callstate_count(const struct gw_callstate *c);
  * over), PB_EINVAL (malformed), PB_ENOTFOUND (an extension not in the
  * directory), PB_ETOOBIG, PB_ENOMEM; the sentence in err. */
 int gw_callstate_event(struct gw_callstate *c, const struct pb_pbx_event *ev,
-                       int64_t now_ms, char *err, size_t errlen);
+                       unsigned source, int64_t now_ms, char *err,
+                       size_t errlen);
 /* The CDR of call_id arrived: the call is over. True the first time (the
  * CDR is to be published), false for a copy. */
 bool gw_callstate_cdr(struct gw_callstate *c, const char *call_id,
@@ -580,7 +584,7 @@ int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud);
  * a cdr/search or cdr/list record, or the message of event 30012 (New CDR),
  * whose field names differ; both are read. Times without a Unix timestamp
  * are read in the PBX's display format (gw->date_order) and local time
- * (gw->tz). PB_EINVAL with the reason in err (the call id when known) for
+ * (gw->pbx_tz, else gw->tz). PB_EINVAL with the reason in err (the call id when known) for
  * a record the contract cannot hold: an unknown status or call type, a
  * missing field, durations that do not add up. */
 int gw_cdr_from_pbx(const struct gw *gw, const char *site, const json_t *pbx,
@@ -619,9 +623,9 @@ void gw_dial(struct gw *gw, const json_t *req, struct pb_bus_reply *reply);
 #define GW_RECORDING_CHUNK_MAX (4 * 1024 * 1024)
 void gw_recording_get(struct gw *gw, const json_t *req,
                       struct pb_bus_reply *reply);
-/* RECORDINGS_DIR, RECORDINGS_RETENTION_DAYS, RECORDINGS_CACHE_MB and
- * PBX_DATE_ORDER from gw->cfg (defaults when NULL); the retention sweep
- * when recordings are stored. */
+/* RECORDINGS_DIR, RECORDINGS_RETENTION_DAYS, RECORDINGS_CACHE_MB,
+ * PBX_DATE_ORDER and PBX_TIMEZONE from gw->cfg (defaults when NULL); the
+ * retention sweep when recordings are stored. */
 int gw_calls_start(struct gw *gw);
 /* The same with the values given (unit tests): dir "" keeps recordings in
  * memory only. */
@@ -629,8 +633,10 @@ int gw_recordings_init(struct gw *gw, const char *dir, int64_t retention_days,
                        int64_t cache_mb);
 /* Removes recordings older than the retention (hourly, from a timer). */
 void gw_recordings_sweep(struct gw *gw);
-/* Drops downloads under way (their requests are answered with an error)
- * and the cached recordings. */
+/* Drops downloads under way (their requests are answered with an error),
+ * the cached recordings and PBX_TIMEZONE's zone. After gw_sites_stop (whose
+ * cancelled requests answer first) and before pb_bus_free (the answers
+ * still go out) and pb_loop_free. */
 void gw_calls_stop(struct gw *gw);
 /* handle_call.c: the rows of handle_site.c's action table. */
 void gw_on_cdr_search(struct pb_bus *bus, const char *action, json_t *req,

@@ -27,7 +27,7 @@ static void on_pbx_event(struct pb_bus *bus, const struct pb_bus_msg *msg,
   json_t *j = pb_json_parse(msg->payload, msg->len, err, sizeof err);
   struct pb_pbx_event ev = {0};
   if (!j || pb_pbx_event_from_json(j, &ev, err, sizeof err) ||
-      gw_pbx_event_handle(s, &ev, "pbx_event", err, sizeof err))
+      gw_pbx_event_handle(s, &ev, GW_SOURCE_RELAY, err, sizeof err))
     pb_bus_error_event(bus, msg, err);
   pb_pbx_event_cleanup(&ev);
   json_decref(j);

@@ -47,11 +47,12 @@ static int new_cdr(struct gw_site *s, const struct pb_pbx_event *ev, char *err,
 }
 
 int gw_pbx_event_handle(struct gw_site *s, const struct pb_pbx_event *ev,
-                        const char *source, char *err, size_t errlen) {
+                        unsigned source, char *err, size_t errlen) {
+  const char *from = source == GW_SOURCE_RELAY ? "pbx_event" : "pbx_feed";
   int rc;
   switch (ev->type) {
   case PB_PBX_EVENT_PRESENCE:
-    return presence(s, ev, source, err, errlen);
+    return presence(s, ev, from, err, errlen);
   case GW_EVENT_NEW_CDR:
     return new_cdr(s, ev, err, errlen);
   case GW_EVENT_REGISTRATION:
@@ -59,10 +60,11 @@ int gw_pbx_event_handle(struct gw_site *s, const struct pb_pbx_event *ev,
   case GW_EVENT_CALL_STATUS:
     if (!s->callstate)
       return 0;
-    rc = gw_callstate_event(s->callstate, ev, pb_clock_now_ms(), err, errlen);
+    rc = gw_callstate_event(s->callstate, ev, source, pb_clock_now_ms(), err,
+                            errlen);
     if (rc == PB_ENOTFOUND) { /* an extension the directory does not list */
-      pb_debug("site %s: %s event %lld: %s", s->name, source,
-               (long long)ev->type, err);
+      pb_debug("site %s: %s event %lld: %s", s->name, from, (long long)ev->type,
+               err);
       return 0;
     }
     if (rc < 0)

@@ -30,6 +30,7 @@ static const char subscription[] = "{\"topic_list\":[30007,30008,30009,"
 struct conn {
   struct gw_feed *f;
   struct pb_ws *ws;
+  unsigned number; /* the event source it is (pbx_event.c) */
   char token[128];
   bool subscribed;
   int64_t opened_ms, last_rx_ms, last_hb_ms;
@@ -42,6 +43,7 @@ struct gw_feed {
   struct pb_timer *timer;
   int failures;
   int64_t retry_at_ms;
+  unsigned opened; /* connections opened: their numbers */
   bool warned_pin;
   char shown_url[GW_URL_MAX + 64]; /* for logs: no query */
 };
@@ -202,7 +204,7 @@ static void on_message(struct pb_ws *ws, const char *data, size_t len,
   }
   struct pb_pbx_event ev = {0};
   if (pb_pbx_event_from_json(j, &ev, err, sizeof err) ||
-      gw_pbx_event_handle(s, &ev, "pbx_feed", err, sizeof err))
+      gw_pbx_event_handle(s, &ev, c->number, err, sizeof err))
     feed_error(s, err, data, len);
   pb_pbx_event_cleanup(&ev);
   json_decref(j);
@@ -229,6 +231,7 @@ static struct conn *conn_open(struct gw_feed *f) {
   if (!c)
     return NULL;
   c->f = f;
+  c->number = ++f->opened ? f->opened : ++f->opened; /* never 0: the relay */
   pb_strlcpy(c->token, s->access_token, sizeof c->token);
   c->opened_ms = c->last_rx_ms = c->last_hb_ms = pb_clock_now_ms();
   struct pb_ws_options opt = {.url = url,

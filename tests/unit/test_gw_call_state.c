@@ -23,6 +23,10 @@ static bool known(void *ud, const char *number, unsigned *online) {
          strcmp(number, "2002") == 0;
 }
 
+/* Where the next events come from: feed connection 1 unless a test says
+ * otherwise (GW_SOURCE_RELAY: the webhook relay). */
+static unsigned source = 1;
+
 /* Applies one event given as the PBX's JSON; returns the core's result. */
 static int ev(struct gw_callstate *c, int64_t at, const char *json, char *err) {
   char perr[256];
@@ -34,7 +38,7 @@ static int ev(struct gw_callstate *c, int64_t at, const char *json, char *err) {
     return -100;
   }
   err[0] = 0;
-  int rc = gw_callstate_event(c, &e, at, err, 256);
+  int rc = gw_callstate_event(c, &e, source, at, err, 256);
   pb_pbx_event_cleanup(&e);
   json_decref(j);
   return rc;
@@ -247,18 +251,42 @@ static void out_of_order_and_copies(void) {
   /* the same event twice (feed and webhook relay): once */
   CHECK_INT(call(c, T0 + 2000, "3.1", "extension:2000:HOLD", NULL), 0);
   CHECK_INT(changed(c), 1);
+  source = GW_SOURCE_RELAY;
   CHECK_INT(call(c, T0 + 2050, "3.1", "extension:2000:HOLD", NULL),
             GW_CALLSTATE_DUPLICATE);
   CHECK_INT(changed(c), 0);
-  /* a late copy of the earlier ANSWER does not take it off hold... */
+  /* the relay's late copy of the earlier ANSWER does not take it off
+   * hold... */
   CHECK_INT(call(c, T0 + 2100, "3.1", "extension:2000:ANSWER", NULL),
             GW_CALLSTATE_DUPLICATE);
   CHECK_INT(state_of(c, "2000"), PB_CALL_HOLD);
-  /* ...an unhold after the window does */
-  CHECK_INT(call(c, T0 + 2000 + GW_CALL_DEDUPE_MS + 1, "3.1",
-                 "extension:2000:ANSWER", NULL),
-            0);
+  /* ...the unhold the relay brings (its second ANSWER) does */
+  CHECK_INT(call(c, T0 + 7000, "3.1", "extension:2000:ANSWER", NULL), 0);
   CHECK_INT(state_of(c, "2000"), PB_CALL_TALKING);
+  /* and the feed's own unhold, late, changes nothing more */
+  source = 1;
+  CHECK_INT(call(c, T0 + 7100, "3.1", "extension:2000:ANSWER", NULL),
+            GW_CALLSTATE_DUPLICATE);
+  /* from one source, events are in order: a quick hold and unhold count */
+  source = 1;
+  CHECK_INT(call(c, T0 + 9000, "3.1", "extension:2000:HOLD", NULL), 0);
+  CHECK_INT(state_of(c, "2000"), PB_CALL_HOLD);
+  CHECK_INT(call(c, T0 + 9100, "3.1", "extension:2000:ANSWER", NULL), 0);
+  CHECK_INT(state_of(c, "2000"), PB_CALL_TALKING);
+  /* the relay's copies of both, late: nothing moves */
+  source = GW_SOURCE_RELAY;
+  CHECK_INT(call(c, T0 + 9200, "3.1", "extension:2000:HOLD", NULL),
+            GW_CALLSTATE_DUPLICATE);
+  CHECK_INT(call(c, T0 + 9300, "3.1", "extension:2000:ANSWER", NULL),
+            GW_CALLSTATE_DUPLICATE);
+  CHECK_INT(state_of(c, "2000"), PB_CALL_TALKING);
+  /* another connection of the feed (after a token change) is another
+   * source too */
+  source = 2;
+  CHECK_INT(call(c, T0 + 9400, "3.1", "extension:2000:HOLD", NULL),
+            GW_CALLSTATE_DUPLICATE);
+  CHECK_INT(state_of(c, "2000"), PB_CALL_TALKING);
+  source = 1;
   /* the CDR before BYE ends the call; the late BYE and RING change nothing
    * and the CDR comes once */
   CHECK(gw_callstate_cdr(c, "3.1", T0 + 30000));
