@@ -168,6 +168,22 @@ try {
     assert.ok(dials.some((x) => JSON.parse(x.body).caller === '2001'), JSON.stringify(dials));
   });
 
+  await step('an admin gives a readonly user its extension', async () => {
+    await page.click('nav button[data-view=account]');
+    await page.fill('#user-form input[name=name]', 'carol');
+    await page.fill('#user-form input[name=password]', 'carol-Pw-2026!x');
+    await page.selectOption('#user-form select[name=role]', 'readonly');
+    await page.click('#user-form button[type=submit]');
+    const form = '#users li[data-user="carol"] form.user-exts';
+    await page.waitForSelector(form);
+    await page.fill(form + ' input[name=extensions]', '2001');
+    await page.click(form + ' button[type=submit]');
+    await page.waitForFunction(() => /carol/.test(document.querySelector('#flash').textContent));
+    const users = await page.evaluate(async () => (await (await fetch('/api/users')).json()).users);
+    const carol = users.find((u) => u.name === 'carol');
+    assert.deepEqual(carol.extensions, [{ site: 'main', ext: '2001' }]);
+  });
+
   await step('French, dark, and a phone-sized screen', async () => {
     await page.selectOption('#lang', 'fr');
     await page.click('#theme');

@@ -881,10 +881,12 @@ async function loadAccount() {
         await api("DELETE", "/api/tokens/" + k.id); loadAccount(); }) }, t("acct.remove")))));
     if (state.role === "admin") {
       const u = await api("GET", "/api/users");
-      $("#users").replaceChildren(...u.users.map((x) => el("li", {}, x.name + " (" + roleText(x.role) + ") ",
+      $("#users").replaceChildren(...u.users.map((x) => el("li", { "data-user": x.name },
+        x.name + " (" + roleText(x.role) + ") ",
         x.name !== state.user ? el("button", { type: "button", onclick: formHandler(async () => {
           await api("DELETE", "/api/users/" + encodeURIComponent(x.name)); loadAccount(); }) },
-          t("acct.remove")) : null)));
+          t("acct.remove")) : null,
+        x.role !== "admin" ? userExtsForm(x) : null)));
     }
   } catch (err) { flash(err.message, true); }
 }

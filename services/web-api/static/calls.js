@@ -31,6 +31,7 @@ Object.assign(I18N.en, {
   "dial.title": "Call a number", "dial.ext": "From extension", "dial.number": "Number",
   "dial.submit": "Call", "dial.done": "Extension {ext} rings: pick it up to call {n}.",
   "dial.button": "Call…", "player.title": "Recording of call {id}",
+  "acct.exts": "Extensions (calls)", "acct.extssaved": "Extensions of {name} saved.",
 });
 Object.assign(I18N.fr, {
   "nav.calls": "Appels", "nav.calllog": "Journal d'appels", "ext.call": "Appel",
@@ -56,6 +57,7 @@ Object.assign(I18N.fr, {
   "dial.title": "Appeler un numéro", "dial.ext": "Depuis le poste", "dial.number": "Numéro",
   "dial.submit": "Appeler", "dial.done": "Le poste {ext} sonne : décrochez pour appeler le {n}.",
   "dial.button": "Appeler…", "player.title": "Enregistrement de l'appel {id}",
+  "acct.exts": "Postes (appels)", "acct.extssaved": "Postes de {name} enregistrés.",
 });
 
 const calls = { sites: new Map(), recent: [], logPage: 1, timer: null, myExts: [] };
@@ -147,6 +149,21 @@ async function submitDial(ev) {
     flash(t("dial.done", { ext, n: f.number.value }));
     f.number.value = "";
   } catch (err) { $("#dial-error").textContent = err.message; }
+}
+
+/* The Account page's form for the extensions a readonly user owns (whose
+   calls it sees and places): "2000, paris/3000". */
+function userExtsForm(u) {
+  const text = (u.extensions || []).map((x) => (x.site !== "main" ? x.site + "/" : "") + x.ext).join(", ");
+  const input = el("input", { name: "extensions", value: text, placeholder: "2000, 2001",
+                              "aria-label": t("acct.exts") });
+  return el("form", { class: "inline user-exts", onsubmit: formHandler(async () => {
+    const list = input.value.split(/[\s,;]+/).filter(Boolean);
+    await api("PUT", "/api/users/" + encodeURIComponent(u.name) + "/extensions", { extensions: list });
+    flash(t("acct.extssaved", { name: u.name }));
+    loadAccount();
+  }) }, el("span", { class: "muted small" }, t("acct.exts")), input,
+  el("button", { type: "submit" }, t("save")));
 }
 
 /* ---- the Calls board ---- */
