@@ -279,7 +279,8 @@ def real_gateway_part():
         wait_for("a second catch-up", lambda: stack.procs["call-log"].log().count(
             "site main: caught up") >= 2, timeout=60)
         assert total(stack, site="main") == 25
-        assert not stack.sanitizer_reports(), stack.sanitizer_reports()
+        # call-log's own findings (the gateway's are its tests' business).
+        assert not [r for r in stack.sanitizer_reports() if r.startswith("call-log")]
     finally:
         stack.stop()
 
