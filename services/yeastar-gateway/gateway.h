@@ -584,9 +584,9 @@ int gw_store_sites_each(struct gw *gw, gw_site_row_cb *cb, void *ud);
  * a cdr/search or cdr/list record, or the message of event 30012 (New CDR),
  * whose field names differ; both are read. Times without a Unix timestamp
  * are read in the PBX's display format (gw->date_order) and local time
- * (gw->pbx_tz, else gw->tz). PB_EINVAL with the reason in err (the call id when known) for
- * a record the contract cannot hold: an unknown status or call type, a
- * missing field, durations that do not add up. */
+ * (gw->pbx_tz, else gw->tz). PB_EINVAL with the reason in err (the call id when
+ * known) for a record the contract cannot hold: an unknown status or call type,
+ * a missing field, durations that do not add up. */
 int gw_cdr_from_pbx(const struct gw *gw, const char *site, const json_t *pbx,
                     struct pb_cdr *out, char *err, size_t errlen);
 /* The same with the date order and zone given (tz NULL: UTC). */

@@ -328,7 +328,8 @@ int gw_cdr_read(const char *site, const json_t *pbx, enum gw_date_order order,
 
 int gw_cdr_from_pbx(const struct gw *gw, const char *site, const json_t *pbx,
                     struct pb_cdr *out, char *err, size_t errlen) {
-  return gw_cdr_read(site, pbx, gw->date_order, gw->tz, out, err, errlen);
+  return gw_cdr_read(site, pbx, gw->date_order,
+                     gw->pbx_tz ? gw->pbx_tz : gw->tz, out, err, errlen);
 }
 
 /* ---- cdr/search on the bus -> the PBX's cdr/search ---- */

@@ -25,6 +25,7 @@
 #include "pb/config.h"
 #include "pb/log.h"
 #include "pb/loop.h"
+#include "pb/tz.h"
 #include "pb/url.h"
 
 #define RECORDING_MAX_BYTES (256u * 1024 * 1024) /* ~4 h of 8 kHz WAV */
@@ -698,12 +699,19 @@ int gw_calls_start(struct gw *gw) {
       return PB_ECONFIG;
     }
     gw->date_order = !strcmp(order, "dmy") ? GW_DATE_DMY : GW_DATE_MDY;
+    const char *zone = pb_config_str(gw->cfg, PB_CFG_PBX_TIMEZONE);
+    if (*zone && !gw->pbx_tz && pb_tz_load(zone, &gw->pbx_tz)) {
+      pb_error("PBX_TIMEZONE: '%s' is not a time zone", zone);
+      return PB_ECONFIG;
+    }
   }
   return gw_recordings_init(gw, dir, days, mb);
 }
 
 void gw_calls_stop(struct gw *gw) {
   struct gw_recordings *rs = gw->recordings;
+  pb_tz_free(gw->pbx_tz);
+  gw->pbx_tz = NULL;
   if (!rs)
     return;
   while (rs->downloads)

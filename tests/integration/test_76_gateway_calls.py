@@ -110,6 +110,30 @@ class Calls(GatewayCase):
         r = self.request("cdr/search", window)
         self.assertEqual(r["status"], "ok", r)
 
+    def test_event_and_search_agree(self):
+        """A call's R/events/cdr (event 30012, its time in the PBX's display
+        format) and its cdr/search record (a Unix timestamp) are the same
+        record: the simulator shows UTC, said by PBX_TIMEZONE."""
+        self.make(n=10, env={"PBX_TIMEZONE": "UTC"})
+        since = self.start_gateway(n=10)
+        deadline = time.time() + 20
+        while not [c for c in self.stack.sim_get("/sim/ws")["connections"]
+                   if c.get("topic_list")]:
+            self.assertLess(time.time(), deadline, "the event feed never subscribed")
+            time.sleep(0.1)
+        t0 = int(time.time()) - 120
+        a = self.call("+33123456789", "2001", t0, answer=t0 + 4, hangup=t0 + 64,
+                      recording=True)
+        ev = self.stack.bus.wait("events/cdr", lambda p: p["call_id"] == a["uid"],
+                                 since=since)
+        r = self.request("cdr/search", {"start": rfc3339(t0), "end": rfc3339(t0)})
+        self.assertEqual(r["status"], "ok", r)
+        (rec,) = r["data"]["cdrs"]
+        for k in ("kind", "at", "service"):
+            ev.pop(k)
+        self.assertEqual(ev, rec)
+        self.assertEqual(parse_time(rec["answer"]), t0 + 4)
+
     def fetch(self, name, chunk):
         """A recording through recording/get, chunk by chunk."""
         data, offset = b"", 0

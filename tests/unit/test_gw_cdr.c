@@ -225,6 +225,30 @@ static void test_time_formats(void) {
     CHECK_INT(gw_pbx_time_parse(bad[i], GW_DATE_MDY, NULL, &t), PB_EINVAL);
 }
 
+/* gw_cdr_from_pbx reads display times in PBX_TIMEZONE, else TIMEZONE. */
+static void test_pbx_zone(void) {
+  struct pb_tz *paris = NULL, *utc = NULL;
+  CHECK_INT(pb_tz_load("Europe/Paris", &paris), 0);
+  CHECK_INT(pb_tz_load("UTC", &utc), 0);
+  struct gw gw = {.tz = paris};
+  json_t *j = parse("{\"call_id\":\"1.1\",\"time_start\":\"11/23/2026 "
+                    "08:00:00\",\"call_from\":\"2000\",\"call_to\":\"2001\","
+                    "\"call_duration\":5,\"talk_duration\":0,\"status\":"
+                    "\"BUSY\",\"type\":\"internal\"}");
+  struct pb_cdr c;
+  char err[200];
+  CHECK_INT(gw_cdr_from_pbx(&gw, "main", j, &c, err, sizeof err), 0);
+  CHECK_INT(c.start, T0 - 3600); /* 08:00 in Paris */
+  gw.pbx_tz = utc;
+  CHECK_INT(gw_cdr_from_pbx(&gw, "main", j, &c, err, sizeof err), 0);
+  CHECK_INT(c.start, T0);
+  gw.date_order = GW_DATE_DMY; /* 11/23: no 23rd month */
+  CHECK_INT(gw_cdr_from_pbx(&gw, "main", j, &c, err, sizeof err), PB_EINVAL);
+  json_decref(j);
+  pb_tz_free(paris);
+  pb_tz_free(utc);
+}
+
 int main(void) {
   RUN(test_search_record);
   RUN(test_new_cdr_event);
@@ -232,5 +256,6 @@ int main(void) {
   RUN(test_refused);
   RUN(test_recording_names);
   RUN(test_time_formats);
+  RUN(test_pbx_zone);
   return CHECK_DONE();
 }

@@ -125,6 +125,9 @@ enum pb_config_type {
     "How the PBX shows dates (System > Date and Time > Display Format), for "  \
     "CDR times without a Unix timestamp: mdy or dmy (year first is always "    \
     "read).")                                                                  \
+  X(PBX_TIMEZONE, PB_CT_TIMEZONE, "", 0, 0,                                    \
+    "IANA time zone the PBX shows its times in, for CDR times without a Unix " \
+    "timestamp (empty: TIMEZONE).")                                            \
   X(RECORDINGS_DIR, PB_CT_STRING, "", 0, 0,                                    \
     "Folder where yeastar-gateway keeps the call recordings it fetched from "  \
     "the PBX, one sub-folder per site (empty: none kept on disk).")            \
