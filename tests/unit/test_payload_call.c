@@ -7,6 +7,8 @@
 #include "check.h"
 #include "pb/payload_call.h"
 
+#define COPY(dst, src) CHECK(pb_strlcpy(dst, src, sizeof dst))
+
 static json_t *parse(const char *text) {
   char err[200];
   json_t *j = pb_json_parse(text, strlen(text), err, sizeof err);
@@ -34,8 +36,8 @@ static void call_state_round_trip(void) {
                                  .direction = PB_DIR_INBOUND,
                                  .registered = 1u | 4u,
                                  .updated_at = 1774850405};
-  strcpy(in.call_id, "1774850400.12");
-  strcpy(in.peer, "+33123456789");
+  COPY(in.call_id, "1774850400.12");
+  COPY(in.peer, "+33123456789");
   struct pb_call_state_msg out;
   char err[200];
   json_t *j = pb_call_state_to_json(&in, NULL);
@@ -85,18 +87,18 @@ static void site_calls_round_trip(void) {
                          .started = 1774850400,
                          .answered = 1774850405,
                          .n_members = 2};
-  strcpy(call.call_id, "1774850400.12");
-  strcpy(call.from, "+33123456789");
-  strcpy(call.to, "2000");
-  strcpy(call.members[0].number, "2000");
+  COPY(call.call_id, "1774850400.12");
+  COPY(call.from, "+33123456789");
+  COPY(call.to, "2000");
+  COPY(call.members[0].number, "2000");
   call.members[0].kind = PB_MEMBER_EXTENSION;
   call.members[0].state = PB_CALL_TALKING;
-  strcpy(call.members[1].number, "+33123456789");
+  COPY(call.members[1].number, "+33123456789");
   call.members[1].kind = PB_MEMBER_INBOUND;
   call.members[1].state = PB_CALL_TALKING;
   struct pb_site_calls in = {
       .updated_at = 1774850405, .count = 1, .calls = &call};
-  strcpy(in.site, "main");
+  COPY(in.site, "main");
   struct pb_site_calls out;
   char err[200];
   json_t *j = pb_site_calls_to_json(&in, NULL);
@@ -136,12 +138,12 @@ static void cdr_round_trip(void) {
                       .status = PB_CDR_ANSWERED,
                       .talk_seconds = 95,
                       .ring_seconds = 5};
-  strcpy(in.site, "main");
-  strcpy(in.call_id, "1774850400.12");
-  strcpy(in.from, "+33123456789");
-  strcpy(in.to, "2000");
-  strcpy(in.extension, "2000");
-  strcpy(in.recording, "20260330080000-2000-33123456789.wav");
+  COPY(in.site, "main");
+  COPY(in.call_id, "1774850400.12");
+  COPY(in.from, "+33123456789");
+  COPY(in.to, "2000");
+  COPY(in.extension, "2000");
+  COPY(in.recording, "20260330080000-2000-33123456789.wav");
   struct pb_cdr out;
   char err[200];
   json_t *j = pb_cdr_to_json(&in, NULL);
