@@ -173,6 +173,11 @@ void web_calls_export(struct web *w, const struct web_request *req,
   }
   job->state = x;
   job->free_state = free_export;
+  if (!web_calls_job_heavy(job, resp)) {
+    json_decref(query);
+    web_calls_job_free(job);
+    return;
+  }
   x->query = query;
   x->page = 1;
   pb_buf_init(&x->out, CSV_MAX_BYTES);

@@ -55,6 +55,22 @@ struct web_calls_job *web_calls_job_new(struct web *w,
   return j;
 }
 
+bool web_calls_job_heavy(struct web_calls_job *job, struct web_response *resp) {
+  unsigned n = 0;
+  for (const struct web_calls_job *j = job->w->calls_jobs; j; j = j->next)
+    n += j->heavy;
+  if (n >= WEB_CALLS_HEAVY_MAX) {
+    web_reply_error(resp, 503,
+                    "%u CSV exports or recording downloads are running: try "
+                    "again in a moment",
+                    n);
+    pb_strlcpy(resp->retry_after, "5", sizeof resp->retry_after);
+    return false;
+  }
+  job->heavy = true;
+  return true;
+}
+
 void web_calls_job_defer(struct web_calls_job *j, struct web_response *resp) {
   if (j->wc)
     j->wc->calls_job = j;

@@ -292,6 +292,11 @@ static void recording(struct web *w, const struct web_request *req,
   pb_strlcpy(l->content_type, "audio/wav", sizeof l->content_type);
   l->size = -1;
   l->ranged = web_parse_range(web_header(req, "Range"), &l->first, &l->last);
+  /* A Range answer holds one chunk; a whole file up to 64 MiB. */
+  if (!l->ranged && !web_calls_job_heavy(job, resp)) {
+    web_calls_job_free(job);
+    return;
+  }
   l->offset = l->ranged ? l->first : 0;
   int rc = web_calls_job_send(
       job, PB_SERVICE_CALL_LOG, PB_ACTION_CALLS_GET,

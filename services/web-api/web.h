@@ -481,7 +481,14 @@ struct web_calls_job {
   char actor[PB_ID_MAX];
   enum web_role role; /* the actor's */
   int timeout_ms;
+  bool heavy; /* gathers up to 64 MiB: counted against WEB_CALLS_HEAVY_MAX */
 };
+/* CSV exports and whole recordings being gathered at once (each may hold
+ * up to 64 MiB): one more is a 503 with Retry-After. */
+#define WEB_CALLS_HEAVY_MAX 4
+/* Marks `job` heavy, or answers 503 in resp and returns false when
+ * WEB_CALLS_HEAVY_MAX are already running. */
+bool web_calls_job_heavy(struct web_calls_job *job, struct web_response *resp);
 /* A job for `req`: NULL (and a 503 in resp) when memory is gone. */
 struct web_calls_job *web_calls_job_new(struct web *w,
                                         const struct web_request *req,

@@ -579,6 +579,38 @@ static void csv_export(void) {
   CHECK(!f.http.has_finished);
   CHECK(w.calls_jobs == NULL);
   fake_req_cleanup(&f);
+  /* At most WEB_CALLS_HEAVY_MAX exports or whole recordings at once. */
+  struct fake_req many[WEB_CALLS_HEAVY_MAX];
+  for (int i = 0; i < WEB_CALLS_HEAVY_MAX; i++) {
+    req_as(&many[i], "root", "GET", "/api/calls");
+    fake_req_query(&many[i], "format", "csv");
+    web_route(&w, &many[i].req, &many[i].resp);
+    CHECK(many[i].resp.deferred);
+  }
+  req_as(&f, "root", "GET", "/api/calls");
+  fake_req_query(&f, "format", "csv");
+  web_route(&w, &f.req, &f.resp);
+  CHECK_INT(f.resp.status, 503);
+  CHECK_STR(f.resp.retry_after, "5");
+  fake_req_cleanup(&f);
+  req_as(&f, "root", "GET", "/api/calls/hq/17.5/recording");
+  web_route(&w, &f.req, &f.resp);
+  CHECK_INT(f.resp.status, 503);
+  fake_req_cleanup(&f);
+  /* A Range request holds one chunk: it still goes. */
+  req_as(&f, "root", "GET", "/api/calls/hq/17.5/recording");
+  fake_req_header(&f, "Range", "bytes=0-");
+  web_route(&w, &f.req, &f.resp);
+  CHECK(f.resp.deferred);
+  web_calls_detach(&f.wc);
+  fake_req_cleanup(&f);
+  for (int i = 0; i < WEB_CALLS_HEAVY_MAX; i++) {
+    web_calls_detach(&many[i].wc);
+    fake_req_cleanup(&many[i]);
+  }
+  web_calls_cleanup(&w); /* the requests still on the wire */
+  CHECK(w.calls_jobs == NULL);
+  forget_sent();
 }
 
 /* ---- recordings ---- */
