@@ -163,43 +163,120 @@ static int by_calls(const void *x, const void *y) {
   return strcmp(a->key, b->key);
 }
 
-/* The `top` keys with the most calls, each with its last calls. */
-static int ranked_json(struct pb_store *store, const struct aggs *t,
-                       int64_t top, const char *name, const struct pb_tz *tz,
-                       json_t *out) {
+/* The `top` keys with the most calls, most first (NULL: no memory). */
+static const struct agg **rank(const struct aggs *t, int64_t top,
+                               size_t *count) {
   const struct agg **r = calloc(t->n ? t->n : 1, sizeof *r);
   if (!r)
-    return PB_ENOMEM;
+    return NULL;
   for (size_t k = 0; k < t->n; k++)
     r[k] = &t->v[k];
   qsort(r, t->n, sizeof *r, by_calls);
-  int rc = 0;
-  for (size_t k = 0; k < t->n && (int64_t)k < top && !rc; k++) {
+  *count = (int64_t)t->n < top ? t->n : (size_t)top;
+  return r;
+}
+
+static int64_t last_id(const struct agg *a, int64_t j) {
+  return a->last[(a->seen - j) % CALLLOG_LAST_CALLS];
+}
+
+static int64_t shown_count(const struct agg *a) {
+  return a->seen < CALLLOG_LAST_CALLS ? a->seen : CALLLOG_LAST_CALLS;
+}
+
+/* The calls the lists show, read once each and in id order (ids follow
+ * the ring time, so the month's pages are read in turn rather than at
+ * random), each shared by every list that shows it. */
+struct shown {
+  int64_t *ids;
+  json_t **json;
+  size_t n;
+};
+
+static int by_id(const void *x, const void *y) {
+  int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+static int shown_load(struct pb_store *store, struct shown *s,
+                      const struct agg *const *lists[2], const size_t n[2],
+                      const struct pb_tz *tz) {
+  size_t cap = (n[0] + n[1]) * CALLLOG_LAST_CALLS;
+  s->ids = calloc(cap ? cap : 1, sizeof *s->ids);
+  if (!s->ids)
+    return PB_ENOMEM;
+  for (int l = 0; l < 2; l++)
+    for (size_t k = 0; k < n[l]; k++)
+      for (int64_t j = 1; j <= shown_count(lists[l][k]); j++)
+        s->ids[s->n++] = last_id(lists[l][k], j);
+  qsort(s->ids, s->n, sizeof *s->ids, by_id);
+  size_t u = 0;
+  for (size_t k = 0; k < s->n; k++)
+    if (u == 0 || s->ids[u - 1] != s->ids[k])
+      s->ids[u++] = s->ids[k];
+  s->n = u;
+  s->json = calloc(u ? u : 1, sizeof *s->json);
+  if (!s->json)
+    return PB_ENOMEM;
+  for (size_t k = 0; k < u; k++) {
+    struct pb_stmt *st = pb_store_stmt(store, "SELECT " CALLLOG_CDR_COLUMNS
+                                              " FROM cdrs WHERE id = ?1");
+    if (!st || pb_stmt_bind_int(st, 1, s->ids[k]))
+      return PB_EDB;
+    int step = pb_stmt_step(st);
+    if (step < 0)
+      return step;
+    if (step == PB_STMT_ROW) {
+      struct pb_cdr cdr;
+      calllog_cdr_from_row(st, &cdr);
+      s->json[k] = pb_cdr_to_json(&cdr, tz);
+    }
+  }
+  return 0;
+}
+
+static void shown_free(struct shown *s) {
+  for (size_t k = 0; s->json && k < s->n; k++)
+    json_decref(s->json[k]);
+  free(s->json);
+  free(s->ids);
+}
+
+static void emit(const struct agg *const *r, size_t n, const char *name,
+                 const struct shown *s, json_t *out) {
+  for (size_t k = 0; k < n; k++) {
     json_t *o = json_object(), *calls = json_array();
     json_object_set_new(o, name, json_string(r[k]->key));
     json_array_append_new(out, counters_json(&r[k]->c, o));
     json_object_set_new(o, "last_calls", calls);
-    int64_t shown =
-        r[k]->seen < CALLLOG_LAST_CALLS ? r[k]->seen : CALLLOG_LAST_CALLS;
-    for (int64_t j = 1; j <= shown && !rc; j++) {
-      struct pb_stmt *st = pb_store_stmt(store, "SELECT " CALLLOG_CDR_COLUMNS
-                                                " FROM cdrs WHERE id = ?1");
-      int64_t id = r[k]->last[(r[k]->seen - j) % CALLLOG_LAST_CALLS];
-      if (!st || pb_stmt_bind_int(st, 1, id)) {
-        rc = PB_EDB;
-        break;
-      }
-      int step = pb_stmt_step(st);
-      if (step == PB_STMT_ROW) {
-        struct pb_cdr cdr;
-        calllog_cdr_from_row(st, &cdr);
-        json_array_append_new(calls, pb_cdr_to_json(&cdr, tz));
-      } else if (step < 0) {
-        rc = step;
-      }
+    for (int64_t j = 1; j <= shown_count(r[k]); j++) {
+      int64_t id = last_id(r[k], j);
+      const int64_t *at = bsearch(&id, s->ids, s->n, sizeof id, by_id);
+      if (at && s->json[at - s->ids])
+        json_array_append(calls, s->json[at - s->ids]);
     }
   }
-  free(r);
+}
+
+/* The extensions' and numbers' lists, each key with its last calls. */
+static int lists_json(struct pb_store *store, const struct aggs *exts,
+                      const struct aggs *nums, int64_t top,
+                      const struct pb_tz *tz, json_t *e, json_t *nu) {
+  size_t n[2] = {0, 0};
+  const struct agg **r[2] = {rank(exts, top, &n[0]), rank(nums, top, &n[1])};
+  struct shown s = {0};
+  int rc = r[0] && r[1] ? 0 : PB_ENOMEM;
+  if (!rc) {
+    const struct agg *const *lists[2] = {r[0], r[1]};
+    rc = shown_load(store, &s, lists, n, tz);
+  }
+  if (!rc) {
+    emit(r[0], n[0], "ext", &s, e);
+    emit(r[1], n[1], "number", &s, nu);
+  }
+  shown_free(&s);
+  free(r[0]);
+  free(r[1]);
   return rc;
 }
 
@@ -247,9 +324,7 @@ static int stream(struct pb_store *store, const struct calllog_stats_req *r,
   json_object_set_new(out, "numbers", nu);
   json_object_set_new(out, "periods", periods);
   if (rc == PB_STMT_DONE)
-    rc = ranked_json(store, &exts, r->top, "ext", tz, e);
-  if (!rc)
-    rc = ranked_json(store, &nums, r->top, "number", tz, nu);
+    rc = lists_json(store, &exts, &nums, r->top, tz, e, nu);
   for (size_t k = 0; k < n && !rc; k++) {
     json_t *o = json_object();
     pb_json_set_time_tz(o, "start", p[k].start, tz);
