@@ -24,12 +24,13 @@
 #define RETRY_MAX_MS (300 * 1000)
 
 static void send_page(struct calllog_site *s);
+static bool stop_if_not_ok(struct calllog_site *s, const char *why);
 
 static void on_retry(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   (void)loop;
   (void)t;
   struct calllog_site *s = ud;
-  if (s->running && !s->waiting)
+  if (s->running && !s->waiting && !stop_if_not_ok(s, "waiting to retry"))
     send_page(s);
 }
 
@@ -65,9 +66,25 @@ static const char *time_text(const struct calllog *cl, int64_t t, char *buf,
   return buf;
 }
 
+/* A site that is no longer ok (or was removed) stops its catch-up rather
+ * than retrying against a PBX known to fail; it starts again, from the
+ * cursor, when the site is ok. */
+static bool stop_if_not_ok(struct calllog_site *s, const char *why) {
+  if (s->ok)
+    return false;
+  pb_warn("site %s: catch-up page %lld failed (%s) and the site is not ok: "
+          "the catch-up stops until it is",
+          s->name, (long long)s->page, why);
+  s->running = s->again = false;
+  pb_timer_disarm(s->retry);
+  return true;
+}
+
 static void fail(struct calllog_site *s, const char *why) {
   struct calllog *cl = s->cl;
   char cur[40];
+  if (stop_if_not_ok(s, why))
+    return;
   s->failures++;
   int64_t ms = RETRY_FIRST_MS;
   for (int i = 1; i < s->failures && ms < RETRY_MAX_MS; i++)

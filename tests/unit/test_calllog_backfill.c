@@ -197,10 +197,24 @@ static void test_backfill(void) {
   answer(json_pack("{ss s{}}", "status", "ok", "data"));
   CHECK_INT(events, 4);
   CHECK(strstr(last_event_error, "'cdrs'") != NULL);
-  /* A removed site no longer catches up. */
-  calllog_site_status(&cl, "main", NULL);
-  calllog_backfill_all(&cl, "test");
+  /* A site that fails meanwhile: its failed page is not retried. */
+  CHECK(pb_timer_armed(last_site->retry));
+  calllog_site_status(&cl, "main", "unreachable");
+  pb_clock_advance(pb_timer_when(last_site->retry) - pb_clock_now_ms());
+  pb_loop_run_once(loop, 0);
   CHECK_INT(requests, 7);
+  CHECK(!last_site->running);
+  /* ok again: a new catch-up from the cursor. */
+  calllog_site_status(&cl, "main", "ok");
+  CHECK_INT(requests, 8);
+  CHECK_INT(req_time("start"), cursor - 3600);
+  /* Removed while its page is out: the failure ends the catch-up. */
+  calllog_site_status(&cl, "main", NULL);
+  calllog_backfill_answer(last_site, NULL);
+  CHECK(!last_site->running);
+  CHECK(!pb_timer_armed(last_site->retry));
+  calllog_backfill_all(&cl, "test");
+  CHECK_INT(requests, 8);
 
   calllog_cleanup(&cl);
   json_decref(last_req);
