@@ -58,6 +58,7 @@ struct sim_ws {
   pthread_cond_t gone; /* signalled when a session ends */
   struct session *sessions[WS_SESSIONS_MAX];
   size_t n_sessions;
+  size_t live; /* session threads that have not yet released their socket */
   long idle_ms;
   bool refuse;
   unsigned refuse_status;
@@ -186,7 +187,7 @@ void sim_ws_shutdown(struct sim_ws *ws) {
   ws->stopping = true;
   for (size_t i = 0; i < ws->n_sessions; i++)
     shutdown(ws->sessions[i]->fd, SHUT_RDWR);
-  while (ws->n_sessions > 0)
+  while (ws->live > 0) /* until every socket went back to libmicrohttpd */
     pthread_cond_wait(&ws->gone, &ws->mu);
   pthread_mutex_unlock(&ws->mu);
 }
@@ -482,7 +483,6 @@ static void session_remove(struct session *s) {
       ws->sessions[i] = ws->sessions[--ws->n_sessions];
       break;
     }
-  pthread_cond_broadcast(&ws->gone);
   pthread_mutex_unlock(&ws->mu);
 }
 
@@ -557,6 +557,10 @@ static void *session_run(void *arg) {
   linger_close(s->fd);
   session_remove(s);
   s->done(s->done_ctx); /* libmicrohttpd closes the socket */
+  pthread_mutex_lock(&ws->mu);
+  ws->live--;
+  pthread_cond_broadcast(&ws->gone);
+  pthread_mutex_unlock(&ws->mu);
   pthread_mutex_destroy(&s->write_mu);
   free(s->in);
   free(s->msg);
@@ -602,6 +606,7 @@ int sim_ws_serve(struct sim_ws *ws, int fd, const char *extra, size_t extra_len,
   }
   s->id = ws->next_id++;
   ws->sessions[ws->n_sessions++] = s;
+  ws->live++;
   ws->opened++;
   pthread_mutex_unlock(&ws->mu);
 
@@ -612,6 +617,10 @@ int sim_ws_serve(struct sim_ws *ws, int fd, const char *extra, size_t extra_len,
   if (rc == 0)
     return 0;
   session_remove(s);
+  pthread_mutex_lock(&ws->mu);
+  ws->live--;
+  pthread_cond_broadcast(&ws->gone);
+  pthread_mutex_unlock(&ws->mu);
   rc = -1;
 fail:
   pthread_mutex_destroy(&s->write_mu);
