@@ -623,9 +623,9 @@ void gw_dial(struct gw *gw, const json_t *req, struct pb_bus_reply *reply);
 #define GW_RECORDING_CHUNK_MAX (4 * 1024 * 1024)
 void gw_recording_get(struct gw *gw, const json_t *req,
                       struct pb_bus_reply *reply);
-/* RECORDINGS_DIR, RECORDINGS_RETENTION_DAYS, RECORDINGS_CACHE_MB,
- * PBX_DATE_ORDER and PBX_TIMEZONE from gw->cfg (defaults when NULL); the
- * retention sweep when recordings are stored. */
+/* PBX_DATE_ORDER and PBX_TIMEZONE from gw->cfg (nothing when NULL); with
+ * RECORDINGS_DIR set, the recordings and their retention sweep (without
+ * it they are set up at the first recording/get, from RECORDINGS_*). */
 int gw_calls_start(struct gw *gw);
 /* The same with the values given (unit tests): dir "" keeps recordings in
  * memory only. */

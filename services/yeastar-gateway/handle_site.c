@@ -227,7 +227,7 @@ int gw_requests_register(struct gw *gw) {
       {PB_ACTION_CALL_DIAL, gw_on_call_dial},
       {PB_ACTION_RECORDING_GET, gw_on_recording_get},
   };
-  if (!gw->recordings && gw_calls_start(gw))
+  if (gw_calls_start(gw))
     return PB_ECONFIG;
   return pb_bus_serve_table(gw->bus, table, PB_BUS_ACTIONS(table), gw);
 }

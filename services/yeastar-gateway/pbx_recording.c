@@ -537,6 +537,8 @@ static int download_start(struct gw_recordings *rs, struct gw_site *s,
 
 /* ---- the request ---- */
 
+static int recordings_from_config(struct gw *gw);
+
 void gw_recording_get(struct gw *gw, const json_t *req,
                       struct pb_bus_reply *reply) {
   char err[300];
@@ -569,6 +571,8 @@ void gw_recording_get(struct gw *gw, const json_t *req,
              GW_RECORDING_CHUNK_MAX);
     goto refuse;
   }
+  if (!rs && !recordings_from_config(gw))
+    rs = gw->recordings;
   if (!rs) {
     snprintf(err, sizeof err, "recordings are not set up");
     goto refuse;
@@ -686,26 +690,35 @@ int gw_recordings_init(struct gw *gw, const char *dir, int64_t retention_days,
   return 0;
 }
 
+/* RECORDINGS_* (defaults without a configuration: the unit tests). */
+static int recordings_from_config(struct gw *gw) {
+  if (!gw->cfg)
+    return gw_recordings_init(gw, "", 90, 64);
+  return gw_recordings_init(
+      gw, pb_config_str(gw->cfg, PB_CFG_RECORDINGS_DIR),
+      pb_config_int(gw->cfg, PB_CFG_RECORDINGS_RETENTION_DAYS),
+      pb_config_int(gw->cfg, PB_CFG_RECORDINGS_CACHE_MB));
+}
+
+/* The recordings are set up now when RECORDINGS_DIR is set (its retention
+ * runs from the start), else at the first recording/get. */
 int gw_calls_start(struct gw *gw) {
-  const char *dir = "";
-  int64_t days = 90, mb = 64;
-  if (gw->cfg) {
-    dir = pb_config_str(gw->cfg, PB_CFG_RECORDINGS_DIR);
-    days = pb_config_int(gw->cfg, PB_CFG_RECORDINGS_RETENTION_DAYS);
-    mb = pb_config_int(gw->cfg, PB_CFG_RECORDINGS_CACHE_MB);
-    const char *order = pb_config_str(gw->cfg, PB_CFG_PBX_DATE_ORDER);
-    if (strcmp(order, "mdy") && strcmp(order, "dmy")) {
-      pb_error("PBX_DATE_ORDER: '%s' is not mdy or dmy", order);
-      return PB_ECONFIG;
-    }
-    gw->date_order = !strcmp(order, "dmy") ? GW_DATE_DMY : GW_DATE_MDY;
-    const char *zone = pb_config_str(gw->cfg, PB_CFG_PBX_TIMEZONE);
-    if (*zone && !gw->pbx_tz && pb_tz_load(zone, &gw->pbx_tz)) {
-      pb_error("PBX_TIMEZONE: '%s' is not a time zone", zone);
-      return PB_ECONFIG;
-    }
+  if (!gw->cfg)
+    return 0;
+  const char *order = pb_config_str(gw->cfg, PB_CFG_PBX_DATE_ORDER);
+  if (strcmp(order, "mdy") && strcmp(order, "dmy")) {
+    pb_error("PBX_DATE_ORDER: '%s' is not mdy or dmy", order);
+    return PB_ECONFIG;
   }
-  return gw_recordings_init(gw, dir, days, mb);
+  gw->date_order = !strcmp(order, "dmy") ? GW_DATE_DMY : GW_DATE_MDY;
+  const char *zone = pb_config_str(gw->cfg, PB_CFG_PBX_TIMEZONE);
+  if (*zone && !gw->pbx_tz && pb_tz_load(zone, &gw->pbx_tz)) {
+    pb_error("PBX_TIMEZONE: '%s' is not a time zone", zone);
+    return PB_ECONFIG;
+  }
+  if (*pb_config_str(gw->cfg, PB_CFG_RECORDINGS_DIR) && !gw->recordings)
+    return recordings_from_config(gw);
+  return 0;
 }
 
 void gw_calls_stop(struct gw *gw) {
