@@ -3,7 +3,8 @@
  * first window, pages in turn, a page that fails mid-way (the cursor stays,
  * the same page is asked again after the backoff, nothing counted twice),
  * no answer in time, bad records, another site's records, the gateway away
- * and back, and the next window starting at the cursor minus the overlap. */
+ * and back, and the next window starting at the cursor minus the overlap;
+ * and the retention's batches (services/call-log/retention.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,10 +223,67 @@ static void test_backfill(void) {
   pb_store_close(st);
 }
 
+/* CALL_LOG_RETENTION_DAYS: at start, a batch per loop turn, then hourly. */
+static void test_retention(void) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/ret.db", dir);
+  struct pb_store *st = NULL;
+  struct pb_loop *loop = NULL;
+  CHECK_INT(calllog_store_open_path(path, &st), 0);
+  CHECK_INT(pb_loop_new(&loop), 0);
+  pb_clock_set_fixed(NOW * 1000);
+  /* 5,001 calls 31 days old, 2 from 29 days ago. */
+  CHECK_INT(pb_store_begin(st), 0);
+  char id[32];
+  for (int i = 0; i < CALLLOG_PRUNE_BATCH + 3; i++) {
+    snprintf(id, sizeof id, "r.%d", i);
+    json_t *j = record("main", id, 0);
+    struct pb_cdr c;
+    char err[100];
+    CHECK_INT(pb_cdr_from_json(j, &c, err, sizeof err), 0);
+    c.start = NOW - (i < CALLLOG_PRUNE_BATCH + 1 ? 31 : 29) * 86400 + i % 60;
+    c.answer = c.start + 3;
+    c.end = c.start + 60;
+    bool added;
+    CHECK_INT(calllog_store_add(st, &c, &added), 0);
+    json_decref(j);
+  }
+  CHECK_INT(pb_store_commit(st), 0);
+  struct calllog cl = {0};
+  struct calllog_io io = {fake_request, fake_event, NULL};
+  struct calllog_settings set = {.retention_days = 30,
+                                 .backfill_seconds = 900,
+                                 .page_size = 2,
+                                 .request_timeout_ms = 1000};
+  CHECK_INT(calllog_init(&cl, loop, st, NULL, &io, &set), 0);
+  pb_loop_run_once(loop, 0);
+  CHECK_INT(calllog_store_count(st), 3); /* one batch gone */
+  int64_t next = pb_timer_when(cl.prune) - pb_clock_now_ms();
+  CHECK(next > 0 && next < 1000); /* the next batch soon */
+  pb_clock_advance(next);
+  pb_loop_run_once(loop, 0);
+  CHECK_INT(calllog_store_count(st), 2);
+  next = pb_timer_when(cl.prune) - pb_clock_now_ms();
+  CHECK(next > 3000 * 1000); /* then in about an hour */
+  calllog_cleanup(&cl);
+  /* 0 keeps every call. */
+  set.retention_days = 0;
+  memset(&cl, 0, sizeof cl);
+  CHECK_INT(calllog_init(&cl, loop, st, NULL, &io, &set), 0);
+  CHECK(!pb_timer_armed(cl.prune));
+  pb_clock_advance(400LL * 86400 * 1000);
+  calllog_prune_step(&cl);
+  CHECK_INT(calllog_store_count(st), 2);
+  calllog_cleanup(&cl);
+  pb_loop_free(loop);
+  pb_store_close(st);
+}
+
 int main(void) {
   if (!mkdtemp(dir))
     return 1;
   RUN(test_backfill);
+  RUN(test_retention);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   if (system(cmd) != 0)
