@@ -501,8 +501,8 @@ PB_MUST_CHECK int web_calls_job_send(struct web_calls_job *job,
 /* Ends the job with `resp` as the HTTP answer (dropped when the request
  * went away) and frees it. */
 void web_calls_job_finish(struct web_calls_job *job, struct web_response *resp);
-/* Answers for a step that failed: 504 (silence), the service's refusal
- * (400/404 with its message), or `fallback_status` with a message. */
+/* Answers for a step that failed: 504 (silence), or the service's refusal
+ * with its message (404 for what is not found, else 400). */
 void web_calls_job_fail(struct web_calls_job *job, const json_t *answer);
 /* The HTTP request is now waiting for the job (resp deferred). */
 void web_calls_job_defer(struct web_calls_job *job, struct web_response *resp);
