@@ -32,6 +32,7 @@ Object.assign(I18N.en, {
   "dial.submit": "Call", "dial.done": "Extension {ext} rings: pick it up to call {n}.",
   "dial.button": "Call…", "player.title": "Recording of call {id}",
   "acct.exts": "Extensions (calls)", "acct.extssaved": "Extensions of {name} saved.",
+  "kind.call": "click-to-call", "kind.recording": "recording heard",
 });
 Object.assign(I18N.fr, {
   "nav.calls": "Appels", "nav.calllog": "Journal d'appels", "ext.call": "Appel",
@@ -58,6 +59,7 @@ Object.assign(I18N.fr, {
   "dial.submit": "Appeler", "dial.done": "Le poste {ext} sonne : décrochez pour appeler le {n}.",
   "dial.button": "Appeler…", "player.title": "Enregistrement de l'appel {id}",
   "acct.exts": "Postes (appels)", "acct.extssaved": "Postes de {name} enregistrés.",
+  "kind.call": "appel lancé", "kind.recording": "enregistrement écouté",
 });
 
 const calls = { sites: new Map(), recent: [], logPage: 1, timer: null, myExts: [] };
