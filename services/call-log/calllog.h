@@ -68,6 +68,11 @@ struct calllog_stats_req {
   int64_t top;
 };
 
+struct calllog_get {
+  char site[PB_ID_MAX];
+  char call_id[PB_CALL_ID_MAX];
+};
+
 /* Requests read whole: every field checked, the first bad one named in
  * err ("field 'page_size': ..."). `default_site` is not applied: a search
  * without a site covers every site. */
@@ -75,6 +80,9 @@ int calllog_search_parse(const json_t *req, struct calllog_search *out,
                          char *err, size_t errlen);
 int calllog_stats_parse(const json_t *req, struct calllog_stats_req *out,
                         char *err, size_t errlen);
+/* `get`: call_id required, site defaulting to `default_site` (SITE). */
+int calllog_get_parse(const json_t *req, const char *default_site,
+                      struct calllog_get *out, char *err, size_t errlen);
 
 /* ---- the database (cdr_store.c) ---- */
 int calllog_store_open(const char *data_dir, struct pb_store **out);

@@ -58,26 +58,16 @@ static void on_get(struct pb_bus *bus, const char *action, json_t *req,
   (void)action;
   struct calllog *cl = ud;
   char err[300];
-  const char *site = cl->default_site, *call_id;
-  int rc = pb_json_get_str(req, "site", false, &site, err, sizeof err);
-  if (rc == PB_ENOTFOUND)
-    site = cl->default_site;
-  else if (rc || !pb_topic_id_valid(site)) {
-    pb_bus_reply_error(
-        reply, "field 'site' must be 1-64 characters of [A-Za-z0-9_-]", NULL);
-    return;
-  }
-  if (pb_json_get_str(req, "call_id", true, &call_id, err, sizeof err) ||
-      !*call_id || strlen(call_id) >= PB_CALL_ID_MAX) {
-    pb_bus_reply_error(
-        reply, "field 'call_id' must be a call id of 1-96 characters", NULL);
+  struct calllog_get g;
+  if (calllog_get_parse(req, cl->default_site, &g, err, sizeof err)) {
+    pb_bus_reply_error(reply, err, NULL);
     return;
   }
   struct pb_cdr c;
-  rc = calllog_store_get(cl->store, site, call_id, &c);
+  int rc = calllog_store_get(cl->store, g.site, g.call_id, &c);
   if (rc == PB_ENOTFOUND) {
     snprintf(err, sizeof err, "call not found: no call '%s' on site '%s'",
-             call_id, site);
+             g.call_id, g.site);
     pb_bus_reply_error(reply, err, NULL);
     return;
   }

@@ -207,3 +207,26 @@ int calllog_stats_parse(const json_t *req, struct calllog_stats_req *out,
   }
   return 0;
 }
+
+int calllog_get_parse(const json_t *req, const char *default_site,
+                      struct calllog_get *out, char *err, size_t errlen) {
+  static const char *const fields[] = {"site", "call_id", NULL};
+  const char *id;
+  int rc;
+  memset(out, 0, sizeof *out);
+  if ((rc = check_fields(req, fields, err, errlen)) ||
+      (rc = get_id(req, "site", out->site, sizeof out->site, err, errlen)))
+    return rc;
+  if (!out->site[0])
+    snprintf(out->site, sizeof out->site, "%s", default_site);
+  rc = pb_json_get_str(req, "call_id", true, &id, err, errlen);
+  if (rc)
+    return rc;
+  if (!*id || strlen(id) >= sizeof out->call_id) {
+    snprintf(err, errlen, "field 'call_id' must be 1-%zu characters",
+             sizeof out->call_id - 1);
+    return PB_EINVAL;
+  }
+  snprintf(out->call_id, sizeof out->call_id, "%s", id);
+  return 0;
+}

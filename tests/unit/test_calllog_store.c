@@ -293,6 +293,26 @@ static void test_bad_requests(void) {
           "{\"from\":\"2026-11-01T00:00:00Z\",\"to\":\"2026-12-01T00:00:00Z\","
           "\"top\":0}",
           "top");
+  /* get: call_id required, site defaulting to SITE, nothing else. */
+  struct calllog_get g;
+  char gerr[300];
+  json_t *greq = json_loads("{\"call_id\":\"1.2\"}", 0, NULL);
+  CHECK_INT(calllog_get_parse(greq, "main", &g, gerr, sizeof gerr), 0);
+  CHECK_STR(g.site, "main");
+  CHECK_STR(g.call_id, "1.2");
+  json_decref(greq);
+  const char *bad_gets[][2] = {
+      {"{}", "'call_id'"},
+      {"{\"call_id\":\"\"}", "'call_id'"},
+      {"{\"call_id\":7}", "'call_id'"},
+      {"{\"call_id\":\"1\",\"site\":\"a b\"}", "'site'"},
+      {"{\"call_id\":\"1\",\"cal\":1}", "'cal'"}};
+  for (size_t i = 0; i < sizeof bad_gets / sizeof bad_gets[0]; i++) {
+    greq = json_loads(bad_gets[i][0], 0, NULL);
+    CHECK(calllog_get_parse(greq, "main", &g, gerr, sizeof gerr) != 0);
+    CHECK(strstr(gerr, bad_gets[i][1]) != NULL);
+    json_decref(greq);
+  }
   /* The transaction is not a filter. */
   struct calllog_search s;
   char err[300];
