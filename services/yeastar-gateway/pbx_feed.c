@@ -94,8 +94,10 @@ static int64_t backoff_ms(int failures) {
 
 /* The connection `c` is over (closed, refused, silent): forget it; when it
  * was the only one, try again after the backoff. */
-static void conn_lost(struct gw_feed *f, struct conn *c, const char *why) {
+static void conn_lost(struct gw_feed *f, struct conn *c, const char *reason) {
   struct gw_site *s = f->s;
+  char why[300]; /* `reason` may live in the connection freed below */
+  snprintf(why, sizeof why, "%s", reason);
   bool was_cur = c == f->cur;
   bool subscribed = c->subscribed;
   if (was_cur)

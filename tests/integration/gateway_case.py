@@ -19,6 +19,9 @@ class GatewayCase(unittest.TestCase):
     area = "7x"  # the test file's number, in the stack's (and logs') name
 
     def make(self, n=10, sim_args=(), env=None):
+        # The PBX's WebSocket feed is tested by test_75: off here, so its
+        # connections do not count among the requests these tests count.
+        env = {"PBX_EVENT_FEED": "off", **(env or {})}
         self.stack = Stack(f"{self.area}_gateway_{self._testMethodName}",
                            sim_args=["--extensions", str(n), *sim_args], env=env)
         return self.stack
