@@ -511,12 +511,9 @@ void gw_call_clear_topics(struct gw_site *s);
 /* Starts (or restarts with the current token and settings) the feed of a
  * site when PBX_EVENT_FEED=websocket and the site has a token. */
 void gw_feed_start(struct gw_site *s);
-/* A new access token: a second connection opens with it, the first is
- * closed once the second is subscribed (no gap). */
-void gw_feed_token_changed(struct gw_site *s);
+/* A new access token is noticed within a second: a second connection
+ * opens with it and replaces the first once subscribed. */
 void gw_feed_stop(struct gw_site *s);
-/* "subscribed", "connecting", "waiting", "off" (site/list, logs). */
-const char *gw_feed_state(const struct gw_site *s);
 /* The WebSocket URL of a site's base URL (http -> ws, https -> wss) with
  * the token; 0 or PB_EINVAL/PB_ETOOBIG. */
 int gw_feed_url(const char *base_url, const char *token, char *out, size_t len);

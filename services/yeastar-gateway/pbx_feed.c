@@ -92,14 +92,20 @@ static int64_t backoff_ms(int failures) {
   return pb_jitter(base, base / 5);
 }
 
+static bool token_usable(const struct gw_site *s) {
+  return s->token_state == TOKEN_VALID && s->access_token[0];
+}
+
 /* The connection `c` is over (closed, refused, silent): forget it; when it
- * was the only one, try again after the backoff. */
+ * was the only one, try again after the backoff, or at once when its token
+ * was replaced (a PBX closes a connection whose token was refreshed away). */
 static void conn_lost(struct gw_feed *f, struct conn *c, const char *reason) {
   struct gw_site *s = f->s;
   char why[300]; /* `reason` may live in the connection freed below */
   snprintf(why, sizeof why, "%s", reason);
   bool was_cur = c == f->cur;
   bool subscribed = c->subscribed;
+  bool old_token = token_usable(s) && strcmp(c->token, s->access_token) != 0;
   if (was_cur)
     f->cur = NULL;
   else if (c == f->next)
@@ -113,6 +119,15 @@ static void conn_lost(struct gw_feed *f, struct conn *c, const char *reason) {
   if (f->cur && !was_cur) { /* the replacement failed; the old one goes on */
     pb_warn("site %s: event feed %s (new token): %s", s->name, f->shown_url,
             why);
+    return;
+  }
+  if (was_cur && subscribed && old_token) {
+    pb_info("site %s: event feed %s: %s; opening it again with the new "
+            "token",
+            s->name, f->shown_url, why);
+    f->failures = 0;
+    f->retry_at_ms = 0;
+    pb_timer_arm_in(f->timer, 0);
     return;
   }
   if (subscribed)
@@ -259,10 +274,6 @@ static struct conn *conn_open(struct gw_feed *f) {
   return c;
 }
 
-static bool token_usable(const struct gw_site *s) {
-  return s->token_state == TOKEN_VALID && s->access_token[0];
-}
-
 static void check_conn(struct gw_feed *f, struct conn *c, int64_t now) {
   if (!c->subscribed) {
     if (now - c->opened_ms >= GW_FEED_SUBSCRIBE_MS + 10000)
@@ -338,11 +349,6 @@ void gw_feed_start(struct gw_site *s) {
   pb_timer_arm_in(f->timer, 0);
 }
 
-void gw_feed_token_changed(struct gw_site *s) {
-  if (s->feed)
-    pb_timer_arm_in(s->feed->timer, 0);
-}
-
 void gw_feed_stop(struct gw_site *s) {
   struct gw_feed *f = s->feed;
   if (!f)
@@ -352,15 +358,4 @@ void gw_feed_stop(struct gw_site *s) {
   conn_free(f->next);
   pb_timer_free(f->timer);
   free(f);
-}
-
-const char *gw_feed_state(const struct gw_site *s) {
-  const struct gw_feed *f = s->feed;
-  if (!f)
-    return "off";
-  if (f->cur && f->cur->subscribed)
-    return "subscribed";
-  if (f->cur || f->next)
-    return "connecting";
-  return "waiting";
 }

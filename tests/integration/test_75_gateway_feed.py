@@ -222,6 +222,32 @@ class Feed(unittest.TestCase):
         self.assertIsNone(st["call_id"])
         self.wait_log("CALL_STALE_SECONDS")
 
+    def test_token_refresh_keeps_the_feed(self):
+        # 20 s tokens: the gateway refreshes after about 16 s; the simulator
+        # closes a connection whose token was refreshed away (1008).
+        self.stack = Stack(f"75_gateway_{self._testMethodName}",
+                           sim_args=["--extensions", "5", "--token-lifetime", "20"])
+        s = self.stack
+        since = time.time()
+        s.start("yeastar-gateway")
+        s.bus.wait("site/main/directory", since=since)
+        self.wait_subscribed()
+        deadline = time.time() + 45
+        while time.time() < deadline:
+            ws = s.sim_get("/sim/ws")
+            if ws["subscribed"] >= 2:
+                break
+            time.sleep(0.1)
+        self.assertGreaterEqual(ws["subscribed"], 2, ws)
+        self.wait_log("with the new token")
+        log = s.procs["yeastar-gateway"].log()
+        self.assertNotIn("again in", log, "the refresh went through the backoff")
+        self.assertNotRegex(log, r"access_token=\w")
+        t = time.time()
+        call = s.sim_post("/sim/calls", {"from": CALLER, "to": "2001"})
+        st = self.call_state("2001", lambda p: p["state"] == "ringing", t)
+        self.assertEqual(st["call_id"], call["call_id"])
+
     def test_presence_drift_at_once(self):
         s = self.make(env={"PBX_READBACK_SECONDS": "0"})
         self.wait_subscribed()
