@@ -79,18 +79,18 @@ class Calls(GatewayCase):
         z = by_id[c["uid"]]
         self.assertEqual((z["direction"], z["status"], z["extension"]),
                          ("internal", "answered", "2003"))
-        # The PBX was asked with Unix seconds, the page as asked.
+#The PBX was asked with Unix seconds, the page as asked.
         q = self.sim_requests("cdr/search")[-1]["query"]
         self.assertIn(f"start_time={t0 - 1}", q)
         self.assertIn(f"end_time={t0 + 400}", q)
         self.assertIn("page_size=500", q)
-        # Pages.
+#Pages.
         pages = [self.request("cdr/search", dict(window, page=p, page_size=2))["data"]
                  for p in (1, 2, 3)]
         self.assertEqual([len(p["cdrs"]) for p in pages], [2, 1, 0])
         self.assertEqual({x["call_id"] for p in pages for x in p["cdrs"]}, set(by_id))
         self.assertTrue(all(p["total"] == 3 for p in pages))
-        # Refused before the PBX is asked.
+#Refused before the PBX is asked.
         asked = len(self.sim_requests("cdr/search"))
         for body, words in (({"page_size": 0}, "page_size"),
                             ({"page_size": 1001}, "page_size"),
@@ -101,7 +101,7 @@ class Calls(GatewayCase):
             self.assertEqual(r["status"], "error", body)
             self.assertIn(words, r["error"])
         self.assertEqual(len(self.sim_requests("cdr/search")), asked)
-        # A PBX that fails the search: an error naming what it answered.
+#A PBX that fails the search : an error naming what it answered.
         self.stack.sim_post("/sim/config", {"error_rate": 1.0, "error_status": 503})
         r = self.request("cdr/search", window)
         self.stack.sim_post("/sim/config", {"error_rate": 0.0})
@@ -114,7 +114,7 @@ class Calls(GatewayCase):
         """A call's R/events/cdr (event 30012, its time in the PBX's display
         format) and its cdr/search record (a Unix timestamp) are the same
         record: the simulator shows UTC, said by PBX_TIMEZONE."""
-        self.make(n=10, env={"PBX_TIMEZONE": "UTC"})
+        self.make(n=10, env={"PBX_TIMEZONE": "UTC", "PBX_EVENT_FEED": "websocket"})
         since = self.start_gateway(n=10)
         deadline = time.time() + 20
         while not [c for c in self.stack.sim_get("/sim/ws")["connections"]
@@ -162,13 +162,13 @@ class Calls(GatewayCase):
         self.assertEqual(audio[:4], b"RIFF")
         self.assertEqual(audio[8:12], b"WAVE")
         self.assertEqual(len(audio), 44 + 16000)
-        # The chunks came from one download.
+#The chunks came from one download.
         self.assertEqual(len(self.sim_requests("recording/download")), 1)
         downloads = [r for r in self.stack.sim_get("/sim/requests")
                      if r["path"].startswith("/api/download/")]
         self.assertEqual(len(downloads), 1)
         self.assertEqual(downloads[0]["http_status"], 200)
-        # Past the end, a bad name, one the PBX does not have.
+#Past the end, a bad name, one the PBX does not have.
         r = self.request("recording/get", {"recording": name, "offset": len(audio) + 1})
         self.assertIn("past the end", r["error"])
         r = self.request("recording/get", {"recording": "../../etc/passwd"})
@@ -193,7 +193,7 @@ class Calls(GatewayCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), audio)
         self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
-        # After a restart the file is served from the folder.
+#After a restart the file is served from the folder.
         self.stack.procs["yeastar-gateway"].stop()
         self.stack.sim_post("/sim/requests/clear", {})
         self.start_gateway(n=10)
@@ -215,7 +215,7 @@ class Calls(GatewayCase):
                          {"caller": "2000", "callee": "+33123456789"})
         calls = self.stack.sim_get("/sim/calls")
         self.assertIn(r["data"]["call_id"], [c["call_id"] for c in calls])
-        # Refused without asking the PBX.
+#Refused without asking the PBX.
         for body, error in (
                 ({"ext": "2099", "number": "0123456789"}, "unknown extension 2099 on site main"),
                 ({"ext": "2000", "number": "abc"}, "'abc' is not a phone number"),
@@ -226,7 +226,7 @@ class Calls(GatewayCase):
             self.assertEqual(r["status"], "error", body)
             self.assertIn(error, r["error"])
         self.assertEqual(len(self.sim_requests("call/dial")), 1)
-        # The PBX refuses (the caller is ringing already): its errcode named.
+#The PBX refuses(the caller is ringing already) : its errcode named.
         r = self.request("call/dial", {"ext": "2000", "number": "2000"})
         self.assertEqual(r["status"], "error", r)
         self.assertIn("errcode", r["error"])
