@@ -330,7 +330,7 @@ static void download_done(struct download *d, const unsigned char *data,
   unsigned char *copy = NULL;
   if (rs->dir[0])
     file_store(rs, d->site, d->name, data, len);
-  else if ((copy = malloc(len ? len : 1)))
+  else if (len <= rs->cache_max && (copy = malloc(len ? len : 1)))
     memcpy(copy, data, len);
   while (d->waiters) {
     struct waiter *w = d->waiters;
