@@ -194,6 +194,7 @@ int main(int argc, char **argv) {
 out:
   gw_tests_free(&gw);
   gw_sites_stop(&gw);
+  gw_calls_stop(&gw);
   pb_bus_free(svc.bus);
   svc.bus = NULL;
   gw.bus = NULL;

@@ -107,7 +107,7 @@ static int check_ha(json_t *j, char *err, size_t errlen) {
     if (ok && !strcmp(p, "select"))
       ok = pb_json_str(c, "command_topic") &&
            json_array_size(json_object_get(c, "options"));
-    else if (ok && !strcmp(p, "sensor"))
+    else if (ok && (!strcmp(p, "sensor") || !strcmp(p, "binary_sensor")))
       ok = pb_json_str(c, "state_topic") != NULL;
     else if (ok && !strcmp(p, "button"))
       ok = pb_json_str(c, "command_topic") != NULL;
