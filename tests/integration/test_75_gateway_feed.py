@@ -7,12 +7,19 @@ again; a PBX refusing the WebSocket (/sim/ws/refuse) is logged clearly, the
 site stays usable, and the feed comes back once allowed; a feed dropped
 mid-call (/sim/ws/drop) reconnects and the call state converges; presence
 changed on the phone (30009) is drift at once, without the read-back;
-registration (30007) shows in `registered`; malformed relayed events are
-refused with an R/events/error and change nothing."""
+registration (30007) shows in `registered`; the feed carries on across a
+token refresh and over wss:// with the site's CA file; malformed relayed
+events are refused with an R/events/error and change nothing."""
 import json
+import os
 import re
+import shutil
+import ssl
+import subprocess
+import tempfile
 import time
 import unittest
+import urllib.request
 
 from harness import Stack, rfc3339
 
@@ -42,10 +49,21 @@ class Feed(unittest.TestCase):
         for name, code in codes.items():
             self.assertIn(code, (0, -9), f"{name} exited with {code}")
 
+    def sim_https(self, path, body=None):
+        """The simulator's control API when it serves HTTPS."""
+        req = urllib.request.Request(
+            f"https://127.0.0.1:{self.stack.sim_port}{path}",
+            data=json.dumps(body).encode() if body is not None else None,
+            method="POST" if body is not None else "GET",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10, context=self.tls) as r:
+            return json.loads(r.read() or b"{}")
+
     def wait_subscribed(self, count=1, timeout=20.0):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            ws = self.stack.sim_get("/sim/ws")
+            ws = (self.sim_https("/sim/ws") if getattr(self, "tls", None)
+                  else self.stack.sim_get("/sim/ws"))
             subscribed = [c for c in ws["connections"] if c.get("topic_list")]
             if ws["subscribed"] >= count and subscribed:
                 self.assertEqual(sorted(subscribed[-1]["topic_list"]),
@@ -246,6 +264,32 @@ class Feed(unittest.TestCase):
         t = time.time()
         call = s.sim_post("/sim/calls", {"from": CALLER, "to": "2001"})
         st = self.call_state("2001", lambda p: p["state"] == "ringing", t)
+        self.assertEqual(st["call_id"], call["call_id"])
+
+    def test_wss_with_the_sites_ca_file(self):
+        # The PBX over HTTPS: the feed is wss:// and trusts YEASTAR_CA_FILE.
+        tmp = tempfile.mkdtemp(prefix="pb-75-tls-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = os.path.join(tmp, "pbx.pem"), os.path.join(tmp, "pbx.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        self.stack = Stack(f"75_gateway_{self._testMethodName}",
+                           sim_args=["--extensions", "5", "--tls-cert", cert,
+                                     "--tls-key", key])
+        s = self.stack
+        self.tls = ssl.create_default_context(cafile=cert)
+        s.env["YEASTAR_PBX_URL"] = f"https://127.0.0.1:{s.sim_port}"
+        s.env["YEASTAR_CA_FILE"] = cert
+        since = time.time()
+        s.start("yeastar-gateway")
+        s.bus.wait("site/main/directory", since=since)
+        self.wait_subscribed()
+        self.wait_log(f"wss://127.0.0.1:{s.sim_port}/openapi/v1.0/subscribe subscribed")
+        t = time.time()
+        call = self.sim_https("/sim/calls", {"from": CALLER, "to": "2002"})
+        st = self.call_state("2002", lambda p: p["state"] == "ringing", t)
         self.assertEqual(st["call_id"], call["call_id"])
 
     def test_presence_drift_at_once(self):
