@@ -296,6 +296,8 @@ class Stack:
                 "YEASTAR_PBX_URL": f"http://127.0.0.1:{self.sim_port}",
                 "YEASTAR_CLIENT_ID": "presencebus-demo",
                 "YEASTAR_CLIENT_SECRET": "demo-secret-0123456789abcdef0123",
+                # the simulator writes CDR times without an offset in UTC
+                "PBX_TIMEZONE": "UTC",
             })
         # Every process runs the same offset ahead of the real clock, so they
         # all agree on the fake time to the millisecond.
