@@ -44,7 +44,8 @@ args = parser.parse_args()
 os.environ["PB_BUILD_DIR"] = os.path.abspath(args.build)
 
 import paho.mqtt.client as mqtt  # noqa: E402
-from harness import ROOT, Stack, login, rfc3339  # noqa: E402
+from harness import (ROOT, TEST_USER, Stack, broker_password, login,  # noqa: E402
+                     rfc3339)
 
 random.seed(12)
 EXTS = [str(2000 + i) for i in range(1000)]
@@ -162,6 +163,20 @@ def timed_request(stack, action, body):
     return stack.requester.request(action, body)
 
 
+def rr_ms(stack, action, body):
+    """The same request from mosquitto_rr (a C client; its connection and
+    subscription included), answered on its MQTT 5 response topic."""
+    t0 = time.perf_counter()
+    r = subprocess.run(["mosquitto_rr", "-h", "127.0.0.1", "-p", str(stack.mqtt_port),
+                        "-u", TEST_USER, "-P", broker_password(stack.mqtt_dir, TEST_USER),
+                        "-t", f"{ROOT}/svc/call-log/request/{action}",
+                        "-e", f"{ROOT}/reply/{TEST_USER}/bench", "-m", json.dumps(body),
+                        "-W", "60"], check=True, capture_output=True)
+    ms = (time.perf_counter() - t0) * 1000
+    assert json.loads(r.stdout)["status"] == "ok", r.stdout[:200]
+    return ms
+
+
 def cli_ms(path, sql):
     t0 = time.perf_counter()
     subprocess.run(["sqlite3", "-readonly", path, sql], check=True, capture_output=True)
@@ -224,6 +239,11 @@ def big_log():
         small_ms = [timed_request(stack, "stats", small)[0] for _ in range(args.stats)]
         print(f"month stats, default top 10: p50 {statistics.median(small_ms):.0f} ms, "
               f"max {max(small_ms):.0f} ms (n={len(small_ms)})", flush=True)
+        rr_small = statistics.median(rr_ms(stack, "search", {"number": "0" + picks[0][3:]})
+                                     for _ in range(5))
+        rr_big = statistics.median(rr_ms(stack, "stats", body) for _ in range(5))
+        print(f"with mosquitto_rr (C client, its connection included): search {rr_small:.0f} ms, "
+              f"month stats top 1000 {rr_big:.0f} ms (median of 5)", flush=True)
         hwm = vm_hwm_mb(pid)
 
         # The reference: the sqlite3 CLI on the same file (process start
