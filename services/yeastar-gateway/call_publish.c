@@ -27,8 +27,15 @@ static int64_t stale_ms(const struct gw_site *s) {
   return (s->gw->call_stale_s > 0 ? s->gw->call_stale_s : 14400) * 1000;
 }
 
+#define PENDING_CHECK_MS 1000
+
 static void arm(struct gw_site *s) {
   int64_t at = gw_callstate_next_expiry(s->callstate, stale_ms(s));
+  if (s->calls_pending) { /* look again for the directory soon */
+    int64_t soon = pb_clock_now_ms() + PENDING_CHECK_MS;
+    if (at < 0 || soon < at)
+      at = soon;
+  }
   if (at < 0)
     pb_timer_disarm(s->call_timer);
   else
@@ -39,6 +46,8 @@ static void on_stale(struct pb_loop *loop, struct pb_timer *t, void *ud) {
   (void)loop;
   (void)t;
   struct gw_site *s = ud;
+  if (s->calls_pending && s->directory_loaded)
+    gw_call_republish(s);
   size_t n = gw_callstate_expire(s->callstate, pb_clock_now_ms(), stale_ms(s));
   if (n)
     pb_warn("site %s: %zu call state(s) without news for %llds taken as "
@@ -54,6 +63,8 @@ int gw_call_site_init(struct gw_site *s) {
     gw_call_site_free(s);
     return PB_ENOMEM;
   }
+  s->calls_pending = true;
+  arm(s);
   return 0;
 }
 
@@ -104,23 +115,33 @@ void gw_call_publish_changes(struct gw_site *s) {
 void gw_call_republish(struct gw_site *s) {
   if (!s->callstate || s->removed)
     return;
+  if (!s->directory_loaded) {
+    s->calls_pending = true;
+    arm(s);
+    return;
+  }
+  s->calls_pending = false;
   size_t pos = 0;
   const char *number;
-  struct pb_call_state_msg msg;
-  while (pb_map_next(s->exts, &pos, &number))
-    if (gw_callstate_ext(s->callstate, number, &msg))
+  struct gw_ext *e;
+  while ((e = pb_map_next(s->exts, &pos, &number))) {
+    struct pb_call_state_msg msg = {.state = PB_CALL_IDLE,
+                                    .since = -1,
+                                    .registered = e->online,
+                                    .updated_at = pb_clock_now()};
+    if (gw_callstate_ext(s->callstate, number, &msg) || e->listed)
       publish_ext(s, number, &msg);
+  }
   publish_site(s);
+  arm(s);
 }
 
 void gw_call_clear_topics(struct gw_site *s) {
   char topic[256];
   size_t pos = 0;
   const char *number;
-  struct pb_call_state_msg msg;
-  while (s->callstate && pb_map_next(s->exts, &pos, &number))
-    if (gw_callstate_ext(s->callstate, number, &msg) &&
-        pb_topic_ext(topic, sizeof topic, s->name, number, PB_EXT_CALL) == 0)
+  while (pb_map_next(s->exts, &pos, &number))
+    if (pb_topic_ext(topic, sizeof topic, s->name, number, PB_EXT_CALL) == 0)
       gw_clear(s->gw, topic);
   if (pb_topic_site(topic, sizeof topic, s->name, PB_SITE_CALLS) == 0)
     gw_clear(s->gw, topic);

@@ -173,6 +173,8 @@ struct gw_site {
   /* calls (call_state.c, pbx_feed.c, call_publish.c) */
   struct gw_callstate *callstate;
   struct pb_timer *call_timer; /* the stale limit */
+  bool calls_pending;          /* every extension's call topic is to be
+                                  published once the directory is read */
   struct gw_feed *feed;        /* the WebSocket event feed; NULL: off */
 };
 
@@ -495,8 +497,9 @@ void gw_call_site_free(struct gw_site *s);
 /* Publishes what changed: R/ext/<site>/<ext>/call, R/site/<site>/calls;
  * re-arms the stale timer. */
 void gw_call_publish_changes(struct gw_site *s);
-/* After a (re)connect of the bus: every extension's call state and the
- * site's calls again. */
+/* After a (re)connect of the bus: every extension's call state (idle for
+ * those without news) and the site's calls again; before the first
+ * complete directory read, as soon as it is done. */
 void gw_call_republish(struct gw_site *s);
 /* Clears the site's call topics (site removed). */
 void gw_call_clear_topics(struct gw_site *s);

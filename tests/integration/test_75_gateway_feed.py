@@ -88,6 +88,11 @@ class Feed(unittest.TestCase):
     def test_call_rings_answers_holds_ends(self):
         s = self.make()
         self.wait_subscribed()
+        # Every extension of the directory starts idle (retained).
+        st = self.call_state("2001", lambda p: p["state"] == "idle", 0)
+        self.assertEqual((st["call_id"], st["since"]), (None, None))
+        self.assertIsInstance(st["registered"], list)
+        s.bus.wait("site/main/calls", lambda p: p["calls"] == [])
         since = time.time()
         call = s.sim_post("/sim/calls", {"from": CALLER, "to": "2001"})
         cid = call["call_id"]
@@ -291,6 +296,25 @@ class Feed(unittest.TestCase):
         call = self.sim_https("/sim/calls", {"from": CALLER, "to": "2002"})
         st = self.call_state("2002", lambda p: p["state"] == "ringing", t)
         self.assertEqual(st["call_id"], call["call_id"])
+
+    def test_heartbeat_keeps_it_open(self):
+        # The PBX closes a connection idle for 60 s: the heartbeat (25 s)
+        # keeps the one connection open past that.
+        s = self.make()
+        self.wait_subscribed()
+        time.sleep(62)
+        ws = s.sim_get("/sim/ws")
+        self.assertEqual((ws["opened"], ws["idle_closed"]), (1, 0), ws)
+        self.assertGreaterEqual(ws["connections"][0]["open_seconds"], 60)
+        # A PBX that closes idle connections sooner than the heartbeat: the
+        # gateway hears the close and opens again.
+        s.sim_post("/sim/ws/refuse", {"refuse": False, "idle_timeout": 2})
+        deadline = time.time() + 30
+        while s.sim_get("/sim/ws")["idle_closed"] < 1:
+            self.assertLess(time.time(), deadline, "the simulator never closed it")
+            time.sleep(0.2)
+        self.wait_subscribed(count=2)
+        self.wait_log("the server closed the connection (code 1000)")
 
     def test_presence_drift_at_once(self):
         s = self.make(env={"PBX_READBACK_SECONDS": "0"})
