@@ -18,7 +18,7 @@ static const double latency_bounds[10] = {0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,  1,     2.5,  5,   10};
 static const char *const services[] = {PB_SERVICE_ICAL_INGEST,
                                        PB_SERVICE_SCHEDULER, PB_SERVICE_GATEWAY,
-                                       PB_SERVICE_WEB_API};
+                                       PB_SERVICE_WEB_API, PB_SERVICE_CALL_LOG};
 
 void web_metrics_event(struct web *w, const char *kind, const json_t *ev) {
   struct web_metrics *m = &w->metrics;

@@ -9,6 +9,7 @@ import sys
 BUILD = os.environ["PB_BUILD_DIR"]
 BINARIES = ["services/ical-ingest/ical-ingest", "services/scheduler/scheduler",
             "services/yeastar-gateway/yeastar-gateway", "services/web-api/web-api",
+            "services/call-log/call-log",
             "tools/pbx-simulator/pbx-simulator"]
 
 
