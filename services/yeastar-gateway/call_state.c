@@ -381,8 +381,7 @@ static int rank(enum mstate s) {
 
 /* Counts a delivery of `in` by `source`; true when another source has
  * delivered this member status as often already: this one is its copy. */
-static bool is_copy(struct lcall *l, const struct member *in,
-                    unsigned source) {
+static bool is_copy(struct lcall *l, const struct member *in, unsigned source) {
   struct seen *mine = NULL;
   unsigned others = 0;
   for (size_t i = 0; i < l->nseen; i++) {
