@@ -494,6 +494,33 @@ static void stale_end(void) {
   gw_callstate_free(c);
 }
 
+/* The feed's URL (pbx_feed.c): the site's Open API URL, ws for http and
+ * wss for https, the token as given; a token the PBX never makes is not
+ * sent; nothing is cut short. */
+static void feed_url(void) {
+  char url[256];
+  CHECK_INT(gw_feed_url("http://127.0.0.1:8088/openapi/v1.0/", "Abc123", url,
+                        sizeof url),
+            0);
+  CHECK_STR(url,
+            "ws://127.0.0.1:8088/openapi/v1.0/subscribe?access_token=Abc123");
+  CHECK_INT(gw_feed_url("https://pbx.example.org/proxy/openapi/v1.0", "t", url,
+                        sizeof url),
+            0);
+  CHECK_STR(
+      url, "wss://pbx.example.org/proxy/openapi/v1.0/subscribe?access_token=t");
+  CHECK_INT(
+      gw_feed_url("https://pbx.example.org/openapi/v1.0/", "", url, sizeof url),
+      0);
+  CHECK_STR(url, "wss://pbx.example.org/openapi/v1.0/subscribe");
+  CHECK_INT(gw_feed_url("ftp://pbx/openapi/v1.0/", "t", url, sizeof url),
+            PB_EINVAL);
+  CHECK_INT(gw_feed_url("http://pbx/openapi/v1.0/", "a&b=c", url, sizeof url),
+            PB_EINVAL);
+  CHECK_INT(gw_feed_url("http://pbx/openapi/v1.0/", "t", url, 20), PB_ETOOBIG);
+  CHECK_STR(url, "");
+}
+
 int main(void) {
   pb_log_init("test_gw_call_state", PB_LOG_ERROR);
   RUN(inbound_ring_answer_hold_bye);
@@ -503,5 +530,6 @@ int main(void) {
   RUN(registration_and_ext_status);
   RUN(unknown_and_malformed);
   RUN(stale_end);
+  RUN(feed_url);
   return CHECK_DONE();
 }
