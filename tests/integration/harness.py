@@ -157,6 +157,9 @@ class Bus:
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", port)
+        # As the services do (bus.c): without it, each QoS 1 publish may
+        # wait for a delayed ACK of the previous one.
+        self.client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client.loop_start()
         if not subscribe:
             return
