@@ -57,10 +57,14 @@ bool gw_state_matches(struct gw_site *s, const struct gw_ext *e,
   return same;
 }
 
+/* The extension is gone (from the PBX directory, or its site removed): its
+ * state and its call topics are deleted. */
 void gw_state_clear(struct gw_site *s, const char *number) {
+  static const char *const leaves[] = {PB_EXT_STATE, PB_EXT_CALL};
   char topic[256];
-  if (pb_topic_ext(topic, sizeof topic, s->name, number, PB_EXT_STATE) == 0)
-    gw_clear(s->gw, topic);
+  for (size_t i = 0; i < sizeof leaves / sizeof leaves[0]; i++)
+    if (pb_topic_ext(topic, sizeof topic, s->name, number, leaves[i]) == 0)
+      gw_clear(s->gw, topic);
 }
 
 void gw_event_apply(struct gw_site *s, const struct gw_ext *e,

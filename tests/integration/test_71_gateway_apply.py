@@ -118,7 +118,10 @@ class Apply(GatewayCase):
         s.sim_post("/sim/config", {"latency_ms": 300})
         s.sim_post("/sim/requests/clear", {})
         s.bus.publish("ext/main/2000/desired", desired("away"), retain=True)
-        time.sleep(0.1)  # its update is on the wire
+        # its update is on the wire (the PBX answers after 300 ms)
+        deadline = time.time() + 10
+        while s.sim_get("/sim/stats")["in_flight"] == 0 and time.time() < deadline:
+            time.sleep(0.01)
         for status in ("lunch", "business_trip", "off_work"):
             s.bus.publish("ext/main/2000/desired", desired(status), retain=True)
         want = {"2000": "off_work"}
@@ -174,6 +177,7 @@ class Apply(GatewayCase):
                        since=since)
         self.assertNotIn("2005", [e["number"] for e in d["extensions"]])
         s.bus.wait("ext/main/2005/state", lambda p: p == "", since=since)
+        s.bus.wait("ext/main/2005/call", lambda p: p == "", since=since)
         bad = s.bus.request("yeastar-gateway", "directory/refresh", {"site": "nowhere"})
         self.assertEqual(bad, {"status": "error", "error": "no site 'nowhere'",
                                "transaction": bad["transaction"]})
