@@ -1,8 +1,9 @@
-"""Starts the whole stack (mosquitto, the PBX simulator with three demo
-extensions, the five services) and runs the headless-Chromium test of the
-dashboard's calls (calls.test.mjs) against it: the test drives calls
-through the simulator's control API. Screenshots and service logs are kept
-in <build>/test-artifacts/browser_calls/."""
+"""run_browser_test.py NAME: starts the whole stack (mosquitto, the PBX
+simulator with three demo extensions, the five services) and runs the
+headless-Chromium test NAME.test.mjs against it: `dashboard` (the
+dashboard) or `calls` (the Calls board and the call log, driving calls
+through the simulator's control API, PB_SIM_URL). Screenshots and service
+logs are kept in <build>/test-artifacts/browser_NAME/."""
 import os
 import subprocess
 import sys
@@ -16,12 +17,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
+    name = sys.argv[1] if len(sys.argv) == 2 else ""
+    if not os.path.isfile(os.path.join(HERE, f"{name}.test.mjs")):
+        print("usage: run_browser_test.py NAME (NAME.test.mjs in tests/browser)")
+        return 2
     if not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
         print("tests/browser/node_modules is missing: run 'npm ci' in tests/browser "
               "(scripts/test does)")
         print("0 passed, 1 failed")
         return 1
-    stack = Stack("browser_calls", sim_args=["--extensions", "3"],
+    stack = Stack(f"browser_{name}", sim_args=["--extensions", "3"],
                   env={"WEB_ADMIN_PASSWORD": ADMIN_PASSWORD})
     rc = 1
     try:
@@ -35,9 +40,9 @@ def main():
                 break
             time.sleep(0.1)
         env = dict(os.environ, PB_WEB_URL=f"http://127.0.0.1:{stack.web_port}",
-                   PB_SIM_URL=f"http://127.0.0.1:{stack.sim_port}",
-                   PB_ADMIN_PASSWORD=ADMIN_PASSWORD, PB_ARTIFACTS=stack.logdir)
-        rc = subprocess.run(["node", os.path.join(HERE, "calls.test.mjs")], env=env,
+                   PB_ADMIN_PASSWORD=ADMIN_PASSWORD, PB_ARTIFACTS=stack.logdir,
+                   PB_SIM_URL=f"http://127.0.0.1:{stack.sim_port}")
+        rc = subprocess.run(["node", os.path.join(HERE, f"{name}.test.mjs")], env=env,
                             cwd=HERE, timeout=240).returncode
     finally:
         codes = stack.stop()
