@@ -16,6 +16,7 @@
 
 static const double latency_bounds[10] = {0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,  1,     2.5,  5,   10};
+/* Every service of the stack; web-api's own entry is its broker connection. */
 static const char *const services[] = {PB_SERVICE_ICAL_INGEST,
                                        PB_SERVICE_SCHEDULER, PB_SERVICE_GATEWAY,
                                        PB_SERVICE_WEB_API, PB_SERVICE_CALL_LOG};
@@ -165,9 +166,10 @@ void web_get_metrics(struct web *w, const struct web_request *req,
   ADD(&b, "# HELP presencebus_service_up Service availability on the bus (1 "
           "online).\n"
           "# TYPE presencebus_service_up gauge\n");
-  for (int i = 0; i < 4; i++) {
-    const char *a = i == 3 ? (w->io.connected(w->io.ud) ? "online" : "offline")
-                           : web_service_availability(w, services[i]);
+  for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+    const char *a = strcmp(services[i], PB_SERVICE_WEB_API) == 0
+                        ? (w->io.connected(w->io.ud) ? "online" : "offline")
+                        : web_service_availability(w, services[i]);
     ADD(&b, "presencebus_service_up{service=\"%s\"} %d\n", services[i],
         strcmp(a, "online") == 0);
   }
@@ -245,9 +247,10 @@ void web_get_healthz(struct web *w, const struct web_request *req,
   (void)req;
   json_t *svc = json_object();
   bool all = true;
-  for (int i = 0; i < 4; i++) {
-    const char *a = i == 3 ? (w->io.connected(w->io.ud) ? "online" : "offline")
-                           : web_service_availability(w, services[i]);
+  for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+    const char *a = strcmp(services[i], PB_SERVICE_WEB_API) == 0
+                        ? (w->io.connected(w->io.ud) ? "online" : "offline")
+                        : web_service_availability(w, services[i]);
     all = all && strcmp(a, "online") == 0;
     json_object_set_new(svc, services[i], json_string(a));
   }

@@ -41,6 +41,7 @@ class WebApi(unittest.TestCase):
         self.assertEqual(body["status"], "ok")
         self.assertTrue(body["bus_connected"])
         self.assertEqual(body["services"]["scheduler"], "online")
+        self.assertEqual(body["services"]["call-log"], "online")
         self.assertIn("application/json", headers["Content-Type"])
 
     def test_list_and_one(self):

@@ -85,12 +85,21 @@ class BusSecurity(unittest.TestCase):
             ("svc/scheduler/availability", "forged-offline", True),
             ("events/override", '{"actor":"admin"}', False),
             ("svc/ical-ingest/request/source/list", '{"transaction":"x"}', False),
+            (f"ext/main/{ext}/call", '{"state":"idle"}', True),
+            ("site/main/calls", '{"site":"main","calls":[]}', True),
+            ("events/cdr", '{"site":"main"}', False),
+            ("svc/yeastar-gateway/request/call/dial", '{"transaction":"x"}', False),
         ]
         self.check_refused("observer", forbidden,
                            ("homeassistant/status", "online", "online"))
         # What it may do: read state.
         watcher = self.login("observer", pattern=f"{ROOT}/ext/main/{ext}/desired")
         watcher.wait(f"ext/main/{ext}/desired", lambda p: isinstance(p, dict))
+        # and what the phones are doing: its call state, the site's calls
+        calls = self.login("observer", pattern=f"{ROOT}/site/main/calls")
+        calls.wait("site/main/calls", lambda p: isinstance(p, dict) and p["site"] == "main")
+        call = self.login("observer", pattern=f"{ROOT}/ext/main/{ext}/call")
+        call.wait(f"ext/main/{ext}/call", lambda p: isinstance(p, dict) and "state" in p)
 
     def test_3_controller_sets_overrides_and_nothing_else(self):
         ext = self.exts[1]
