@@ -571,6 +571,17 @@ static int registration_event(struct gw_callstate *c, const json_t *msg,
   return 0;
 }
 
+bool gw_callstate_registered(struct gw_callstate *c, const char *number,
+                             unsigned online, int64_t now_ms) {
+  struct xstate *x = pb_map_get(c->exts, number);
+  if (!x || x->msg.registered == online)
+    return false; /* a new extension starts from the directory's devices */
+  x->msg.registered = online;
+  x->msg.updated_at = now_ms / 1000;
+  mark(c, x);
+  return true;
+}
+
 static int ext_status_event(struct gw_callstate *c, const json_t *msg,
                             int64_t now_ms, char *err, size_t errlen) {
   struct xstate *x;

@@ -466,6 +466,11 @@ size_t gw_callstate_count(const struct gw_callstate *c);
 int gw_callstate_event(struct gw_callstate *c, const struct pb_pbx_event *ev,
                        unsigned source, int64_t now_ms, char *err,
                        size_t errlen);
+/* The directory read found `number`'s registered devices (`online`, device
+ * bits): a change is kept and marked, as a 30007 would be. True when it
+ * changed something. */
+bool gw_callstate_registered(struct gw_callstate *c, const char *number,
+                             unsigned online, int64_t now_ms);
 /* The CDR of call_id arrived: the call is over. True the first time (the
  * CDR is to be published), false for a copy. */
 bool gw_callstate_cdr(struct gw_callstate *c, const char *call_id,

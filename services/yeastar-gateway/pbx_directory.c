@@ -251,6 +251,10 @@ static void on_page(struct gw_site *s, int err, const char *errmsg,
     }
     e->online = online;
     e->listed = true;
+    /* a PBX without registration events (30007) still shows who is online */
+    if (s->callstate && gw_callstate_registered(s->callstate, e->number, online,
+                                                pb_clock_now_ms()))
+      gw_call_publish_changes(s);
     enum pb_presence before = e->pbx_status;
     gw_drift_observe(s, e, p, s->read_sent_ms, "readback");
     if (changed && e->pbx_status == before)

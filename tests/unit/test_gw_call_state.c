@@ -365,6 +365,17 @@ static void registration_and_ext_status(void) {
             0);
   CHECK(gw_callstate_ext(c, "2001", &m));
   CHECK_INT(m.registered, 0);
+  CHECK_INT(changed(c), 1);
+  /* the directory read shows the devices too (a PBX without 30007) */
+  CHECK(gw_callstate_registered(c, "2001", 1u | 4u, T0 + 1000));
+  CHECK(gw_callstate_ext(c, "2001", &m));
+  CHECK_INT(m.registered, 1u | 4u);
+  CHECK_INT(changed(c), 1);
+  CHECK(!gw_callstate_registered(c, "2001", 1u | 4u, T0 + 2000));
+  CHECK_INT(changed(c), 0);
+  CHECK(!gw_callstate_registered(c, "2099", 1u, T0 + 2000));
+  CHECK_INT(gw_callstate_registered(c, "2001", 0, T0 + 3000), 1);
+  CHECK_INT(changed(c), 1);
   /* 30008 alone: Ringing, Busy, then Idle */
   CHECK_INT(ev(c, T0,
                "{\"type\":30008,\"msg\":{\"extension\":\"2002\",\"status\":"
