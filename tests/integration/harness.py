@@ -264,7 +264,7 @@ class Stack:
                     f"password_file {self.mqtt_dir}/passwd\nacl_file {self.mqtt_dir}/acl\n"
                     f"persistence {'true' if broker_persistence else 'false'}\n"
                     f"persistence_location {self.dir}/\n"
-                    "max_queued_messages 100000\nset_tcp_nodelay true\n")
+                    "max_queued_messages 100000\n")
             if os.getuid() == 0:
                 f.write("user root\n")
         _TEST_LOGINS[self.mqtt_port] = broker_password(self.mqtt_dir, TEST_USER)
