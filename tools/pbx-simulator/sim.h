@@ -395,6 +395,9 @@ void sim_reply_param_error(struct sim_reply *out, const char *field,
 void sim_reply_json(struct sim_reply *out, unsigned http_status, json_t *json);
 void sim_reply_control_error(struct sim_reply *out, unsigned http_status,
                              const char *message);
+/* A control request's body as a JSON object (no duplicate keys), or NULL
+ * after a 400 reply (sim_control.c). */
+json_t *sim_control_body(struct sim_request *req, struct sim_reply *out);
 
 /* ---- sim_openapi.c: the seven Open API endpoints ---- */
 

@@ -11,8 +11,7 @@ static json_t *ok(void) {
   return json_pack("{s:b}", "ok", 1);
 }
 
-/* The body as a JSON object, or NULL with a 400 reply. */
-static json_t *body_object(struct sim_request *req, struct sim_reply *out) {
+json_t *sim_control_body(struct sim_request *req, struct sim_reply *out) {
   json_error_t err;
   size_t len;
   const char *text = sim_request_body(req, &len);
@@ -88,7 +87,7 @@ void sim_ctl_extensions(struct sim *sim, struct sim_request *req,
 
 void sim_ctl_extension_add(struct sim *sim, struct sim_request *req,
                            struct sim_reply *out) {
-  json_t *body = body_object(req, out);
+  json_t *body = sim_control_body(req, out);
   json_t *created = NULL;
   const char *number, *name, *email, *mobile, *presence;
   bool bad = false;
@@ -128,7 +127,7 @@ out:
 
 void sim_ctl_extension_remove(struct sim *sim, struct sim_request *req,
                               struct sim_reply *out) {
-  json_t *body = body_object(req, out);
+  json_t *body = sim_control_body(req, out);
   bool bad = false;
   const char *number;
 
@@ -146,7 +145,7 @@ void sim_ctl_extension_remove(struct sim *sim, struct sim_request *req,
 
 void sim_ctl_presence(struct sim *sim, struct sim_request *req,
                       struct sim_reply *out) {
-  json_t *body = body_object(req, out);
+  json_t *body = sim_control_body(req, out);
   bool bad = false;
   const char *number, *presence;
 
@@ -171,7 +170,7 @@ void sim_ctl_presence(struct sim *sim, struct sim_request *req,
 
 void sim_ctl_outage(struct sim *sim, struct sim_request *req,
                     struct sim_reply *out) {
-  json_t *body = body_object(req, out);
+  json_t *body = sim_control_body(req, out);
   json_t *on;
   struct sim_settings set = {0};
 
@@ -243,7 +242,7 @@ static bool int_in(json_t *v, long min, long max, long *out) {
  * nothing. */
 void sim_ctl_config_set(struct sim *sim, struct sim_request *req,
                         struct sim_reply *out) {
-  json_t *body = body_object(req, out);
+  json_t *body = sim_control_body(req, out);
   struct sim_settings set = {0};
   unsigned mask = 0;
   const char *key;
@@ -314,7 +313,7 @@ void sim_ctl_expire_tokens(struct sim *sim, struct sim_request *req,
   json_t *body = NULL, *only;
 
   sim_request_body(req, &len);
-  if (len > 0 && (body = body_object(req, out)) == NULL)
+  if (len > 0 && (body = sim_control_body(req, out)) == NULL)
     return;
   only = json_object_get(body, "access_only");
   if (only != NULL && !json_is_boolean(only)) {

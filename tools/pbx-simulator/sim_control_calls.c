@@ -10,20 +10,6 @@
 #define AT_MAX 4102444800LL /* 2100-01-01 */
 #define BULK_INTERVAL_MAX 86400L
 
-static json_t *body_object(struct sim_request *req, struct sim_reply *out) {
-  json_error_t err;
-  size_t len;
-  const char *text = sim_request_body(req, &len);
-  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-
-  if (!json_is_object(j)) {
-    json_decref(j);
-    sim_reply_control_error(out, 400, "body must be a JSON object");
-    return NULL;
-  }
-  return j;
-}
-
 /* Optional "at": Unix seconds; absent: now. */
 static bool body_at(json_t *body, int64_t *at, struct sim_reply *out) {
   json_t *v = json_object_get(body, "at");
@@ -84,7 +70,7 @@ void sim_ctl_calls(struct sim *sim, struct sim_request *req,
 
 void sim_ctl_call_ring(struct sim *sim, struct sim_request *req,
                        struct sim_reply *out) {
-  json_t *body = body_object(req, out), *rec, *created = NULL, *events;
+  json_t *body = sim_control_body(req, out), *rec, *created = NULL, *events;
   const char *from, *to;
   bool from_ext, to_ext;
   enum sim_call_type type;
@@ -135,7 +121,7 @@ out:
 
 static void step(struct sim *sim, struct sim_request *req,
                  struct sim_reply *out, enum sim_call_step which) {
-  json_t *body = body_object(req, out), *result = NULL, *events;
+  json_t *body = sim_control_body(req, out), *result = NULL, *events;
   const char *uid, *status;
   enum sim_call_result rc;
   int st = -1;
@@ -191,7 +177,7 @@ void sim_ctl_call_hangup(struct sim *sim, struct sim_request *req,
  * that transfers; optional "at"): a blind transfer. */
 void sim_ctl_call_transfer(struct sim *sim, struct sim_request *req,
                            struct sim_reply *out) {
-  json_t *body = body_object(req, out), *result = NULL, *events, *by;
+  json_t *body = sim_control_body(req, out), *result = NULL, *events, *by;
   const char *uid, *to;
   enum sim_call_result rc;
   int by_side = -1;
@@ -234,7 +220,7 @@ out:
 
 void sim_ctl_cdrs_add(struct sim *sim, struct sim_request *req,
                       struct sim_reply *out) {
-  json_t *body = body_object(req, out), *count, *start, *interval;
+  json_t *body = sim_control_body(req, out), *count, *start, *interval;
   const char *base;
   long step_s = 60;
   size_t n, added;

@@ -7,20 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *body_object(struct sim_request *req, struct sim_reply *out) {
-  json_error_t err;
-  size_t len;
-  const char *text = sim_request_body(req, &len);
-  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-
-  if (!json_is_object(j)) {
-    json_decref(j);
-    sim_reply_control_error(out, 400, "body must be a JSON object");
-    return NULL;
-  }
-  return j;
-}
-
 static const char *str(json_t *body, const char *key) {
   return json_string_value(json_object_get(body, key));
 }
@@ -39,7 +25,7 @@ static const struct {
  * "registered_ip"): a device of the extension logs in or out. */
 void sim_ctl_register(struct sim *sim, struct sim_request *req,
                       struct sim_reply *out) {
-  json_t *body = body_object(req, out);
+  json_t *body = sim_control_body(req, out);
   const char *number, *kind, *status, *ip;
   int device = -1;
   bool changed, online;
@@ -95,7 +81,7 @@ void sim_ctl_monitor_set(struct sim *sim, struct sim_request *req,
   } keys[] = {{"registration", SIM_MON_REGISTRATION},
               {"call", SIM_MON_CALL},
               {"presence", SIM_MON_PRESENCE}};
-  json_t *body = body_object(req, out), *numbers, *v;
+  json_t *body = sim_control_body(req, out), *numbers, *v;
   const char *key;
   size_t i;
 
@@ -153,7 +139,7 @@ void sim_ctl_webhooks_get(struct sim *sim, struct sim_request *req,
  * "events":[30011,30012]}: one more webhook (at most 5). */
 void sim_ctl_webhooks_add(struct sim *sim, struct sim_request *req,
                           struct sim_reply *out) {
-  json_t *body = body_object(req, out), *events, *v;
+  json_t *body = sim_control_body(req, out), *events, *v;
   const char *url, *secret;
   int types[16];
   size_t n = 0, i;

@@ -3,20 +3,6 @@
  * client), and refuse new upgrades (a PBX that refuses the WebSocket). */
 #include "sim.h"
 
-static json_t *body_object(struct sim_request *req, struct sim_reply *out) {
-  json_error_t err;
-  size_t len;
-  const char *text = sim_request_body(req, &len);
-  json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-
-  if (!json_is_object(j)) {
-    json_decref(j);
-    sim_reply_control_error(out, 400, "body must be a JSON object");
-    return NULL;
-  }
-  return j;
-}
-
 void sim_ctl_ws(struct sim *sim, struct sim_request *req,
                 struct sim_reply *out) {
   (void)req;
@@ -36,7 +22,7 @@ void sim_ctl_ws_drop(struct sim *sim, struct sim_request *req,
  * idle limit of every connection. */
 void sim_ctl_ws_refuse(struct sim *sim, struct sim_request *req,
                        struct sim_reply *out) {
-  json_t *body = body_object(req, out), *refuse, *status, *idle;
+  json_t *body = sim_control_body(req, out), *refuse, *status, *idle;
 
   if (body == NULL)
     return;
