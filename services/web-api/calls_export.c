@@ -163,16 +163,13 @@ void web_calls_export(struct web *w, const struct web_request *req,
     json_decref(query);
     return;
   }
-  struct web_calls_job *job = web_calls_job_new(w, req, resp);
-  struct export *x = job ? calloc(1, sizeof *x) : NULL;
-  if (!x) {
-    web_calls_job_free(job);
+  struct web_calls_job *job =
+      web_calls_job_new(w, req, resp, sizeof(struct export), free_export);
+  if (!job) {
     json_decref(query);
-    web_reply_error(resp, 503, "out of memory");
     return;
   }
-  job->state = x;
-  job->free_state = free_export;
+  struct export *x = job->state;
   if (!web_calls_job_heavy(job, resp)) {
     json_decref(query);
     web_calls_job_free(job);
@@ -195,13 +192,6 @@ void web_calls_export(struct web *w, const struct web_request *req,
     return;
   }
   json_object_set_new(query, "page", json_integer(1));
-  rc = web_calls_job_send(job, PB_SERVICE_CALL_LOG, PB_ACTION_CALLS_SEARCH,
-                          json_deep_copy(query), page_answered);
-  if (rc) {
-    web_calls_job_free(job);
-    web_reply_error(resp, 503, "cannot send the request on the bus: %s",
-                    pb_strerror(rc));
-    return;
-  }
-  web_calls_job_defer(job, resp);
+  web_calls_job_start(job, resp, PB_SERVICE_CALL_LOG, PB_ACTION_CALLS_SEARCH,
+                      json_deep_copy(query), page_answered);
 }

@@ -37,12 +37,18 @@ void web_calls_job_free(struct web_calls_job *j) {
 
 struct web_calls_job *web_calls_job_new(struct web *w,
                                         const struct web_request *req,
-                                        struct web_response *resp) {
+                                        struct web_response *resp,
+                                        size_t state_size,
+                                        void (*free_state)(void *state)) {
   struct web_calls_job *j = calloc(1, sizeof *j);
-  if (!j) {
+  void *state = j ? calloc(1, state_size) : NULL;
+  if (!state) {
+    free(j);
     web_reply_error(resp, 503, "out of memory");
     return NULL;
   }
+  j->state = state;
+  j->free_state = free_state;
   j->w = w;
   j->timeout_ms = (int)pb_config_int(w->cfg, PB_CFG_WEB_COMMAND_TIMEOUT_MS);
   pb_strlcpy(j->actor, req->auth.user, sizeof j->actor);
@@ -69,12 +75,6 @@ bool web_calls_job_heavy(struct web_calls_job *job, struct web_response *resp) {
   }
   job->heavy = true;
   return true;
-}
-
-void web_calls_job_defer(struct web_calls_job *j, struct web_response *resp) {
-  if (j->wc)
-    j->wc->calls_job = j;
-  resp->deferred = true;
 }
 
 static void on_answer(struct pb_bus *bus, json_t *response, void *ud) {
@@ -106,6 +106,21 @@ int web_calls_job_send(struct web_calls_job *j, const char *service,
   j->step = step;
   return w->io.request(w->io.ud, service, action, request, j->timeout_ms,
                        on_answer, j);
+}
+
+void web_calls_job_start(struct web_calls_job *j, struct web_response *resp,
+                         const char *service, const char *action,
+                         json_t *request, web_calls_step_fn *step) {
+  int rc = web_calls_job_send(j, service, action, request, step);
+  if (rc) {
+    web_calls_job_free(j);
+    web_reply_error(resp, 503, "cannot send the request on the bus: %s",
+                    pb_strerror(rc));
+    return;
+  }
+  if (j->wc)
+    j->wc->calls_job = j;
+  resp->deferred = true;
 }
 
 void web_calls_job_finish(struct web_calls_job *j, struct web_response *resp) {

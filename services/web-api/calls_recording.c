@@ -278,15 +278,11 @@ static void recording(struct web *w, const struct web_request *req,
   if (web_service_down(w, PB_SERVICE_CALL_LOG, resp) ||
       web_service_down(w, PB_SERVICE_GATEWAY, resp))
     return;
-  struct web_calls_job *job = web_calls_job_new(w, req, resp);
-  struct listen *l = job ? calloc(1, sizeof *l) : NULL;
-  if (!l) {
-    web_calls_job_free(job);
-    web_reply_error(resp, 503, "out of memory");
+  struct web_calls_job *job =
+      web_calls_job_new(w, req, resp, sizeof(struct listen), free_listen);
+  if (!job)
     return;
-  }
-  job->state = l;
-  job->free_state = free_listen;
+  struct listen *l = job->state;
   pb_strlcpy(l->site, site, sizeof l->site);
   pb_strlcpy(l->call_id, call_id, sizeof l->call_id);
   pb_strlcpy(l->content_type, "audio/wav", sizeof l->content_type);
@@ -298,16 +294,9 @@ static void recording(struct web *w, const struct web_request *req,
     return;
   }
   l->offset = l->ranged ? l->first : 0;
-  int rc = web_calls_job_send(
-      job, PB_SERVICE_CALL_LOG, PB_ACTION_CALLS_GET,
-      json_pack("{s:s,s:s}", "site", site, "call_id", call_id), cdr_answered);
-  if (rc) {
-    web_calls_job_free(job);
-    web_reply_error(resp, 503, "cannot send the request on the bus: %s",
-                    pb_strerror(rc));
-    return;
-  }
-  web_calls_job_defer(job, resp);
+  web_calls_job_start(job, resp, PB_SERVICE_CALL_LOG, PB_ACTION_CALLS_GET,
+                      json_pack("{s:s,s:s}", "site", site, "call_id", call_id),
+                      cdr_answered);
 }
 
 /* GET /api/calls/<site>/<call_id>/recording */

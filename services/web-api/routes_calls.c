@@ -328,31 +328,21 @@ void web_post_calls(struct web *w, const struct web_request *req,
     json_decref(body);
     return;
   }
-  struct web_calls_job *job = web_calls_job_new(w, req, resp);
-  struct dial *d = job ? calloc(1, sizeof *d) : NULL;
-  if (!d) {
-    web_calls_job_free(job);
+  struct web_calls_job *job =
+      web_calls_job_new(w, req, resp, sizeof(struct dial), free);
+  if (!job) {
     json_decref(body);
-    web_reply_error(resp, 503, "out of memory");
     return;
   }
-  job->state = d;
-  job->free_state = free;
+  struct dial *d = job->state;
   pb_strlcpy(d->site, site, sizeof d->site);
   pb_strlcpy(d->ext, ext, sizeof d->ext);
   pb_strlcpy(d->number, clean, sizeof d->number);
   json_t *r = json_pack("{s:s,s:s,s:s,s:s}", "site", d->site, "ext", d->ext,
                         "number", d->number, "by", req->auth.user);
   json_decref(body);
-  int rc =
-      web_calls_job_send(job, GATEWAY, PB_ACTION_CALL_DIAL, r, dial_answered);
-  if (rc) {
-    web_calls_job_free(job);
-    web_reply_error(resp, 503, "cannot send the request on the bus: %s",
-                    pb_strerror(rc));
-    return;
-  }
-  web_calls_job_defer(job, resp);
+  web_calls_job_start(job, resp, GATEWAY, PB_ACTION_CALL_DIAL, r,
+                      dial_answered);
 }
 
 /* ---- live calls (read model) ---- */

@@ -489,10 +489,13 @@ struct web_calls_job {
 /* Marks `job` heavy, or answers 503 in resp and returns false when
  * WEB_CALLS_HEAVY_MAX are already running. */
 bool web_calls_job_heavy(struct web_calls_job *job, struct web_response *resp);
-/* A job for `req`: NULL (and a 503 in resp) when memory is gone. */
+/* A job for `req` with a zeroed state of `state_size` bytes (job->state),
+ * freed with `free_state`: NULL (and a 503 in resp) when memory is gone. */
 struct web_calls_job *web_calls_job_new(struct web *w,
                                         const struct web_request *req,
-                                        struct web_response *resp);
+                                        struct web_response *resp,
+                                        size_t state_size,
+                                        void (*free_state)(void *state));
 /* Sends `request` (taken) to service/action; `step` gets the answer.
  * 0, or an error code (the job is left as it was). */
 PB_MUST_CHECK int web_calls_job_send(struct web_calls_job *job,
@@ -504,8 +507,12 @@ void web_calls_job_finish(struct web_calls_job *job, struct web_response *resp);
 /* Answers for a step that failed: 504 (silence), or the service's refusal
  * with its message (404 for what is not found, else 400). */
 void web_calls_job_fail(struct web_calls_job *job, const json_t *answer);
-/* The HTTP request is now waiting for the job (resp deferred). */
-void web_calls_job_defer(struct web_calls_job *job, struct web_response *resp);
+/* Sends the job's first request (web_calls_job_send) and leaves the HTTP
+ * request waiting for it; when it cannot be sent, frees the job and answers
+ * 503 in resp. */
+void web_calls_job_start(struct web_calls_job *job, struct web_response *resp,
+                         const char *service, const char *action,
+                         json_t *request, web_calls_step_fn *step);
 void web_calls_job_free(struct web_calls_job *job);
 void web_calls_detach(struct web_conn *wc);
 void web_calls_cleanup(struct web *w);
